@@ -1,0 +1,23 @@
+/** A change published by the pipeline (DESIGN §3 outbox / change bus). */
+export interface Change {
+  seq: number;
+  id: string;
+  kind: string;
+  profileId: string | null;
+  payload: unknown;
+  createdAt: number;
+}
+
+export type ChangeInput = Omit<Change, 'seq'>;
+
+/**
+ * The change bus port: an outbox written in the effects transaction, read by consumers that keep their own
+ * offsets. At-least-once for consumers; a consumer de-duplicates by change `id`.
+ */
+export interface ChangeStore {
+  publish(changes: readonly ChangeInput[]): Promise<void>;
+  /** Changes after the consumer's offset, ascending. */
+  read(consumer: string, limit: number): Promise<Change[]>;
+  commit(consumer: string, seq: number): Promise<void>;
+  lastSeq(): Promise<number>;
+}

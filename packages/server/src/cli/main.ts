@@ -1,0 +1,61 @@
+import { Command } from 'commander';
+import { demoCommand } from './commands/demo.js';
+import { importCommand } from './commands/import.js';
+import { initCommand } from './commands/init.js';
+import { migrateCommand } from './commands/migrate.js';
+import { serveCommand } from './commands/serve.js';
+import { sourcesCommand } from './commands/sources.js';
+
+const program = new Command();
+program.name('tessera').description('Tessera, an open-source Customer Data Platform').version('0.1.0');
+
+const withData = (c: Command) =>
+  c
+    .option('--data <dir>', 'data directory (embedded mode)', undefined)
+    .option('--database-url <url>', 'PostgreSQL URL instead of the embedded store');
+
+withData(program.command('init').description('create the data directory, a "default" source and an admin token'))
+  .option('--json', 'print {"writeKey", "adminToken"} only')
+  .action(initCommand);
+
+withData(program.command('serve').description('run the server (embedded by default)'))
+  .option('--port <n>', 'port (default 8700)')
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .action(serveCommand);
+
+withData(program.command('demo').description('run a server loaded with a realistic demo data set'))
+  .option('--port <n>', 'port (default 8700)')
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--people <n>', 'people in the data set (default 200)')
+  .option('--json', 'print {"url", "writeKey", "adminToken"} only')
+  .option('--exit', 'stop after loading (for scripts)')
+  .action(demoCommand);
+
+withData(program.command('import <file>').description('import a CSV, NDJSON or JSON file through the pipeline'))
+  .requiredOption('--source <name>', 'source name (created as an import source when missing)')
+  .requiredOption('--mapping <file>', 'mapping JSON (see docs/mapping.md)')
+  .option('--json', 'print the summary as JSON')
+  .option('--no-progress', 'no progress bar')
+  .action(importCommand);
+
+withData(program.command('sources <action> [name]').description('list | create NAME | rotate-key NAME'))
+  .option('--kind <kind>', 'tracking, webhook or import (create)')
+  .option('--json', 'JSON output')
+  .action(sourcesCommand);
+
+withData(program.command('migrate').description('bring the schema to the latest migration'))
+  .option('--json', 'JSON output')
+  .action(migrateCommand);
+
+program
+  .command('bench')
+  .description('run the benchmarks (see npm run bench)')
+  .allowUnknownOption()
+  .action(async () => {
+    await import('../bench/main.js');
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`tessera: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,65 @@
+import path from 'node:path';
+
+/**
+ * Infrastructure configuration, parsed once from an environment object (STYLE #5). Business settings (identity
+ * rules, purposes, caps) are not here: they are versioned rows (see `settings/`).
+ */
+export interface Config {
+  /** Data directory of the embedded mode (SQLite files, lock). */
+  readonly dataDir: string;
+  /** `postgres://…` for PostgreSQL; absent = embedded SQLite in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  /** `normal`: survives a process crash; `full`: survives power loss (SQLite synchronous=FULL). */
+  readonly durability: 'normal' | 'full';
+  /** Backlog (events) above which ingest answers 503; 0 = derive from measured capacity (ten minutes). */
+  readonly maxBacklog: number;
+  /** Free-disk floor in bytes below which ingest answers 503. */
+  readonly minFreeDisk: number;
+  readonly logLevel: string;
+  /** Events per pipeline transaction. */
+  readonly pipelineBatchSize: number;
+}
+
+const DEFAULTS = {
+  dataDir: './tessera-data',
+  host: '127.0.0.1',
+  port: 8700,
+  pipelineBatchSize: 500,
+  minFreeDisk: 256 * 1024 * 1024,
+};
+
+function int(env: Record<string, string | undefined>, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return n;
+}
+
+/** Parses and validates `TESSERA_*` variables, applies defaults and overrides, freezes the result. */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+  const durability = env.TESSERA_DURABILITY ?? 'normal';
+  if (durability !== 'normal' && durability !== 'full') {
+    throw new Error(`TESSERA_DURABILITY must be "normal" or "full", got "${durability}"`);
+  }
+  const config: Config = {
+    dataDir: path.resolve(env.TESSERA_DATA_DIR ?? DEFAULTS.dataDir),
+    databaseUrl: env.TESSERA_DATABASE_URL || undefined,
+    host: env.TESSERA_HOST ?? DEFAULTS.host,
+    port: int(env, 'TESSERA_PORT', DEFAULTS.port),
+    durability,
+    maxBacklog: int(env, 'TESSERA_MAX_BACKLOG', 0),
+    minFreeDisk: int(env, 'TESSERA_MIN_FREE_DISK', DEFAULTS.minFreeDisk),
+    logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
+    pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
+
+/** The config as it may be logged: the database URL's password is redacted. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  return { ...config, databaseUrl: config.databaseUrl?.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@') };
+}

@@ -1,0 +1,78 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ANONYMOUS } from '../auth/principal.js';
+import type { TokenService } from '../auth/token-service.js';
+import { TesseraError } from '../errors.js';
+import { newUuid } from '../ids.js';
+import type { IngestService } from '../ingest/ingest-service.js';
+import type { IngestWriter } from '../ingest/ingest-writer.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { ProfileService } from '../profiles/profile-service.js';
+import type { SourceService } from '../sources/source-service.js';
+import type { Storage } from '../storage/storage.js';
+import { installErrorHandler } from './errors.js';
+import { bearer } from './principal.js';
+import { opsRoutes } from './routes/ops.js';
+import { profileRoutes } from './routes/profiles.js';
+import { sourceRoutes } from './routes/sources.js';
+import { trackingRoutes } from './routes/tracking.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { createResponder, type ResponseFilter } from './serialise.js';
+
+export interface HttpDeps {
+  logger: Logger;
+  storage: Storage;
+  writer: IngestWriter;
+  metrics: Metrics;
+  sources: SourceService;
+  tokens: TokenService;
+  ingest: IngestService;
+  profiles: ProfileService;
+  consumer: string;
+  filters?: ResponseFilter[];
+}
+
+/** Builds the Fastify instance: thin handlers, one error mapping, one response serialiser (STYLE #11). */
+export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: () => newUuid(),
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', async (request) => {
+    request.principal = ANONYMOUS;
+  });
+  installErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Tessera API',
+        version: '0.1.0',
+        description: 'Tracking API (Segment-compatible) and management API of Tessera.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } },
+      },
+    },
+  });
+  app.addHook('onRequest', async (request) => {
+    const token = bearer(request);
+    if (!token) return;
+    const principal = await deps.tokens.authenticate(token);
+    if (!principal) throw new TesseraError('unauthorized', 'unknown token');
+    request.principal = principal;
+  });
+  const respond = createResponder(deps.filters ?? []);
+  await app.register(trackingRoutes(deps));
+  await app.register(webhookRoutes(deps));
+  await app.register(sourceRoutes({ ...deps, respond }));
+  await app.register(profileRoutes({ ...deps, respond }));
+  await app.register(opsRoutes(deps));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,66 @@
+import { EVENT_TYPES, type EventType } from '@tessera/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TesseraError } from '../../errors.js';
+import type { IngestService } from '../../ingest/ingest-service.js';
+import type { SourceRow } from '../../sources/ports.js';
+import type { SourceService } from '../../sources/source-service.js';
+import { basicUser } from '../principal.js';
+import { useTrackingBodyParser } from '../tracking-body-parser.js';
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** Resolves the write key (Basic-auth user name, else `writeKey` in the body) to its source, or 401. */
+export async function authenticateWriteKey(
+  sources: SourceService,
+  request: FastifyRequest,
+  body: Record<string, unknown> | undefined,
+): Promise<SourceRow> {
+  const key = basicUser(request) ?? (typeof body?.writeKey === 'string' ? body.writeKey : undefined);
+  if (!key) throw new TesseraError('unauthorized', 'a write key is required (Basic auth user name or "writeKey")');
+  const source = await sources.authenticate(key);
+  if (!source) throw new TesseraError('unauthorized', 'unknown write key');
+  request.principal = { kind: 'writeKey', sourceId: source.id, roles: [] };
+  return source;
+}
+
+/** The tracking API: `POST /v1/{track,identify,page,screen,group,alias,batch}` (DESIGN §9). */
+export function trackingRoutes(deps: { sources: SourceService; ingest: IngestService }) {
+  return async (app: FastifyInstance) => {
+    useTrackingBodyParser(app);
+    app.addHook('onRequest', async (request) => {
+      // Refuse an unknown Basic-auth key before reading the body.
+      const key = basicUser(request);
+      if (key && !(await deps.sources.authenticate(key))) throw new TesseraError('unauthorized', 'unknown write key');
+    });
+    const handle = (type: EventType | 'batch') => async (request: FastifyRequest) => {
+      const body = asRecord(request.body);
+      if (!body) throw new TesseraError('invalid_body', 'the body must be a JSON object');
+      const source = await authenticateWriteKey(deps.sources, request, body);
+      if (type === 'batch') {
+        if (!Array.isArray(body.batch)) throw new TesseraError('invalid_body', '"batch" must be an array of calls');
+        return deps.ingest.accept(source, body.batch, {
+          sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
+          batchContext: asRecord(body.context),
+        });
+      }
+      return deps.ingest.accept(source, [body], { typeFromPath: type });
+    };
+    for (const type of [...EVENT_TYPES, 'batch'] as const) {
+      app.post(`/v1/${type}`, { bodyLimit: 4 * 1024 * 1024 }, handle(type));
+    }
+    // analytics.js posts single calls to short paths too.
+    for (const [short, type] of [
+      ['t', 'track'],
+      ['i', 'identify'],
+      ['p', 'page'],
+      ['s', 'screen'],
+      ['g', 'group'],
+      ['a', 'alias'],
+      ['b', 'batch'],
+    ] as const) {
+      app.post(`/v1/${short}`, { bodyLimit: 4 * 1024 * 1024 }, handle(type));
+    }
+  };
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import type { Mapping } from '@tessera/protocol';
+import { fromPublicId } from '@tessera/protocol';
+import type { FastifyInstance } from 'fastify';
+import { TesseraError } from '../../errors.js';
+import { applyMapping, deriveMessageId, selectRecords } from '../../imports/index.js';
+import type { IngestService } from '../../ingest/ingest-service.js';
+import type { SourceService } from '../../sources/source-service.js';
+import { basicUser } from '../principal.js';
+import { useTrackingBodyParser } from '../tracking-body-parser.js';
+
+/**
+ * Inbound webhooks: `POST /v1/webhooks/{sourceId}` takes any JSON, maps it with the source's mapping and ingests
+ * the resulting calls like the tracking API. Auth: the source's write key as Basic-auth user, `X-Tessera-Key`, or
+ * `?key=` for senders that can only configure a URL (the key then sits in their logs: prefer a header).
+ * Records that do not map are quarantined in the answer; the message id defaults to a hash of the body and index,
+ * so a redelivered webhook is a duplicate.
+ */
+export function webhookRoutes(deps: { sources: SourceService; ingest: IngestService }) {
+  return async (app: FastifyInstance) => {
+    useTrackingBodyParser(app);
+    app.post<{ Params: { sourceId: string }; Querystring: { key?: string } }>(
+      '/v1/webhooks/:sourceId',
+      { bodyLimit: 4 * 1024 * 1024 },
+      async (request) => {
+        const header = request.headers['x-tessera-key'];
+        const key = basicUser(request) ?? (typeof header === 'string' ? header : undefined) ?? request.query.key;
+        if (!key) throw new TesseraError('unauthorized', 'a write key is required');
+        const source = await deps.sources.authenticate(key);
+        if (!source) throw new TesseraError('unauthorized', 'unknown write key');
+        if (fromPublicId('source', request.params.sourceId) !== source.id && request.params.sourceId !== source.name) {
+          throw new TesseraError('forbidden', 'this write key belongs to another source');
+        }
+        if (!source.mapping)
+          throw new TesseraError('conflict', 'this source has no mapping; set one with PUT /v1/sources/{id}/mapping');
+        const mapping = source.mapping as Mapping;
+        const bodyHash = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
+        const now = new Date();
+        const calls: unknown[] = [];
+        const failures: { index: number; messageId: null; code: string; reason: string }[] = [];
+        for (const item of selectRecords(request.body, mapping.records)) {
+          const r = item.record
+            ? applyMapping(mapping, item.record, {
+                defaultMessageId: deriveMessageId([source.id, bodyHash, String(item.line)]),
+                now,
+              })
+            : { ok: false as const, field: 'records', message: item.error ?? 'not a record' };
+          if (r.ok) calls.push(r.call);
+          else
+            failures.push({
+              index: item.line - 1,
+              messageId: null,
+              code: 'mapping_failed',
+              reason: `${r.field}: ${r.message}`,
+            });
+        }
+        if (calls.length === 0)
+          throw new TesseraError('no_valid_events', 'no record of the body could be mapped', {
+            details: { quarantined: failures },
+          });
+        const result = await deps.ingest.accept(source, calls, { receivedAt: now });
+        return { ...result, quarantined: [...failures, ...result.quarantined] };
+      },
+    );
+  };
+}

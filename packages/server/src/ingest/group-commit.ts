@@ -1,0 +1,51 @@
+import type { LogEntryInput } from './logged-event.js';
+import type { QuarantineRow } from './ports.js';
+
+/** One request's worth of writes to the ingest side. */
+export interface AppendRequest {
+  log: LogEntryInput[];
+  quarantine: QuarantineRow[];
+}
+
+export interface AppendResult {
+  /** Highest position appended by the whole group (0 when nothing was). */
+  lastPosition: number;
+}
+
+/**
+ * Group commit (DESIGN §3): appends that arrive while a commit is running are gathered and written together in the
+ * next transaction, so concurrent requests share one commit. Each caller's promise resolves only after the
+ * transaction holding its entries committed (durable), or rejects with that transaction's error.
+ */
+export function createGroupCommit(
+  write: (batch: AppendRequest) => Promise<AppendResult>,
+): (req: AppendRequest) => Promise<AppendResult> {
+  let pending: { req: AppendRequest; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }[] = [];
+  let busy = false;
+
+  async function flush() {
+    busy = true;
+    while (pending.length > 0) {
+      const group = pending;
+      pending = [];
+      const merged: AppendRequest = {
+        log: group.flatMap((g) => g.req.log),
+        quarantine: group.flatMap((g) => g.req.quarantine),
+      };
+      try {
+        const result = await write(merged);
+        for (const g of group) g.resolve(result);
+      } catch (e) {
+        for (const g of group) g.reject(e);
+      }
+    }
+    busy = false;
+  }
+
+  return (req) =>
+    new Promise<AppendResult>((resolve, reject) => {
+      pending.push({ req, resolve, reject });
+      if (!busy) setImmediate(flush);
+      busy = true;
+    });
+}

@@ -1,0 +1,131 @@
+import type { QuarantinedItem, TrackingResponse } from '@tessera/protocol';
+import { TesseraError } from '../errors.js';
+import { newUuid } from '../ids.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { SourceRow } from '../sources/ports.js';
+import type { Storage } from '../storage/storage.js';
+import type { IngestWriter } from './ingest-writer.js';
+import type { LogEntryInput } from './logged-event.js';
+import { type NormaliseContext, normaliseEvent } from './parse/index.js';
+import type { QuarantineRow } from './ports.js';
+
+export interface AcceptOptions {
+  typeFromPath?: NormaliseContext['typeFromPath'];
+  sentAt?: string;
+  batchContext?: Record<string, unknown>;
+  receivedAt?: Date;
+}
+
+export interface IngestLimits {
+  /** Backlog (events) above which ingest answers 503. */
+  maxBacklog: number;
+  /** Free disk (bytes) known right now; checked against `minFreeDisk`. */
+  freeDisk: () => number;
+  minFreeDisk: number;
+}
+
+/**
+ * Accepts tracking calls for a source (DESIGN §3): backpressure, per-event validation (invalid ones quarantined
+ * with their reasons, the rest accepted), de-duplication against the request itself and against what is already
+ * processed, then one durable append. Resolves after the append committed: that is the acknowledgement.
+ */
+export function createIngestService(deps: {
+  storage: Storage;
+  writer: IngestWriter;
+  metrics: Metrics;
+  limits: IngestLimits;
+}) {
+  const { writer, metrics } = deps;
+  return {
+    async accept(source: SourceRow, calls: readonly unknown[], opts: AcceptOptions = {}): Promise<TrackingResponse> {
+      const backlog = writer.backlog();
+      if (backlog.events >= deps.limits.maxBacklog) {
+        metrics.rejected.inc({ code: 'backpressure' });
+        const retryAfter = Math.max(
+          1,
+          Math.min(60, Math.ceil(backlog.eventsPerSecond > 0 ? backlog.events / backlog.eventsPerSecond / 10 : 5)),
+        );
+        throw new TesseraError('backpressure', 'the pipeline is behind; retry later', { retryAfter });
+      }
+      if (deps.limits.freeDisk() < deps.limits.minFreeDisk) {
+        metrics.rejected.inc({ code: 'disk' });
+        throw new TesseraError('backpressure', 'free disk space is below the floor', { retryAfter: 60 });
+      }
+      const receivedAt = opts.receivedAt ?? new Date();
+      const accepted: LogEntryInput[] = [];
+      const quarantined: QuarantinedItem[] = [];
+      const quarantineRows: QuarantineRow[] = [];
+      const inRequest = new Set<string>();
+      let duplicates = 0;
+      calls.forEach((raw, index) => {
+        const r = normaliseEvent(raw, {
+          receivedAt,
+          sentAt: opts.sentAt,
+          batchContext: opts.batchContext,
+          typeFromPath: opts.typeFromPath,
+          generateMessageId: newUuid,
+        });
+        if (!r.ok) {
+          quarantined.push({ index, messageId: r.messageId, code: r.code, reason: r.reason });
+          quarantineRows.push({
+            id: newUuid(),
+            sourceId: source.id,
+            receivedAt: receivedAt.getTime(),
+            code: r.code,
+            reason: r.reason,
+            messageId: r.messageId,
+            payload: safeStringify(raw),
+            status: 'open',
+            logPosition: null,
+            replayedAt: null,
+          });
+          return;
+        }
+        if (inRequest.has(r.event.messageId)) {
+          duplicates++;
+          return;
+        }
+        inRequest.add(r.event.messageId);
+        accepted.push({
+          sourceId: source.id,
+          messageId: r.event.messageId,
+          receivedAt: receivedAt.getTime(),
+          payload: JSON.stringify(r.event),
+        });
+      });
+      if (accepted.length > 0) {
+        const done = await deps.storage.processed.existing(
+          source.id,
+          accepted.map((e) => e.messageId),
+        );
+        if (done.size > 0) {
+          duplicates += done.size;
+          for (let i = accepted.length - 1; i >= 0; i--) if (done.has(accepted[i].messageId)) accepted.splice(i, 1);
+        }
+      }
+      if (accepted.length === 0 && quarantined.length > 0 && duplicates === 0) {
+        await writer.append({ log: [], quarantine: quarantineRows });
+        for (const q of quarantined) metrics.quarantined.inc({ code: q.code });
+        throw new TesseraError('no_valid_events', `no valid event in the request (${quarantined.length} quarantined)`, {
+          details: { quarantined },
+        });
+      }
+      if (accepted.length > 0 || quarantineRows.length > 0)
+        await writer.append({ log: accepted, quarantine: quarantineRows });
+      metrics.received.inc({ source: source.name }, accepted.length);
+      if (duplicates > 0) metrics.duplicates.inc(duplicates);
+      for (const q of quarantined) metrics.quarantined.inc({ code: q.code });
+      return { success: true, accepted: accepted.length, duplicates, quarantined };
+    },
+  };
+}
+
+function safeStringify(raw: unknown): string {
+  try {
+    return JSON.stringify(raw) ?? 'null';
+  } catch {
+    return 'null';
+  }
+}
+
+export type IngestService = ReturnType<typeof createIngestService>;

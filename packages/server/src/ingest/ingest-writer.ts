@@ -1,0 +1,21 @@
+import type { AppendRequest, AppendResult } from './group-commit.js';
+
+/** Backlog of the pipeline as the writer sees it. */
+export interface BacklogState {
+  /** Appended and not yet processed. */
+  events: number;
+  /** Age of the oldest unprocessed entry (s). */
+  lagSeconds: number;
+  /** Measured pipeline throughput (events/s, moving average; 0 before the first measurement). */
+  eventsPerSecond: number;
+}
+
+/**
+ * Where the ingest API writes: the ingest log and ingest-time quarantine, group-committed and durable when the
+ * promise resolves. Embedded mode runs it on the writer thread (or in-process for tests); cluster mode publishes
+ * to JetStream.
+ */
+export interface IngestWriter {
+  append(req: AppendRequest): Promise<AppendResult>;
+  backlog(): BacklogState;
+}

@@ -1,0 +1,43 @@
+import type { BatchOutcome } from '../pipeline/process-batch.js';
+import type { Storage } from '../storage/storage.js';
+import { createGroupCommit } from './group-commit.js';
+import type { BacklogState, IngestWriter } from './ingest-writer.js';
+
+/**
+ * The embedded ingest writer: group-committed appends to the ingest log table of `storage`, and the backlog as
+ * seen from appends and processed batches. `onAppended` wakes the pipeline.
+ */
+export async function createLocalIngestWriter(
+  storage: Storage,
+  consumer: string,
+  onAppended: () => void,
+): Promise<IngestWriter & { observe(outcome: BatchOutcome, ms: number): void }> {
+  let appended = await storage.log.lastPosition();
+  let processed = await storage.log.offset(consumer);
+  let eps = 0;
+  const append = createGroupCommit(async (req) => {
+    const positions = await storage.transaction(async (tx) => {
+      const p = req.log.length > 0 ? await tx.log.append(req.log) : [];
+      if (req.quarantine.length > 0) await tx.quarantine.insert(req.quarantine);
+      return p;
+    });
+    const last = positions.length > 0 ? Math.max(...positions) : 0;
+    if (last > appended) appended = last;
+    if (positions.length > 0) onAppended();
+    return { lastPosition: last };
+  });
+  return {
+    append,
+    backlog(): BacklogState {
+      return { events: Math.max(0, appended - processed), lagSeconds: 0, eventsPerSecond: eps };
+    },
+    observe(outcome, ms) {
+      processed = Math.max(processed, outcome.lastPosition);
+      if (outcome.lastPosition > appended) appended = outcome.lastPosition;
+      if (ms > 0 && outcome.read >= 50) {
+        const rate = (outcome.read * 1000) / ms;
+        eps = eps === 0 ? rate : eps * 0.8 + rate * 0.2;
+      }
+    },
+  };
+}

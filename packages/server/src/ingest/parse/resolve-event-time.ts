@@ -1,0 +1,48 @@
+import { parseIsoTimestamp } from './parse-iso-timestamp.js';
+
+/** The time fields of one call, as the client sent them (absent or `null` both mean "not given"). */
+export interface EventTimeInput {
+  timestamp?: string | null;
+  originalTimestamp?: string | null;
+  sentAt?: string | null;
+}
+
+/**
+ * The resolved event time in epoch ms, and which `sentAt` text applies (the event's own, else the batch's); or
+ * the field whose timestamp could not be parsed.
+ */
+export type EventTime = { ok: true; timestamp: number; sentAt: string | undefined } | { ok: false; field: string };
+
+/**
+ * Resolves when an event happened, correcting the client's clock as Segment does:
+ * `base = originalTimestamp ?? timestamp` and `sentAt = event.sentAt ?? batchSentAt` (both device clock); when both
+ * are known the event time is `receivedAt − (sentAt − base)`, i.e. the delay between the call and its upload,
+ * replayed on the server's clock. Otherwise it is `base`, or `receivedAt` when the client gave no time at all.
+ *
+ * Every time field the event carries must parse, even one that is not used; the batch `sentAt` (named
+ * `batch sentAt` when it fails) is only checked when the event has none of its own.
+ */
+export function resolveEventTime(event: EventTimeInput, receivedAt: Date, batchSentAt?: string): EventTime {
+  const parsed: Partial<Record<keyof EventTimeInput, number>> = {};
+  for (const field of ['originalTimestamp', 'timestamp', 'sentAt'] as const) {
+    const text = event[field];
+    if (text === undefined || text === null) continue;
+    const epoch = parseIsoTimestamp(text);
+    if (epoch === null) return { ok: false, field };
+    parsed[field] = epoch;
+  }
+  let sentAtText = event.sentAt ?? undefined;
+  let sentAt = parsed.sentAt;
+  if (sentAt === undefined && batchSentAt !== undefined) {
+    const epoch = parseIsoTimestamp(batchSentAt);
+    if (epoch === null) return { ok: false, field: 'batch sentAt' };
+    sentAt = epoch;
+    sentAtText = batchSentAt;
+  }
+  const base = parsed.originalTimestamp ?? parsed.timestamp;
+  const received = receivedAt.getTime();
+  let timestamp = base ?? received;
+  // With four-digit years the result stays well inside Date's range (±273,790 years).
+  if (base !== undefined && sentAt !== undefined) timestamp = received - (sentAt - base);
+  return { ok: true, timestamp, sentAt: sentAtText };
+}

@@ -1,0 +1,54 @@
+import type { LogEntry, LogEntryInput } from './logged-event.js';
+
+/**
+ * The ingest log port (DESIGN §3, §11): append-only, position-keyed raw store. An `append` that resolved is
+ * durable (it survives `kill -9`). Positions are strictly increasing in append order.
+ */
+export interface IngestLogStore {
+  /** Appends entries in one transaction; returns their positions in input order. */
+  append(entries: readonly LogEntryInput[]): Promise<number[]>;
+  /** Entries with position > `after`, ascending, at most `limit`. */
+  read(after: number, limit: number): Promise<LogEntry[]>;
+  /** Highest position appended so far (0 when empty). */
+  lastPosition(): Promise<number>;
+  /** A consumer's committed offset (0 when it never committed). */
+  offset(consumer: string): Promise<number>;
+  /** Sets a consumer's offset; call inside the effects transaction for exactly-once processing. */
+  commitOffset(consumer: string, position: number): Promise<void>;
+  /** Receive time of the entry just after `after`, for lag; undefined when none. */
+  receivedAtAfter(after: number): Promise<number | undefined>;
+}
+
+/** De-duplication keys (DESIGN §11 processed_messages): written in the effects transaction, no time window. */
+export interface ProcessedMessageStore {
+  /** Which of these message ids of a source were already processed. */
+  existing(sourceId: string, messageIds: readonly string[]): Promise<Set<string>>;
+  /** Records processed keys; a key already present is a conflict the caller must have excluded. */
+  insert(
+    rows: readonly { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[],
+  ): Promise<void>;
+}
+
+export interface QuarantineRow {
+  id: string;
+  sourceId: string;
+  receivedAt: number;
+  code: string;
+  reason: string;
+  messageId: string | null;
+  payload: string;
+  status: 'open' | 'replayed';
+  logPosition: number | null;
+  replayedAt: number | null;
+}
+
+/** Rejected events with their reasons, visible and replayable after a fix (DESIGN §11). */
+export interface QuarantineStore {
+  insert(rows: readonly QuarantineRow[]): Promise<void>;
+  list(
+    sourceId: string,
+    opts: { status?: 'open' | 'replayed'; limit: number; after?: string },
+  ): Promise<QuarantineRow[]>;
+  get(id: string): Promise<QuarantineRow | undefined>;
+  markReplayed(id: string, at: number): Promise<void>;
+}

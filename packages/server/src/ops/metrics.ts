@@ -1,0 +1,68 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics of one app (its own registry: two apps in one process do not share counters).
+ * Names are binding (DESIGN §9).
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
+  const received = new Counter({
+    name: 'tessera_events_received_total',
+    help: 'Events accepted into the ingest log',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const stored = new Counter({
+    name: 'tessera_events_stored_total',
+    help: 'Events processed and stored',
+    registers: [registry],
+  });
+  const duplicates = new Counter({
+    name: 'tessera_events_duplicate_total',
+    help: 'Events ignored as duplicates (ingest and pipeline)',
+    registers: [registry],
+  });
+  const quarantined = new Counter({
+    name: 'tessera_events_quarantined_total',
+    help: 'Events quarantined',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const merges = new Counter({ name: 'tessera_merges_total', help: 'Profile merges', registers: [registry] });
+  const backlogEvents = new Gauge({
+    name: 'tessera_pipeline_backlog_events',
+    help: 'Events in the ingest log not yet processed',
+    registers: [registry],
+  });
+  const lagSeconds = new Gauge({
+    name: 'tessera_pipeline_lag_seconds',
+    help: 'Age of the oldest unprocessed event',
+    registers: [registry],
+  });
+  const backlogSeconds = new Gauge({
+    name: 'tessera_pipeline_backlog_seconds',
+    help: 'Backlog divided by measured pipeline throughput',
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'tessera_ingest_rejected_total',
+    help: 'Tracking requests refused',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  return {
+    registry,
+    received,
+    stored,
+    duplicates,
+    quarantined,
+    merges,
+    backlogEvents,
+    lagSeconds,
+    backlogSeconds,
+    rejected,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

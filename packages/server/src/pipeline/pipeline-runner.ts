@@ -1,0 +1,108 @@
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+import { type BatchOutcome, processBatch } from './process-batch.js';
+import type { Step } from './step.js';
+
+export interface PipelineRunner {
+  /** Starts the loop (idempotent). */
+  start(): void;
+  /** Wakes the loop: new entries were appended. */
+  notify(): void;
+  /** Processes until the log is drained (tests, `import`); rejects on a persistent failure. */
+  drain(): Promise<void>;
+  /** Finishes the in-flight batch, then stops. */
+  stop(): Promise<void>;
+}
+
+export interface PipelineRunnerOptions {
+  storage: Storage;
+  steps: readonly Step[];
+  batchSize: number;
+  logger: Logger;
+  onBatch?: (outcome: BatchOutcome) => void;
+  /** Called with each batch and how long it took (ms), for throughput. */
+  timed?: (outcome: BatchOutcome, ms: number) => void;
+  /** Poll interval when idle and not notified (another process may append). */
+  idleMs?: number;
+}
+
+/**
+ * The one loop that runs the pipeline: a batch at a time, woken by `notify` or a poll, with exponential backoff
+ * (up to 5 s) after a failed batch. Batches are serial, so effects apply in log order.
+ */
+export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunner {
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let failures = 0;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const once = (): Promise<BatchOutcome | undefined> => {
+    const next = chain.then(async () => {
+      const started = performance.now();
+      const outcome = await processBatch(opts.storage, opts.steps, opts.batchSize);
+      if (outcome) opts.timed?.(outcome, performance.now() - started);
+      return outcome;
+    });
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function run() {
+    while (running) {
+      try {
+        const outcome = await once();
+        failures = 0;
+        if (outcome) opts.onBatch?.(outcome);
+        else await sleep(opts.idleMs ?? 250);
+      } catch (e) {
+        failures++;
+        const delay = Math.min(5000, 50 * 2 ** Math.min(failures, 7));
+        opts.logger.error(
+          { err: { name: (e as Error).name, message: (e as Error).message }, failures, delay },
+          'pipeline batch failed; retrying',
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    notify() {
+      wake?.();
+    },
+    async drain() {
+      for (let attempt = 0; ; ) {
+        try {
+          const outcome = await once();
+          if (!outcome) return;
+          opts.onBatch?.(outcome);
+          attempt = 0;
+        } catch (e) {
+          if (++attempt >= 5) throw e;
+        }
+      }
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await chain;
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { DEFAULT_IDENTITY_RULES, IDENTITY_RULES_KEY, type IdentityRules } from '../identity/rules.js';
+import { newUuid } from '../ids.js';
+import type { LogEntry } from '../ingest/logged-event.js';
+import type { Storage } from '../storage/storage.js';
+import { change } from './change.js';
+import type { PipelineContext, Step, StepResult } from './step.js';
+
+export const PIPELINE_CONSUMER = 'pipeline';
+
+/** What one batch did. */
+export interface BatchOutcome {
+  read: number;
+  stored: number;
+  duplicates: number;
+  dropped: number;
+  quarantined: { code: string; count: number }[];
+  merges: number;
+  lastPosition: number;
+  /** Receive time (ms) of the last entry, for lag. */
+  lastReceivedAt: number;
+}
+
+/** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
+export class RetryBatch extends Error {}
+
+async function runSteps(steps: readonly Step[], ctx: PipelineContext): Promise<StepResult> {
+  for (const step of steps) {
+    const result = await step.run(ctx);
+    if (result.kind !== 'ok') return result;
+  }
+  return { kind: 'ok' };
+}
+
+/**
+ * Processes the next batch of the ingest log in one store transaction (DESIGN §3): de-duplication against
+ * `processed_messages` (no time window), the steps per event, quarantine of events a step rejects, the de-dup keys,
+ * the outbox rows and the consumer offset, all committed together. A step that throws (a bug) rolls back that
+ * event's savepoint and quarantines it with `processing_failed`; the rest of the batch goes on.
+ * Returns `undefined` when the log has nothing new.
+ */
+export async function processBatch(
+  storage: Storage,
+  steps: readonly Step[],
+  limit: number,
+  now = Date.now(),
+): Promise<BatchOutcome | undefined> {
+  return storage.transaction(async (tx) => {
+    const offset = await tx.log.offset(PIPELINE_CONSUMER);
+    const entries = await tx.log.read(offset, limit);
+    if (entries.length === 0) return undefined;
+    const rulesRow = await tx.settings.latest(IDENTITY_RULES_KEY);
+    const rules = (rulesRow?.value as IdentityRules | undefined) ?? DEFAULT_IDENTITY_RULES;
+    const rulesVersion = rulesRow?.version ?? 0;
+
+    const bySource = new Map<string, LogEntry[]>();
+    for (const e of entries) bySource.set(e.sourceId, [...(bySource.get(e.sourceId) ?? []), e]);
+    const seen = new Set<string>();
+    for (const [sourceId, list] of bySource) {
+      for (const id of await tx.processed.existing(
+        sourceId,
+        list.map((e) => e.messageId),
+      ))
+        seen.add(`${sourceId}\u0000${id}`);
+    }
+
+    const outcome: BatchOutcome = {
+      read: entries.length,
+      stored: 0,
+      duplicates: 0,
+      dropped: 0,
+      quarantined: [],
+      merges: 0,
+      lastPosition: 0,
+      lastReceivedAt: 0,
+    };
+    const quarantined = new Map<string, number>();
+    const processed: { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[] = [];
+    const changes: PipelineContext['changes'] = [];
+    const counters = { merges: 0 };
+    for (const entry of entries) {
+      outcome.lastPosition = entry.position;
+      outcome.lastReceivedAt = entry.receivedAt;
+      const dedupKey = `${entry.sourceId}\u0000${entry.messageId}`;
+      if (seen.has(dedupKey)) {
+        outcome.duplicates++;
+        continue;
+      }
+      seen.add(dedupKey);
+      const ctx = {
+        tx,
+        entry,
+        eventId: newUuid(),
+        now,
+        rules,
+        rulesVersion,
+        merged: [],
+        familyIds: [],
+        traits: {},
+        consents: new Map(),
+        changes: [],
+        counters,
+      } as unknown as PipelineContext;
+      let result: StepResult;
+      try {
+        result = await tx.savepoint(async () => {
+          const r = await runSteps(steps, ctx);
+          if (r.kind === 'dlq') throw Object.assign(new Error(r.reason), { stepResult: r });
+          return r;
+        });
+      } catch (e) {
+        const r = (e as { stepResult?: StepResult }).stepResult;
+        if (!r && e instanceof RetryBatch) throw e;
+        result = r ?? {
+          kind: 'dlq',
+          code: 'processing_failed',
+          reason: `internal error in a pipeline step (${(e as Error).name})`,
+        };
+      }
+      if (result.kind === 'retry') throw new RetryBatch(result.reason);
+      if (result.kind === 'dlq') {
+        quarantined.set(result.code, (quarantined.get(result.code) ?? 0) + 1);
+        await tx.quarantine.insert([
+          {
+            id: newUuid(),
+            sourceId: entry.sourceId,
+            receivedAt: entry.receivedAt,
+            code: result.code,
+            reason: result.reason,
+            messageId: entry.messageId,
+            payload: entry.payload,
+            status: 'open',
+            logPosition: entry.position,
+            replayedAt: null,
+          },
+        ]);
+        // No de-dup key: the quarantined message may be replayed after a fix under the same messageId.
+        continue;
+      }
+      if (result.kind === 'drop') {
+        outcome.dropped++;
+        processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: null, processedAt: now });
+        continue;
+      }
+      outcome.stored++;
+      ctx.changes.push(change(ctx, 'event.stored', { profileId: ctx.profileId, type: ctx.event.type }));
+      changes.push(...ctx.changes);
+      processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: ctx.eventId, processedAt: now });
+    }
+    await tx.processed.insert(processed);
+    await tx.changes.publish(changes);
+    await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
+    outcome.merges = counters.merges;
+    outcome.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
+    return outcome;
+  });
+}

@@ -1,0 +1,51 @@
+import type { ChangeInput } from '../bus/ports.js';
+import type { IdentityRules } from '../identity/rules.js';
+import type { LogEntry, LoggedEvent } from '../ingest/logged-event.js';
+import type { Stores } from '../storage/storage.js';
+
+/** What a step decides for one event (STYLE #9): expected outcomes are values; only bugs throw. */
+export type StepResult =
+  | { kind: 'ok' }
+  /** Stop here, the event is consumed (de-dup key written) and counted, nothing else stored. */
+  | { kind: 'drop'; reason: string }
+  /** A transient failure: the whole batch is rolled back and retried later. */
+  | { kind: 'retry'; reason: string }
+  /** The event cannot be processed: it goes to quarantine with this code, the batch goes on. */
+  | { kind: 'dlq'; code: string; reason: string };
+
+export const OK: StepResult = Object.freeze({ kind: 'ok' });
+
+/** Per-event working state shared by the steps of one run. */
+export interface PipelineContext {
+  readonly tx: Stores;
+  readonly entry: LogEntry;
+  readonly eventId: string;
+  /** Processing time (ms). */
+  readonly now: number;
+  readonly rules: IdentityRules;
+  readonly rulesVersion: number;
+  /** Set by `parse`. */
+  event: LoggedEvent;
+  /** Event time (ms), set by `parse`. */
+  at: number;
+  /** Set by `identity`. */
+  profileId: string;
+  /** Profiles merged into `profileId` by this event. */
+  merged: string[];
+  /** Every id redirected to `profileId`, and itself. */
+  familyIds: string[];
+  /** Traits observed on the event (identify traits and `context.traits`). */
+  traits: Record<string, unknown>;
+  /** Consents captured from `context.consent` / `context.consentManagement`: purpose → granted. */
+  consents: Map<string, boolean>;
+  /** Outbox rows to publish with the batch. */
+  readonly changes: ChangeInput[];
+  /** Counters for metrics. */
+  readonly counters: { merges: number };
+}
+
+/** A named pipeline step: a small function in its own file (STYLE #10). */
+export interface Step {
+  readonly name: string;
+  run(ctx: PipelineContext): Promise<StepResult>;
+}

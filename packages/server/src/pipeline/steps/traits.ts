@@ -1,0 +1,43 @@
+import { observeTraits } from '../../profiles/observe-traits.js';
+import { change } from '../change.js';
+import { OK, type Step } from '../step.js';
+
+/**
+ * Profile traits and history: first the current values of the profiles this event merged (each as an observation
+ * at its last observed time, so the most recent value survives), then the event's own traits.
+ */
+export const traitsStep: Step = {
+  name: 'traits',
+  async run(ctx) {
+    const [profile] = await ctx.tx.profiles.get([ctx.profileId]);
+    if (!profile) return { kind: 'retry', reason: 'resolved profile not found' };
+    const deps = { history: ctx.tx.history, events: ctx.tx.events };
+    const base = { now: ctx.now, familyIds: ctx.familyIds };
+    const changed = new Set<string>();
+    if (ctx.merged.length > 0) {
+      for (const loser of await ctx.tx.profiles.get(ctx.merged)) {
+        for (const [trait, value] of Object.entries(loser.traits)) {
+          const at = loser.traitTimes[trait] ?? loser.updatedAt;
+          const keys = await observeTraits(
+            deps,
+            profile,
+            { [trait]: value },
+            { ...base, at, sourceId: ctx.entry.sourceId, eventId: ctx.eventId },
+          );
+          for (const k of keys) changed.add(k);
+        }
+      }
+    }
+    const keys = await observeTraits(deps, profile, ctx.traits, {
+      ...base,
+      at: ctx.at,
+      sourceId: ctx.entry.sourceId,
+      eventId: ctx.eventId,
+    });
+    for (const k of keys) changed.add(k);
+    await ctx.tx.profiles.update(profile.id, profile.traits, profile.traitTimes, ctx.now);
+    if (changed.size > 0)
+      ctx.changes.push(change(ctx, 'profile.traits_changed', { profileId: profile.id, traits: [...changed] }));
+    return OK;
+  },
+};

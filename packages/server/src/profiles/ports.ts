@@ -1,0 +1,122 @@
+/** Current golden record of a profile. */
+export interface ProfileRow {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  traits: Record<string, unknown>;
+  /** Per trait, the event time of its latest observation (to tell an in-order update from a late one). */
+  traitTimes: Record<string, number>;
+}
+
+/** One interval of a trait's value (DESIGN §5): valid time [validFrom, validTo) and record time. */
+export interface HistoryRow {
+  id: string;
+  profileId: string;
+  trait: string;
+  value: unknown;
+  validFrom: number;
+  validTo: number | null;
+  recordedAt: number;
+  supersededAt: number | null;
+  sourceId: string;
+  eventId: string | null;
+}
+
+export interface EventRow {
+  id: string;
+  logPosition: number;
+  sourceId: string;
+  type: string;
+  name: string | null;
+  messageId: string;
+  profileId: string;
+  userId: string | null;
+  anonymousId: string | null;
+  timestamp: number;
+  receivedAt: number;
+  properties: Record<string, unknown> | null;
+  traits: Record<string, unknown> | null;
+  context: Record<string, unknown> | null;
+}
+
+export interface EventQuery {
+  profileIds: readonly string[];
+  type?: string;
+  name?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+  /** Continue strictly before this (timestamp, id), newest first. */
+  before?: { timestamp: number; id: string };
+}
+
+export interface ConsentRow {
+  id: string;
+  profileId: string;
+  purpose: string;
+  granted: boolean;
+  legalBasis: string;
+  validFrom: number;
+  recordedAt: number;
+  supersededAt: number | null;
+  sourceId: string;
+  eventId: string | null;
+}
+
+export interface AccountRow {
+  id: string;
+  groupId: string;
+  traits: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Profiles and their golden record. */
+export interface ProfileStore {
+  create(row: ProfileRow): Promise<void>;
+  get(ids: readonly string[]): Promise<ProfileRow[]>;
+  update(
+    id: string,
+    traits: Record<string, unknown>,
+    traitTimes: Record<string, number>,
+    updatedAt: number,
+  ): Promise<void>;
+  /** Profiles (survivors only) whose traits or identifiers contain `q` (case-insensitive), by id. */
+  search(q: string, opts: { limit: number; after?: string }): Promise<ProfileRow[]>;
+  count(): Promise<number>;
+}
+
+/** Bitemporal trait history. Rows are never deleted by the engine; corrections supersede them. */
+export interface HistoryStore {
+  insert(rows: readonly HistoryRow[]): Promise<void>;
+  supersede(ids: readonly string[], at: number): Promise<void>;
+  /** Sets the end of an open interval when a newer value arrives in order (informational: see `docs/history.md`). */
+  close(id: string, validTo: number): Promise<void>;
+  /** Current-knowledge rows (not superseded) of one trait of these profiles, by validFrom. */
+  intervals(profileIds: readonly string[], trait: string): Promise<HistoryRow[]>;
+  /** Every row of these profiles (superseded too), for `/history` and `asOf` / `knownAt`. */
+  all(profileIds: readonly string[], opts?: { trait?: string }): Promise<HistoryRow[]>;
+}
+
+export interface EventStore {
+  insert(rows: readonly EventRow[]): Promise<void>;
+  list(query: EventQuery): Promise<EventRow[]>;
+  /** Events of these profiles in (from, to) carrying traits, by timestamp; used to place a late value. */
+  withTraitsBetween(profileIds: readonly string[], from: number, to: number | null): Promise<EventRow[]>;
+  count(): Promise<number>;
+}
+
+export interface ConsentStore {
+  insert(rows: readonly ConsentRow[]): Promise<void>;
+  supersede(ids: readonly string[], at: number): Promise<void>;
+  /** Non-superseded rows of these profiles. */
+  current(profileIds: readonly string[]): Promise<ConsentRow[]>;
+  all(profileIds: readonly string[]): Promise<ConsentRow[]>;
+}
+
+export interface AccountStore {
+  /** Creates or updates the account of a `group` call; returns its id. Traits are merged, newest wins. */
+  upsert(groupId: string, traits: Record<string, unknown>, at: number, newId: string): Promise<string>;
+  link(profileId: string, accountId: string, sourceId: string, at: number): Promise<void>;
+  ofProfiles(profileIds: readonly string[]): Promise<(AccountRow & { linkedAt: number })[]>;
+}

@@ -1,0 +1,98 @@
+import { fromPublicId, type Mapping, toPublicId } from '@tessera/protocol';
+import { generateSecret, hashSecret } from '../auth/secrets.js';
+import { TesseraError } from '../errors.js';
+import { newUuid } from '../ids.js';
+import type { Storage } from '../storage/storage.js';
+import type { SourceKind, SourceRow } from './ports.js';
+
+export interface SourceView {
+  id: string;
+  name: string;
+  kind: SourceKind;
+  mapping: unknown | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toSourceView(s: SourceRow): SourceView {
+  return {
+    id: toPublicId('source', s.id),
+    name: s.name,
+    kind: s.kind,
+    mapping: s.mapping,
+    createdAt: new Date(s.createdAt).toISOString(),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/;
+
+/**
+ * Sources and their write keys. A key is shown once, at creation or rotation; only its SHA-256 is stored. Key
+ * look-ups are cached in memory by hash (a rotation clears the cache entry).
+ */
+export function createSourceService(storage: Storage, clock: () => number = Date.now) {
+  const byHash = new Map<string, SourceRow | null>();
+  return {
+    async create(input: {
+      name: string;
+      kind?: SourceKind;
+      mapping?: Mapping | null;
+    }): Promise<{ source: SourceView; writeKey: string }> {
+      if (!NAME.test(input.name))
+        throw new TesseraError(
+          'invalid_request',
+          'name must be 1–100 letters, digits, spaces, dots, dashes or underscores',
+        );
+      if (await storage.sources.byName(input.name))
+        throw new TesseraError('conflict', `a source named "${input.name}" exists`);
+      const writeKey = generateSecret('wk');
+      const now = clock();
+      const row: SourceRow = {
+        id: newUuid(),
+        name: input.name,
+        kind: input.kind ?? 'tracking',
+        writeKeyHash: hashSecret(writeKey),
+        mapping: input.mapping ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await storage.sources.create(row);
+      return { source: toSourceView(row), writeKey };
+    },
+    async list(): Promise<SourceView[]> {
+      return (await storage.sources.list()).map(toSourceView);
+    },
+    /** A source by public id or name; 404 when absent. */
+    async get(idOrName: string): Promise<SourceRow> {
+      const uuid = fromPublicId('source', idOrName);
+      const row = uuid ? await storage.sources.get(uuid) : await storage.sources.byName(idOrName);
+      if (!row) throw new TesseraError('not_found', `no source "${idOrName}"`);
+      return row;
+    },
+    async rotateKey(idOrName: string): Promise<{ source: SourceView; writeKey: string }> {
+      const row = await this.get(idOrName);
+      const writeKey = generateSecret('wk');
+      await storage.sources.setKeyHash(row.id, hashSecret(writeKey), clock());
+      byHash.delete(row.writeKeyHash);
+      return { source: toSourceView({ ...row, updatedAt: clock() }), writeKey };
+    },
+    async setMapping(idOrName: string, mapping: Mapping): Promise<SourceView> {
+      const row = await this.get(idOrName);
+      await storage.sources.setMapping(row.id, mapping, clock());
+      byHash.delete(row.writeKeyHash);
+      return toSourceView({ ...row, mapping, updatedAt: clock() });
+    },
+    /** The source a write key belongs to, or undefined. */
+    async authenticate(writeKey: string): Promise<SourceRow | undefined> {
+      const hash = hashSecret(writeKey);
+      if (byHash.has(hash)) return byHash.get(hash) ?? undefined;
+      const row = await storage.sources.byKeyHash(hash);
+      if (byHash.size > 10_000) byHash.clear();
+      byHash.set(hash, row ?? null);
+      return row;
+    },
+  };
+}
+
+export type SourceService = ReturnType<typeof createSourceService>;

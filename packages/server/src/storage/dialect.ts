@@ -1,0 +1,43 @@
+/**
+ * What differs between the SQL dialects, as capability flags and named fragments (STYLE #2). Engine code never
+ * asks "is this PostgreSQL?"; it asks the dialect for a column type or a flag.
+ */
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Column type of a bare UUID id. */
+  readonly idType: 'text' | 'uuid';
+  /** Column type of an epoch-milliseconds timestamp. */
+  readonly timeType: 'integer' | 'bigint';
+  /** Column type of JSON documents. */
+  readonly jsonType: 'text' | 'jsonb';
+  /** Auto-incrementing 64-bit primary key column definition (`position`, `seq`). */
+  readonly serialPrimaryKey: string;
+  /** `INSERT … ON CONFLICT DO NOTHING` works (both do; kept for future dialects). */
+  readonly supportsOnConflict: boolean;
+  /** `RETURNING` works. */
+  readonly supportsReturning: boolean;
+  /** Maximum bound parameters per statement. */
+  readonly maxParameters: number;
+}
+
+export const sqliteDialect: SqlDialect = Object.freeze({
+  name: 'sqlite',
+  idType: 'text',
+  timeType: 'integer',
+  jsonType: 'text',
+  serialPrimaryKey: 'integer primary key autoincrement',
+  supportsOnConflict: true,
+  supportsReturning: true,
+  maxParameters: 32_000,
+});
+
+export const postgresDialect: SqlDialect = Object.freeze({
+  name: 'postgres',
+  idType: 'uuid',
+  timeType: 'bigint',
+  jsonType: 'jsonb',
+  serialPrimaryKey: 'bigint generated always as identity primary key',
+  supportsOnConflict: true,
+  supportsReturning: true,
+  maxParameters: 65_000,
+});

@@ -1,0 +1,43 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { SqlDialect } from './dialect.js';
+import { initialSchema } from './migrations/001-initial.js';
+import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
+
+/** The ordered migrations, each a list of statements built from the dialect's fragments. */
+const MIGRATIONS: Record<string, (d: SqlDialect) => string[]> = {
+  '001-initial': initialSchema,
+};
+
+function provider(dialect: SqlDialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, build] of Object.entries(MIGRATIONS)) {
+        out[name] = {
+          async up(db: Kysely<unknown>) {
+            for (const statement of build(dialect)) await sql.raw(statement).execute(db);
+          },
+        };
+      }
+      return out;
+    },
+  };
+}
+
+/** Brings the schema up to date (both dialects, same migrations); idempotent. Returns the names applied. */
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect, now = new Date()): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: provider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  if (dialect.name === 'postgres') {
+    for (const statement of monthlyPartitionStatements(now, 1, 3)) {
+      try {
+        await sql.raw(statement).execute(db);
+      } catch (e) {
+        // A month whose rows already sit in the default partition cannot be created; they stay there.
+        if (!/default partition|would be violated/i.test(String(e))) throw e;
+      }
+    }
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,159 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row types of every table, snake_case as in SQL (DESIGN §11). Timestamps are epoch milliseconds (integer in
+ * SQLite, bigint in PostgreSQL, parsed to number); JSON columns are TEXT in SQLite and JSONB in PostgreSQL: write
+ * them with `toJson`, read them with `fromJson` (`storage/sql/json.ts`). Booleans are 0 / 1 integers.
+ * Ids are bare UUIDv7 strings.
+ */
+export interface Database {
+  settings: { key: string; version: number; value: string; created_at: number; created_by: string };
+  sources: {
+    id: string;
+    name: string;
+    kind: string;
+    write_key_hash: string;
+    mapping: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  api_tokens: { id: string; name: string; token_hash: string; roles: string; created_at: number };
+  ingest_log: {
+    position: Generated<number>;
+    source_id: string;
+    message_id: string;
+    received_at: number;
+    payload: string;
+  };
+  log_offsets: { consumer: string; position: number };
+  processed_messages: { source_id: string; message_id: string; event_id: string | null; processed_at: number };
+  events: {
+    id: string;
+    log_position: number;
+    source_id: string;
+    type: string;
+    name: string | null;
+    message_id: string;
+    profile_id: string;
+    user_id: string | null;
+    anonymous_id: string | null;
+    timestamp: number;
+    received_at: number;
+    properties: string | null;
+    traits: string | null;
+    context: string | null;
+  };
+  quarantine: {
+    id: string;
+    source_id: string;
+    received_at: number;
+    code: string;
+    reason: string;
+    message_id: string | null;
+    payload: string;
+    status: string;
+    log_position: number | null;
+    replayed_at: number | null;
+  };
+  profiles: { id: string; created_at: number; updated_at: number; traits: string; trait_times: string };
+  identities: {
+    type: string;
+    value: string;
+    profile_id: string;
+    source_id: string;
+    event_id: string | null;
+    first_seen_at: number;
+    created_at: number;
+  };
+  profile_redirects: { from_id: string; to_id: string; merged_at: number };
+  merges: {
+    id: string;
+    survivor_id: string;
+    merged_id: string;
+    merged_at: number;
+    rule: string;
+    evidence: string;
+    event_id: string | null;
+    settings_version: number;
+  };
+  identity_decisions: {
+    id: string;
+    profile_id: string | null;
+    event_id: string | null;
+    kind: string;
+    identifier_type: string | null;
+    identifier_value: string | null;
+    reason: string;
+    evidence: string;
+    settings_version: number;
+    created_at: number;
+  };
+  identity_review: {
+    id: string;
+    kind: string;
+    status: string;
+    reason: string;
+    evidence: string;
+    profile_id: string | null;
+    created_at: number;
+  };
+  trait_history: {
+    id: string;
+    profile_id: string;
+    trait: string;
+    value: string;
+    valid_from: number;
+    valid_to: number | null;
+    recorded_at: number;
+    superseded_at: number | null;
+    source_id: string;
+    event_id: string | null;
+  };
+  consents: {
+    id: string;
+    profile_id: string;
+    purpose: string;
+    granted: number;
+    legal_basis: string;
+    valid_from: number;
+    recorded_at: number;
+    superseded_at: number | null;
+    source_id: string;
+    event_id: string | null;
+  };
+  accounts: { id: string; group_id: string; traits: string; created_at: number; updated_at: number };
+  profile_accounts: { profile_id: string; account_id: string; source_id: string; created_at: number };
+  changes: {
+    seq: Generated<number>;
+    id: string;
+    kind: string;
+    profile_id: string | null;
+    payload: string;
+    created_at: number;
+  };
+  change_offsets: { consumer: string; seq: number };
+}
+
+export type TableName = keyof Database;
+
+/**
+ * Tables holding data about a person: each carries `profile_id` (or, for `ingest_log` and `processed_messages`,
+ * is reached through `events`). Privacy erasure walks this list; a test fails when a table with a `profile_id`
+ * column is missing from it.
+ */
+export const PERSON_OWNED_TABLES: readonly TableName[] = [
+  'events',
+  'quarantine',
+  'profiles',
+  'identities',
+  'profile_redirects',
+  'merges',
+  'identity_decisions',
+  'identity_review',
+  'trait_history',
+  'consents',
+  'profile_accounts',
+  'changes',
+  'ingest_log',
+  'processed_messages',
+];

@@ -1,0 +1,184 @@
+import type { Kysely } from 'kysely';
+import type { DecisionRow, IdentityRow, IdentityStore, MergeRow } from '../../identity/ports.js';
+import type { SqlDialect } from '../dialect.js';
+import type { Database } from '../schema.js';
+import { chunk } from './chunk.js';
+import { fromJson, toJson } from './json.js';
+
+function toIdentity(r: Database['identities']): IdentityRow {
+  return {
+    type: r.type,
+    value: r.value,
+    profileId: r.profile_id,
+    sourceId: r.source_id,
+    eventId: r.event_id,
+    firstSeenAt: Number(r.first_seen_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toMerge(r: Database['merges']): MergeRow {
+  return {
+    id: r.id,
+    survivorId: r.survivor_id,
+    mergedId: r.merged_id,
+    mergedAt: Number(r.merged_at),
+    rule: r.rule,
+    evidence: fromJson(r.evidence),
+    eventId: r.event_id,
+    settingsVersion: r.settings_version,
+  };
+}
+
+export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): IdentityStore {
+  return {
+    async find(identifiers) {
+      if (identifiers.length === 0) return [];
+      const out: IdentityRow[] = [];
+      for (const part of chunk(identifiers, 2, d.maxParameters)) {
+        const rows = await db
+          .selectFrom('identities')
+          .selectAll()
+          .where((eb) => eb.or(part.map((i) => eb.and([eb('type', '=', i.type), eb('value', '=', i.value)]))))
+          .execute();
+        out.push(...rows.map(toIdentity));
+      }
+      return out;
+    },
+    async resolve(profileIds) {
+      const map = new Map<string, string>(profileIds.map((id) => [id, id]));
+      if (profileIds.length === 0) return map;
+      const rows = await db
+        .selectFrom('profile_redirects')
+        .select(['from_id', 'to_id'])
+        .where('from_id', 'in', profileIds)
+        .execute();
+      for (const r of rows) map.set(r.from_id, r.to_id);
+      return map;
+    },
+    async family(survivorId) {
+      const rows = await db.selectFrom('profile_redirects').select('from_id').where('to_id', '=', survivorId).execute();
+      return [survivorId, ...rows.map((r) => r.from_id)];
+    },
+    async ofProfiles(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db.selectFrom('identities').selectAll().where('profile_id', 'in', profileIds).execute();
+      return rows.map(toIdentity);
+    },
+    async link(rows) {
+      for (const part of chunk(rows, 7, d.maxParameters)) {
+        await db
+          .insertInto('identities')
+          .values(
+            part.map((r) => ({
+              type: r.type,
+              value: r.value,
+              profile_id: r.profileId,
+              source_id: r.sourceId,
+              event_id: r.eventId,
+              first_seen_at: r.firstSeenAt,
+              created_at: r.createdAt,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
+          .execute();
+      }
+    },
+    async redirect(fromIds, toId, at) {
+      if (fromIds.length === 0) return;
+      await db.updateTable('profile_redirects').set({ to_id: toId }).where('to_id', 'in', fromIds).execute();
+      await db
+        .insertInto('profile_redirects')
+        .values(fromIds.map((from_id) => ({ from_id, to_id: toId, merged_at: at })))
+        .execute();
+    },
+    async recordMerge(row) {
+      await db
+        .insertInto('merges')
+        .values({
+          id: row.id,
+          survivor_id: row.survivorId,
+          merged_id: row.mergedId,
+          merged_at: row.mergedAt,
+          rule: row.rule,
+          evidence: toJson(row.evidence),
+          event_id: row.eventId,
+          settings_version: row.settingsVersion,
+        })
+        .execute();
+    },
+    async recordDecision(row) {
+      await db
+        .insertInto('identity_decisions')
+        .values({
+          id: row.id,
+          profile_id: row.profileId,
+          event_id: row.eventId,
+          kind: row.kind,
+          identifier_type: row.identifierType,
+          identifier_value: row.identifierValue,
+          reason: row.reason,
+          evidence: toJson(row.evidence),
+          settings_version: row.settingsVersion,
+          created_at: row.createdAt,
+        })
+        .execute();
+    },
+    async addReview(row) {
+      await db
+        .insertInto('identity_review')
+        .values({
+          id: row.id,
+          kind: row.kind,
+          status: row.status,
+          reason: row.reason,
+          evidence: toJson(row.evidence),
+          profile_id: row.profileId,
+          created_at: row.createdAt,
+        })
+        .execute();
+    },
+    async merges(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('merges')
+        .selectAll()
+        .where((eb) => eb.or([eb('survivor_id', 'in', profileIds), eb('merged_id', 'in', profileIds)]))
+        .orderBy('merged_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toMerge);
+    },
+    async decisions(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('identity_decisions')
+        .selectAll()
+        .where('profile_id', 'in', profileIds)
+        .orderBy('id')
+        .execute();
+      return rows.map(
+        (r): DecisionRow => ({
+          id: r.id,
+          profileId: r.profile_id,
+          eventId: r.event_id,
+          kind: r.kind as DecisionRow['kind'],
+          identifierType: r.identifier_type,
+          identifierValue: r.identifier_value,
+          reason: r.reason,
+          evidence: fromJson(r.evidence),
+          settingsVersion: r.settings_version,
+          createdAt: Number(r.created_at),
+        }),
+      );
+    },
+    async mergedAt(profileId) {
+      const r = await db
+        .selectFrom('profile_redirects')
+        .select('merged_at')
+        .where('from_id', '=', profileId)
+        .executeTakeFirst();
+      return r ? Number(r.merged_at) : undefined;
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type { Kysely } from 'kysely';
+import type { IngestLogStore, ProcessedMessageStore, QuarantineRow, QuarantineStore } from '../../ingest/ports.js';
+import type { SqlDialect } from '../dialect.js';
+import type { Database } from '../schema.js';
+import { chunk } from './chunk.js';
+
+export function createIngestLogStore(db: Kysely<Database>, d: SqlDialect): IngestLogStore {
+  return {
+    async append(entries) {
+      const positions: number[] = [];
+      for (const part of chunk(entries, 4, d.maxParameters)) {
+        const rows = await db
+          .insertInto('ingest_log')
+          .values(
+            part.map((e) => ({
+              source_id: e.sourceId,
+              message_id: e.messageId,
+              received_at: e.receivedAt,
+              payload: e.payload,
+            })),
+          )
+          .returning('position')
+          .execute();
+        for (const r of rows) positions.push(Number(r.position));
+      }
+      return positions;
+    },
+    async read(after, limit) {
+      const rows = await db
+        .selectFrom('ingest_log')
+        .selectAll()
+        .where('position', '>', after)
+        .orderBy('position')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        position: Number(r.position),
+        sourceId: r.source_id,
+        messageId: r.message_id,
+        receivedAt: Number(r.received_at),
+        payload: r.payload,
+      }));
+    },
+    async lastPosition() {
+      const row = await db
+        .selectFrom('ingest_log')
+        .select((eb) => eb.fn.max('position').as('p'))
+        .executeTakeFirst();
+      return Number(row?.p ?? 0);
+    },
+    async offset(consumer) {
+      const row = await db
+        .selectFrom('log_offsets')
+        .select('position')
+        .where('consumer', '=', consumer)
+        .executeTakeFirst();
+      return Number(row?.position ?? 0);
+    },
+    async commitOffset(consumer, position) {
+      await db
+        .insertInto('log_offsets')
+        .values({ consumer, position })
+        .onConflict((oc) => oc.column('consumer').doUpdateSet({ position }))
+        .execute();
+    },
+    async receivedAtAfter(after) {
+      const row = await db
+        .selectFrom('ingest_log')
+        .select('received_at')
+        .where('position', '>', after)
+        .orderBy('position')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? Number(row.received_at) : undefined;
+    },
+  };
+}
+
+export function createProcessedMessageStore(db: Kysely<Database>, d: SqlDialect): ProcessedMessageStore {
+  return {
+    async existing(sourceId, messageIds) {
+      const found = new Set<string>();
+      for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
+        const rows = await db
+          .selectFrom('processed_messages')
+          .select('message_id')
+          .where('source_id', '=', sourceId)
+          .where('message_id', 'in', part)
+          .execute();
+        for (const r of rows) found.add(r.message_id);
+      }
+      return found;
+    },
+    async insert(rows) {
+      for (const part of chunk(rows, 4, d.maxParameters)) {
+        await db
+          .insertInto('processed_messages')
+          .values(
+            part.map((r) => ({
+              source_id: r.sourceId,
+              message_id: r.messageId,
+              event_id: r.eventId,
+              processed_at: r.processedAt,
+            })),
+          )
+          .execute();
+      }
+    },
+  };
+}
+
+function toQuarantine(r: Database['quarantine']): QuarantineRow {
+  return {
+    id: r.id,
+    sourceId: r.source_id,
+    receivedAt: Number(r.received_at),
+    code: r.code,
+    reason: r.reason,
+    messageId: r.message_id,
+    payload: r.payload,
+    status: r.status as QuarantineRow['status'],
+    logPosition: r.log_position === null ? null : Number(r.log_position),
+    replayedAt: r.replayed_at === null ? null : Number(r.replayed_at),
+  };
+}
+
+export function createQuarantineStore(db: Kysely<Database>, d: SqlDialect): QuarantineStore {
+  return {
+    async insert(rows) {
+      for (const part of chunk(rows, 10, d.maxParameters)) {
+        await db
+          .insertInto('quarantine')
+          .values(
+            part.map((r) => ({
+              id: r.id,
+              source_id: r.sourceId,
+              received_at: r.receivedAt,
+              code: r.code,
+              reason: r.reason,
+              message_id: r.messageId,
+              payload: r.payload,
+              status: r.status,
+              log_position: r.logPosition,
+              replayed_at: r.replayedAt,
+            })),
+          )
+          .execute();
+      }
+    },
+    async list(sourceId, opts) {
+      let q = db.selectFrom('quarantine').selectAll().where('source_id', '=', sourceId);
+      if (opts.status) q = q.where('status', '=', opts.status);
+      if (opts.after) q = q.where('id', '>', opts.after);
+      const rows = await q.orderBy('id').limit(opts.limit).execute();
+      return rows.map(toQuarantine);
+    },
+    async get(id) {
+      const r = await db.selectFrom('quarantine').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? toQuarantine(r) : undefined;
+    },
+    async markReplayed(id, at) {
+      await db.updateTable('quarantine').set({ status: 'replayed', replayed_at: at }).where('id', '=', id).execute();
+    },
+  };
+}

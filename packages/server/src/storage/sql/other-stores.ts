@@ -1,0 +1,195 @@
+import type { Kysely } from 'kysely';
+import type { ChangeStore } from '../../bus/ports.js';
+import type { SettingRow, SettingsStore } from '../../settings/ports.js';
+import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
+import type { SqlDialect } from '../dialect.js';
+import type { Database } from '../schema.js';
+import { chunk } from './chunk.js';
+import { fromJson, toJson } from './json.js';
+
+export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeStore {
+  return {
+    async publish(changes) {
+      for (const part of chunk(changes, 5, d.maxParameters)) {
+        await db
+          .insertInto('changes')
+          .values(
+            part.map((c) => ({
+              id: c.id,
+              kind: c.kind,
+              profile_id: c.profileId,
+              payload: toJson(c.payload),
+              created_at: c.createdAt,
+            })),
+          )
+          .execute();
+      }
+    },
+    async read(consumer, limit) {
+      const off = await db
+        .selectFrom('change_offsets')
+        .select('seq')
+        .where('consumer', '=', consumer)
+        .executeTakeFirst();
+      const rows = await db
+        .selectFrom('changes')
+        .selectAll()
+        .where('seq', '>', Number(off?.seq ?? 0))
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        id: r.id,
+        kind: r.kind,
+        profileId: r.profile_id,
+        payload: fromJson(r.payload),
+        createdAt: Number(r.created_at),
+      }));
+    },
+    async commit(consumer, seq) {
+      await db
+        .insertInto('change_offsets')
+        .values({ consumer, seq })
+        .onConflict((oc) => oc.column('consumer').doUpdateSet({ seq }))
+        .execute();
+    },
+    async lastSeq() {
+      const r = await db
+        .selectFrom('changes')
+        .select((eb) => eb.fn.max('seq').as('s'))
+        .executeTakeFirst();
+      return Number(r?.s ?? 0);
+    },
+  };
+}
+
+const toSource = (r: Database['sources']): SourceRow => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind as SourceRow['kind'],
+  writeKeyHash: r.write_key_hash,
+  mapping: r.mapping === null ? null : fromJson(r.mapping),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export function createSourceStore(db: Kysely<Database>): SourceStore {
+  return {
+    async create(row) {
+      await db
+        .insertInto('sources')
+        .values({
+          id: row.id,
+          name: row.name,
+          kind: row.kind,
+          write_key_hash: row.writeKeyHash,
+          mapping: row.mapping === null ? null : toJson(row.mapping),
+          created_at: row.createdAt,
+          updated_at: row.updatedAt,
+        })
+        .execute();
+    },
+    async list() {
+      return (await db.selectFrom('sources').selectAll().orderBy('id').execute()).map(toSource);
+    },
+    async get(id) {
+      const r = await db.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? toSource(r) : undefined;
+    },
+    async byName(name) {
+      const r = await db.selectFrom('sources').selectAll().where('name', '=', name).executeTakeFirst();
+      return r ? toSource(r) : undefined;
+    },
+    async byKeyHash(hash) {
+      const r = await db.selectFrom('sources').selectAll().where('write_key_hash', '=', hash).executeTakeFirst();
+      return r ? toSource(r) : undefined;
+    },
+    async setKeyHash(id, hash, at) {
+      await db.updateTable('sources').set({ write_key_hash: hash, updated_at: at }).where('id', '=', id).execute();
+    },
+    async setMapping(id, mapping, at) {
+      await db
+        .updateTable('sources')
+        .set({ mapping: toJson(mapping), updated_at: at })
+        .where('id', '=', id)
+        .execute();
+    },
+  };
+}
+
+export function createTokenStore(db: Kysely<Database>): TokenStore {
+  return {
+    async create(row) {
+      await db
+        .insertInto('api_tokens')
+        .values({
+          id: row.id,
+          name: row.name,
+          token_hash: row.tokenHash,
+          roles: toJson(row.roles),
+          created_at: row.createdAt,
+        })
+        .execute();
+    },
+    async byHash(hash) {
+      const r = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+      return r
+        ? { id: r.id, name: r.name, tokenHash: r.token_hash, roles: fromJson(r.roles), createdAt: Number(r.created_at) }
+        : undefined;
+    },
+    async count() {
+      const r = await db
+        .selectFrom('api_tokens')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+  };
+}
+
+const toSetting = (r: Database['settings']): SettingRow => ({
+  key: r.key,
+  version: r.version,
+  value: fromJson(r.value),
+  createdAt: Number(r.created_at),
+  createdBy: r.created_by,
+});
+
+export function createSettingsStore(db: Kysely<Database>): SettingsStore {
+  return {
+    async latest(key) {
+      const r = await db
+        .selectFrom('settings')
+        .selectAll()
+        .where('key', '=', key)
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r ? toSetting(r) : undefined;
+    },
+    async put(key, value, createdBy, at) {
+      const last = await db
+        .selectFrom('settings')
+        .select('version')
+        .where('key', '=', key)
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const row = {
+        key,
+        version: (last?.version ?? 0) + 1,
+        value: toJson(value),
+        created_at: at,
+        created_by: createdBy,
+      };
+      await db.insertInto('settings').values(row).execute();
+      return toSetting(row);
+    },
+    async history(key) {
+      return (await db.selectFrom('settings').selectAll().where('key', '=', key).orderBy('version').execute()).map(
+        toSetting,
+      );
+    },
+  };
+}

@@ -1,0 +1,359 @@
+import { type Kysely, sql } from 'kysely';
+import type {
+  AccountStore,
+  ConsentRow,
+  ConsentStore,
+  EventRow,
+  EventStore,
+  HistoryRow,
+  HistoryStore,
+  ProfileRow,
+  ProfileStore,
+} from '../../profiles/ports.js';
+import type { SqlDialect } from '../dialect.js';
+import type { Database } from '../schema.js';
+import { chunk } from './chunk.js';
+import { fromJson, toJson } from './json.js';
+
+const toProfile = (r: Database['profiles']): ProfileRow => ({
+  id: r.id,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  traits: fromJson(r.traits),
+  traitTimes: fromJson(r.trait_times),
+});
+
+export function createProfileStore(db: Kysely<Database>, d: SqlDialect): ProfileStore {
+  return {
+    async create(row) {
+      await db
+        .insertInto('profiles')
+        .values({
+          id: row.id,
+          created_at: row.createdAt,
+          updated_at: row.updatedAt,
+          traits: toJson(row.traits),
+          trait_times: toJson(row.traitTimes),
+        })
+        .execute();
+    },
+    async get(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('profiles').selectAll().where('id', 'in', ids).execute();
+      return rows.map(toProfile);
+    },
+    async update(id, traits, traitTimes, updatedAt) {
+      await db
+        .updateTable('profiles')
+        .set({ traits: toJson(traits), trait_times: toJson(traitTimes), updated_at: updatedAt })
+        .where('id', '=', id)
+        .execute();
+    },
+    async search(q, opts) {
+      const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const traitsText = d.name === 'postgres' ? sql<string>`lower(p.traits::text)` : sql<string>`lower(p.traits)`;
+      let query = db
+        .selectFrom('profiles as p')
+        .selectAll('p')
+        .where((eb) =>
+          eb.and([
+            eb.not(
+              eb.exists(eb.selectFrom('profile_redirects as r').select('r.from_id').whereRef('r.from_id', '=', 'p.id')),
+            ),
+            eb.or([
+              eb(traitsText, 'like', sql<string>`${pattern} escape '\\'`),
+              eb.exists(
+                eb
+                  .selectFrom('identities as i')
+                  .leftJoin('profile_redirects as r2', 'r2.from_id', 'i.profile_id')
+                  .select('i.value')
+                  .where((e2) => e2.or([e2('i.profile_id', '=', e2.ref('p.id')), e2('r2.to_id', '=', e2.ref('p.id'))]))
+                  .where(sql<string>`lower(i.value)`, 'like', sql<string>`${pattern} escape '\\'`),
+              ),
+            ]),
+          ]),
+        );
+      if (opts.after) query = query.where('p.id', '>', opts.after);
+      const rows = await query.orderBy('p.id').limit(opts.limit).execute();
+      return rows.map(toProfile);
+    },
+    async count() {
+      const r = await db
+        .selectFrom('profiles')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+  };
+}
+
+const toHistory = (r: Database['trait_history']): HistoryRow => ({
+  id: r.id,
+  profileId: r.profile_id,
+  trait: r.trait,
+  value: fromJson(r.value),
+  validFrom: Number(r.valid_from),
+  validTo: r.valid_to === null ? null : Number(r.valid_to),
+  recordedAt: Number(r.recorded_at),
+  supersededAt: r.superseded_at === null ? null : Number(r.superseded_at),
+  sourceId: r.source_id,
+  eventId: r.event_id,
+});
+
+export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): HistoryStore {
+  return {
+    async insert(rows) {
+      for (const part of chunk(rows, 10, d.maxParameters)) {
+        await db
+          .insertInto('trait_history')
+          .values(
+            part.map((r) => ({
+              id: r.id,
+              profile_id: r.profileId,
+              trait: r.trait,
+              value: toJson(r.value),
+              valid_from: r.validFrom,
+              valid_to: r.validTo,
+              recorded_at: r.recordedAt,
+              superseded_at: r.supersededAt,
+              source_id: r.sourceId,
+              event_id: r.eventId,
+            })),
+          )
+          .execute();
+      }
+    },
+    async supersede(ids, at) {
+      if (ids.length === 0) return;
+      await db.updateTable('trait_history').set({ superseded_at: at }).where('id', 'in', ids).execute();
+    },
+    async close(id, validTo) {
+      await db.updateTable('trait_history').set({ valid_to: validTo }).where('id', '=', id).execute();
+    },
+    async intervals(profileIds, trait) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('trait_history')
+        .selectAll()
+        .where('profile_id', 'in', profileIds)
+        .where('trait', '=', trait)
+        .where('superseded_at', 'is', null)
+        .orderBy('valid_from')
+        .orderBy('id')
+        .execute();
+      return rows.map(toHistory);
+    },
+    async all(profileIds, opts = {}) {
+      if (profileIds.length === 0) return [];
+      let q = db.selectFrom('trait_history').selectAll().where('profile_id', 'in', profileIds);
+      if (opts.trait) q = q.where('trait', '=', opts.trait);
+      const rows = await q.orderBy('trait').orderBy('valid_from').orderBy('recorded_at').orderBy('id').execute();
+      return rows.map(toHistory);
+    },
+  };
+}
+
+const toEvent = (r: Database['events']): EventRow => ({
+  id: r.id,
+  logPosition: Number(r.log_position),
+  sourceId: r.source_id,
+  type: r.type,
+  name: r.name,
+  messageId: r.message_id,
+  profileId: r.profile_id,
+  userId: r.user_id,
+  anonymousId: r.anonymous_id,
+  timestamp: Number(r.timestamp),
+  receivedAt: Number(r.received_at),
+  properties: r.properties === null ? null : fromJson(r.properties),
+  traits: r.traits === null ? null : fromJson(r.traits),
+  context: r.context === null ? null : fromJson(r.context),
+});
+
+export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStore {
+  return {
+    async insert(rows) {
+      for (const part of chunk(rows, 14, d.maxParameters)) {
+        await db
+          .insertInto('events')
+          .values(
+            part.map((r) => ({
+              id: r.id,
+              log_position: r.logPosition,
+              source_id: r.sourceId,
+              type: r.type,
+              name: r.name,
+              message_id: r.messageId,
+              profile_id: r.profileId,
+              user_id: r.userId,
+              anonymous_id: r.anonymousId,
+              timestamp: r.timestamp,
+              received_at: r.receivedAt,
+              properties: r.properties === null ? null : toJson(r.properties),
+              traits: r.traits === null ? null : toJson(r.traits),
+              context: r.context === null ? null : toJson(r.context),
+            })),
+          )
+          .execute();
+      }
+    },
+    async list(q) {
+      if (q.profileIds.length === 0) return [];
+      let query = db.selectFrom('events').selectAll().where('profile_id', 'in', q.profileIds);
+      if (q.type) query = query.where('type', '=', q.type);
+      if (q.name) query = query.where('name', '=', q.name);
+      if (q.from !== undefined) query = query.where('timestamp', '>=', q.from);
+      if (q.to !== undefined) query = query.where('timestamp', '<', q.to);
+      const before = q.before;
+      if (before) {
+        query = query.where((eb) =>
+          eb.or([
+            eb('timestamp', '<', before.timestamp),
+            eb.and([eb('timestamp', '=', before.timestamp), eb('id', '<', before.id)]),
+          ]),
+        );
+      }
+      const rows = await query.orderBy('timestamp', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+      return rows.map(toEvent);
+    },
+    async withTraitsBetween(profileIds, from, to) {
+      if (profileIds.length === 0) return [];
+      let query = db
+        .selectFrom('events')
+        .selectAll()
+        .where('profile_id', 'in', profileIds)
+        .where('timestamp', '>', from)
+        .where('traits', 'is not', null);
+      if (to !== null) query = query.where('timestamp', '<', to);
+      const rows = await query.orderBy('timestamp').orderBy('id').execute();
+      return rows.map(toEvent);
+    },
+    async count() {
+      const r = await db
+        .selectFrom('events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+  };
+}
+
+const toConsent = (r: Database['consents']): ConsentRow => ({
+  id: r.id,
+  profileId: r.profile_id,
+  purpose: r.purpose,
+  granted: Number(r.granted) === 1,
+  legalBasis: r.legal_basis,
+  validFrom: Number(r.valid_from),
+  recordedAt: Number(r.recorded_at),
+  supersededAt: r.superseded_at === null ? null : Number(r.superseded_at),
+  sourceId: r.source_id,
+  eventId: r.event_id,
+});
+
+export function createConsentStore(db: Kysely<Database>, d: SqlDialect): ConsentStore {
+  return {
+    async insert(rows) {
+      for (const part of chunk(rows, 10, d.maxParameters)) {
+        await db
+          .insertInto('consents')
+          .values(
+            part.map((r) => ({
+              id: r.id,
+              profile_id: r.profileId,
+              purpose: r.purpose,
+              granted: r.granted ? 1 : 0,
+              legal_basis: r.legalBasis,
+              valid_from: r.validFrom,
+              recorded_at: r.recordedAt,
+              superseded_at: r.supersededAt,
+              source_id: r.sourceId,
+              event_id: r.eventId,
+            })),
+          )
+          .execute();
+      }
+    },
+    async supersede(ids, at) {
+      if (ids.length === 0) return;
+      await db.updateTable('consents').set({ superseded_at: at }).where('id', 'in', ids).execute();
+    },
+    async current(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('consents')
+        .selectAll()
+        .where('profile_id', 'in', profileIds)
+        .where('superseded_at', 'is', null)
+        .orderBy('valid_from')
+        .orderBy('id')
+        .execute();
+      return rows.map(toConsent);
+    },
+    async all(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('consents')
+        .selectAll()
+        .where('profile_id', 'in', profileIds)
+        .orderBy('valid_from')
+        .orderBy('id')
+        .execute();
+      return rows.map(toConsent);
+    },
+  };
+}
+
+export function createAccountStore(db: Kysely<Database>): AccountStore {
+  return {
+    async upsert(groupId, traits, at, newId) {
+      const existing = await db.selectFrom('accounts').selectAll().where('group_id', '=', groupId).executeTakeFirst();
+      if (existing) {
+        const merged = { ...fromJson<Record<string, unknown>>(existing.traits), ...traits };
+        await db
+          .updateTable('accounts')
+          .set({ traits: toJson(merged), updated_at: at })
+          .where('id', '=', existing.id)
+          .execute();
+        return existing.id;
+      }
+      await db
+        .insertInto('accounts')
+        .values({ id: newId, group_id: groupId, traits: toJson(traits), created_at: at, updated_at: at })
+        .execute();
+      return newId;
+    },
+    async link(profileId, accountId, sourceId, at) {
+      await db
+        .insertInto('profile_accounts')
+        .values({ profile_id: profileId, account_id: accountId, source_id: sourceId, created_at: at })
+        .onConflict((oc) => oc.columns(['profile_id', 'account_id']).doNothing())
+        .execute();
+    },
+    async ofProfiles(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('profile_accounts as pa')
+        .innerJoin('accounts as a', 'a.id', 'pa.account_id')
+        .select(['a.id', 'a.group_id', 'a.traits', 'a.created_at', 'a.updated_at', 'pa.created_at as linked_at'])
+        .where('pa.profile_id', 'in', profileIds)
+        .orderBy('pa.created_at')
+        .execute();
+      const seen = new Set<string>();
+      return rows
+        .filter((r) => {
+          if (seen.has(r.id)) return false;
+          seen.add(r.id);
+          return true;
+        })
+        .map((r) => ({
+          id: r.id,
+          groupId: r.group_id,
+          traits: fromJson(r.traits),
+          createdAt: Number(r.created_at),
+          updatedAt: Number(r.updated_at),
+          linkedAt: Number(r.linked_at),
+        }));
+    },
+  };
+}

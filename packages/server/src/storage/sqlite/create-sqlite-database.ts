@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from '../schema.js';
+
+export interface SqliteOptions {
+  /** A file path, or `:memory:`. */
+  readonly file: string;
+  readonly durability?: 'normal' | 'full';
+  /** Open read-only (a reader connection beside the writer thread). */
+  readonly readonly?: boolean;
+}
+
+/**
+ * Opens a SQLite database with Tessera's pragmas: WAL, `auto_vacuum=INCREMENTAL` (set before the first table),
+ * `synchronous=NORMAL` (survives a process crash) or `FULL` (survives power loss), a busy timeout for the rare
+ * management write from a second connection, foreign keys off (integrity is the engine's).
+ */
+export function openSqlite(opts: SqliteOptions): { db: Kysely<Database>; raw: BetterSqlite3.Database } {
+  if (opts.file !== ':memory:') mkdirSync(path.dirname(opts.file), { recursive: true });
+  const raw = new BetterSqlite3(opts.file, { readonly: opts.readonly ?? false });
+  if (!opts.readonly) {
+    raw.pragma('auto_vacuum = INCREMENTAL');
+    raw.pragma('journal_mode = WAL');
+    raw.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+  }
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('cache_size = -65536');
+  raw.pragma('temp_store = MEMORY');
+  raw.defaultSafeIntegers(false);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return { db, raw };
+}

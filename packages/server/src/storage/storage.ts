@@ -1,0 +1,42 @@
+import type { ChangeStore } from '../bus/ports.js';
+import type { IdentityStore } from '../identity/ports.js';
+import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
+import type { AccountStore, ConsentStore, EventStore, HistoryStore, ProfileStore } from '../profiles/ports.js';
+import type { SettingsStore } from '../settings/ports.js';
+import type { SourceStore, TokenStore } from '../sources/ports.js';
+import type { SqlDialect } from './dialect.js';
+
+/** Every storage port, bound to one connection or one transaction. */
+export interface Stores {
+  readonly log: IngestLogStore;
+  readonly processed: ProcessedMessageStore;
+  readonly quarantine: QuarantineStore;
+  readonly identities: IdentityStore;
+  readonly profiles: ProfileStore;
+  readonly history: HistoryStore;
+  readonly events: EventStore;
+  readonly consents: ConsentStore;
+  readonly accounts: AccountStore;
+  readonly changes: ChangeStore;
+  readonly sources: SourceStore;
+  readonly tokens: TokenStore;
+  readonly settings: SettingsStore;
+  /**
+   * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
+   * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * What a storage adapter returns (`createSqliteStorage`, `createPostgresStorage`): the ports, a transaction that
+ * hands the same ports bound to it, migrations and close. Domain code sees only this.
+ */
+export interface Storage extends Stores {
+  readonly dialect: SqlDialect;
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  /** Brings the schema to the latest migration. */
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { createPostgresStorage } from '../storage/postgres/create-postgres-storage.js';
+import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  /** Why it is skipped, when it is. */
+  skip?: string;
+  /** A fresh, migrated, empty store. */
+  create(): Promise<Storage>;
+}
+
+/** PostgreSQL URL for tests; under CI=true its absence is an error, not a skip (README, `.ci/run`). */
+export function testDatabaseUrl(env: Record<string, string | undefined> = process.env): string | undefined {
+  const url = env.TESSERA_TEST_DATABASE_URL;
+  if (!url && env.CI === 'true')
+    throw new Error('CI=true but TESSERA_TEST_DATABASE_URL is not set: PostgreSQL suites cannot be skipped in CI');
+  return url || undefined;
+}
+
+/** Every adapter a contract suite runs on: SQLite always, PostgreSQL when a test database is configured. */
+export function testDatabases(): TestDatabase[] {
+  const url = testDatabaseUrl();
+  return [
+    {
+      name: 'sqlite',
+      async create() {
+        const s = createSqliteStorage({ file: ':memory:' });
+        await s.migrate();
+        return s;
+      },
+    },
+    {
+      name: 'postgres',
+      skip: url ? undefined : 'TESSERA_TEST_DATABASE_URL is not set',
+      async create() {
+        // Each store gets its own schema, dropped on close.
+        const schema = `t_${randomBytes(6).toString('hex')}`;
+        await adminQuery(url as string, `create schema ${schema}`);
+        const sep = (url as string).includes('?') ? '&' : '?';
+        const s = await createPostgresStorage({
+          url: `${url}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+          poolSize: 4,
+        });
+        await s.migrate();
+        const close = s.close;
+        return {
+          ...s,
+          async close() {
+            await close();
+            await adminQuery(url as string, `drop schema ${schema} cascade`);
+          },
+        };
+      },
+    },
+  ];
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
