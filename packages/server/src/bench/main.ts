@@ -112,7 +112,9 @@ async function main() {
       }
       const drainSeconds = (Date.now() - p0) / 1000;
       const processed = m.stored - m0.stored;
-      console.log(`pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (sharing the process with ingest)`);
+      console.log(
+        `pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (sharing the process with ingest)`,
+      );
       console.log(
         `pipeline ${fmt(m.stored)} events stored in total; after the load ${fmt(processed)} more in ${drainSeconds.toFixed(1)} s = ${fmt(processed / Math.max(drainSeconds, 0.001))} events/s; backlog left ${fmt(m.backlog)}  (target ≥ 30,000 events/s)`,
       );

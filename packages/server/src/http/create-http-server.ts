@@ -42,6 +42,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: false,
+    // Refuse unknown fields and wrong types instead of silently dropping or coercing them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   });
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {

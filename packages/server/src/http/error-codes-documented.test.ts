@@ -4,16 +4,26 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Guards `docs/errors.md` against the closed lists of codes (STYLE #8): every code of `ERROR_CODES` and of
- * `QUARANTINE_CODES` must be documented there as `` `code` ``, and each HTTP error code's table row must give the
- * status `ERROR_CODES` maps it to.
+ * `QUARANTINE_CODES` must be documented there as `` `code` `` in a table row of its own, and each HTTP error code's
+ * row must give the status `ERROR_CODES` maps it to.
  */
 const repoRoot = new URL('../../../../', import.meta.url);
 const doc = readFileSync(new URL('docs/errors.md', repoRoot), 'utf8');
 
-/** Table rows whose first cell is a code in backticks: code → the row's cells. */
+/** The cells of a Markdown table row, trimmed; none for any other line. */
+function cellsOf(line: string): string[] {
+  const row = line.trim();
+  if (!row.startsWith('|') || !row.endsWith('|')) return [];
+  return row
+    .slice(1, -1)
+    .split('|')
+    .map((cell) => cell.trim());
+}
+
+/** Table rows whose first cell is a code in backticks: code → the cells of each such row. */
 const rows = new Map<string, string[][]>();
 for (const line of doc.split('\n')) {
-  const cells = line.trim().startsWith('|') ? line.trim().slice(1, -1).split('|').map((c) => c.trim()) : [];
+  const cells = cellsOf(line);
   const code = /^`([a-z0-9_]+)`$/.exec(cells[0] ?? '')?.[1];
   if (code) rows.set(code, [...(rows.get(code) ?? []), cells]);
 }

@@ -12,11 +12,23 @@ export interface IdentityRow extends Identifier {
   createdAt: number;
 }
 
+export interface Redirect {
+  fromId: string;
+  toId: string;
+  /** Record time. */
+  mergedAt: number;
+  /** Valid (event) time. */
+  validAt: number;
+}
+
 export interface MergeRow {
   id: string;
   survivorId: string;
   mergedId: string;
+  /** Processing time of the merge (record time). */
   mergedAt: number;
+  /** Event time of the event that caused it (valid time). */
+  validAt: number;
   rule: string;
   evidence: unknown;
   eventId: string | null;
@@ -62,16 +74,18 @@ export interface IdentityStore {
   ofProfiles(profileIds: readonly string[]): Promise<IdentityRow[]>;
   /** Inserts identity rows; an identifier already linked is left as it is. */
   link(rows: readonly IdentityRow[]): Promise<void>;
-  /** Redirects `fromIds` (and every id redirected to them) to `toId`. */
-  redirect(fromIds: readonly string[], toId: string, at: number): Promise<void>;
+  /** Redirects `fromIds` (and every id redirected to them) to `toId`; `at` is record time, `validAt` event time. */
+  redirect(fromIds: readonly string[], toId: string, at: number, validAt: number): Promise<void>;
+  /** Ids redirected to a survivor, with the times of their merge. */
+  redirects(survivorId: string): Promise<Redirect[]>;
   recordMerge(row: MergeRow): Promise<void>;
   recordDecision(row: DecisionRow): Promise<void>;
   addReview(row: ReviewRow): Promise<void>;
   /** Merges where any of these ids is the survivor or the merged profile, oldest first. */
   merges(profileIds: readonly string[]): Promise<MergeRow[]>;
   decisions(profileIds: readonly string[]): Promise<DecisionRow[]>;
-  /** Time each of these ids was merged away, if it was. */
-  mergedAt(profileId: string): Promise<number | undefined>;
+  /** When this id was merged away, if it was. */
+  mergedAt(profileId: string): Promise<Redirect | undefined>;
 }
 
 /** The slice of the profile store identity resolution needs (structurally satisfied by `ProfileStore`). */

@@ -1,3 +1,4 @@
+import { toPublicId } from '@tessera/protocol';
 import { newUuid } from '../ids.js';
 import type { LoggedEvent } from '../ingest/logged-event.js';
 import { extractIdentifiers } from './extract-identifiers.js';
@@ -113,46 +114,76 @@ export async function resolveIdentity(
 
   const kept = incoming.filter((i) => i.merge);
   const linkOnly = incoming.filter((i) => !i.merge);
-  // Drop lowest-priority incoming identifiers until joining what remains exceeds no limit.
+  /** A guard: no merge; the event keeps the links to its highest-priority profile, plus its new identifiers. */
+  const keepBestOwner = (reason: string, evidence: Record<string, unknown>) => {
+    const best = kept.filter((i) => i.owner).sort((a, b) => rankOf(rules, a.type) - rankOf(rules, b.type))[0];
+    const detached = kept.filter((k) => k.owner && k.owner !== best?.owner);
+    for (const i of detached) kept.splice(kept.indexOf(i), 1);
+    decide('guard', null, reason, {
+      ...evidence,
+      detached: detached.map((i) => ({
+        type: i.type,
+        value: i.value,
+        profileId: toPublicId('profile', i.owner as string),
+      })),
+    });
+  };
+  // Drop lowest-priority incoming identifiers until joining what remains exceeds no limit. A type violates only when
+  // joining or linking raises its count above both the limit and what one involved profile already holds (a
+  // pre-existing excess, from a tightened rule or a late event, is left to review, never made worse).
+  let counted = new Map<string, IdentityRow | Incoming>();
   for (;;) {
-    const owners = [...new Set(kept.flatMap((i) => (i.owner ? [i.owner] : [])))];
-    const counted = new Map<string, IdentityRow | Incoming>();
-    for (const o of owners) for (const r of await identitiesOf(o)) counted.set(key(r), r);
+    const owners = ownersOf(kept);
+    counted = new Map();
+    const baseline = new Map<string, number>();
+    for (const o of owners) {
+      const own = new Map<string, number>();
+      for (const r of await identitiesOf(o)) {
+        counted.set(key(r), r);
+        if (countsTowardLimit(rules, r.type, r.firstSeenAt, input.at)) own.set(r.type, (own.get(r.type) ?? 0) + 1);
+      }
+      for (const [type, n] of own) baseline.set(type, Math.max(baseline.get(type) ?? 0, n));
+    }
     for (const i of kept) if (!i.owner) counted.set(key(i), i);
-    const violating = new Set<string>();
     const perType = new Map<string, number>();
     for (const item of counted.values()) {
-      const rule = ruleOf(rules, item.type);
-      if (rule.limit === undefined) continue;
       const seen = 'firstSeenAt' in item ? item.firstSeenAt : input.at;
-      if (rule.windowDays !== undefined && seen < input.at - rule.windowDays * 86_400_000) continue;
-      const n = (perType.get(item.type) ?? 0) + 1;
-      perType.set(item.type, n);
-      if (n > rule.limit) violating.add(item.type);
+      if (countsTowardLimit(rules, item.type, seen, input.at))
+        perType.set(item.type, (perType.get(item.type) ?? 0) + 1);
     }
+    const violating = new Set(
+      [...perType]
+        .filter(([type, n]) => n > Math.max(ruleOf(rules, type).limit ?? Infinity, baseline.get(type) ?? 0))
+        .map(([type]) => type),
+    );
     if (violating.size === 0) break;
-    const involved = kept.filter((i) => {
-      if (!i.owner) return violating.has(i.type);
-      const soleLink = kept.filter((k) => k.owner === i.owner).length === 1;
-      return soleLink && (familyIds.get(i.owner) ?? []).some((r) => violating.has(r.type));
-    });
+    const contributes = (i: Incoming) =>
+      i.owner ? (familyIds.get(i.owner) ?? []).some((r) => violating.has(r.type)) : violating.has(i.type);
+    const soleLinks = kept.filter(
+      (i) => contributes(i) && (!i.owner || kept.filter((k) => k.owner === i.owner).length === 1),
+    );
+    // When every contributing profile is reached through several identifiers, drop links one by one.
+    const involved = soleLinks.length > 0 ? soleLinks : kept.filter(contributes);
     const victim = involved.sort((a, b) => rankOf(rules, b.type) - rankOf(rules, a.type))[0];
-    if (!victim) break; // cannot happen: some kept identifier always contributes to a violation
+    if (!victim) {
+      keepBestOwner('unresolvable_limit', { violating: [...violating] });
+      break;
+    }
     kept.splice(kept.indexOf(victim), 1);
     decide('drop', victim, 'limit_exceeded', {
       violating: [...violating],
-      owner: victim.owner ?? null,
+      owner: victim.owner ? toPublicId('profile', victim.owner) : null,
       from: victim.from,
     });
   }
 
-  let owners = [...new Set(kept.flatMap((i) => (i.owner ? [i.owner] : [])))];
+  let owners = ownersOf(kept);
   if (owners.length > rules.maxProfilesPerMerge) {
-    decide('guard', null, 'max_profiles_per_merge', { profiles: owners.length, limit: rules.maxProfilesPerMerge });
-    const best = kept.filter((i) => i.owner).sort((a, b) => rankOf(rules, a.type) - rankOf(rules, b.type))[0];
-    owners = [best.owner as string];
-    for (const i of kept.filter((k) => k.owner !== best.owner)) kept.splice(kept.indexOf(i), 1);
+    keepBestOwner('max_profiles_per_merge', { profiles: owners.length, limit: rules.maxProfilesPerMerge });
+  } else if (owners.length > 1 && counted.size > rules.maxIdentifiersPerProfile) {
+    keepBestOwner('max_identifiers_per_profile', { identifiers: counted.size, limit: rules.maxIdentifiersPerProfile });
   }
+  owners = ownersOf(kept);
 
   let profileId: string;
   let created = false;
@@ -180,19 +211,20 @@ export async function resolveIdentity(
     profiles.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     profileId = profiles[0].id;
     const losers = profiles.slice(1).map((p) => p.id);
-    await deps.identities.redirect(losers, profileId, input.now);
+    await deps.identities.redirect(losers, profileId, input.now, input.at);
     for (const loser of losers) {
       await deps.identities.recordMerge({
         id: newUuid(),
         survivorId: profileId,
         mergedId: loser,
         mergedAt: input.now,
+        validAt: input.at,
         rule: 'deterministic',
         evidence: {
           messageId: event.messageId,
           linkedBy: kept
             .filter((i) => i.owner === loser || i.owner === profileId)
-            .map((i) => ({ type: i.type, value: i.value, profileId: i.owner })),
+            .map((i) => ({ type: i.type, value: i.value, profileId: toPublicId('profile', i.owner as string) })),
         },
         eventId: input.eventId,
         settingsVersion: input.rulesVersion,
@@ -251,4 +283,15 @@ export async function resolveIdentity(
     linked: toLink.map(({ type, value }) => ({ type, value })),
     decisions,
   };
+}
+
+function ownersOf(ids: readonly Incoming[]): string[] {
+  return [...new Set(ids.flatMap((i) => (i.owner ? [i.owner] : [])))];
+}
+
+/** Whether an identifier first seen at `seen` counts toward its type's limit for an event at `at`. */
+function countsTowardLimit(rules: IdentityRules, type: string, seen: number, at: number): boolean {
+  const rule = ruleOf(rules, type);
+  if (rule.limit === undefined) return false;
+  return rule.windowDays === undefined || seen >= at - rule.windowDays * 86_400_000;
 }

@@ -120,9 +120,10 @@ export function createIngestService(deps: {
   };
 }
 
+/** The raw call as stored in quarantine, without its `writeKey` (a credential is never stored in clear). */
 function safeStringify(raw: unknown): string {
   try {
-    return JSON.stringify(raw) ?? 'null';
+    return JSON.stringify(raw, (key, value) => (key === 'writeKey' ? undefined : value)) ?? 'null';
   } catch {
     return 'null';
   }

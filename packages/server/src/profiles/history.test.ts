@@ -27,7 +27,12 @@ async function process(calls: Record<string, unknown>[]) {
   expect(r.body).toMatchObject({ accepted: calls.length, quarantined: [] });
   await t.app.drain();
 }
-const identify = (messageId: string, min: number, traits: Record<string, unknown>, ids: Record<string, string> = { userId: 'u1' }) => ({
+const identify = (
+  messageId: string,
+  min: number,
+  traits: Record<string, unknown>,
+  ids: Record<string, string> = { userId: 'u1' },
+) => ({
   type: 'identify',
   ...ids,
   messageId,
@@ -40,14 +45,32 @@ async function profileId(type = 'user_id', value = 'u1'): Promise<string> {
   expect(r.status).toBe(200);
   return r.body.id;
 }
-async function history(id: string, trait?: string): Promise<any[]> {
+interface HistoryItem {
+  trait: string;
+  value: unknown;
+  validFrom: string;
+  validTo: string | null;
+  recordedAt: string;
+  supersededAt: string | null;
+  sourceId: string;
+  eventId: string | null;
+}
+interface EventItem {
+  id: string;
+  messageId: string;
+  profileId: string;
+}
+
+async function history(id: string, trait?: string): Promise<HistoryItem[]> {
   const r = await t.get(`/v1/profiles/${id}/history${trait ? `?trait=${trait}` : ''}`);
   expect(r.status).toBe(200);
   return r.body.items;
 }
 /** Current-knowledge intervals (not superseded) of a trait, as `[value, validFrom, validTo]`. */
 async function intervals(id: string, trait: string) {
-  return (await history(id, trait)).filter((r) => r.supersededAt === null).map((r) => [r.value, r.validFrom, r.validTo]);
+  return (await history(id, trait))
+    .filter((r) => r.supersededAt === null)
+    .map((r) => [r.value, r.validFrom, r.validTo]);
 }
 async function profileAt(id: string, query: string) {
   const r = await t.get(`/v1/profiles/${id}?${query}`);
@@ -56,7 +79,7 @@ async function profileAt(id: string, query: string) {
 }
 async function eventIds(id: string): Promise<Record<string, string>> {
   const r = await t.get(`/v1/profiles/${id}/events?limit=1000`);
-  return Object.fromEntries(r.body.items.map((e: any) => [e.messageId, e.id]));
+  return Object.fromEntries((r.body.items as EventItem[]).map((e) => [e.messageId, e.id]));
 }
 
 describe('trait history through the pipeline (DESIGN §5)', () => {
@@ -72,10 +95,20 @@ describe('trait history through the pipeline (DESIGN §5)', () => {
     const rows = await history(id);
     expect(rows).toHaveLength(3);
     expect(await history(id, 'plan')).toMatchObject([
-      { trait: 'plan', value: 'free', validFrom: at(0), validTo: at(2), supersededAt: null, eventId: events.m1, sourceId: `src_${t.sourceId}` },
+      {
+        trait: 'plan',
+        value: 'free',
+        validFrom: at(0),
+        validTo: at(2),
+        supersededAt: null,
+        eventId: events.m1,
+        sourceId: t.sourceId,
+      },
       { trait: 'plan', value: 'pro', validFrom: at(2), validTo: null, supersededAt: null, eventId: events.m3 },
     ]);
-    expect(await history(id, 'name')).toMatchObject([{ value: 'Jo', validFrom: at(3), validTo: null, eventId: events.m4 }]);
+    expect(await history(id, 'name')).toMatchObject([
+      { value: 'Jo', validFrom: at(3), validTo: null, eventId: events.m4 },
+    ]);
     for (const r of rows) expect(Date.parse(r.recordedAt)).toBeGreaterThan(ms(0));
     expect((await profileAt(id, '')).traits).toEqual({ plan: 'pro', name: 'Jo' });
   });
@@ -93,7 +126,7 @@ describe('trait history through the pipeline (DESIGN §5)', () => {
     // The interval the late event split is kept, superseded.
     const superseded = (await history(id, 'plan')).filter((r) => r.supersededAt !== null);
     expect(superseded).toMatchObject([{ value: 'a', validFrom: at(10), validTo: at(30) }]);
-    expect((await history(id, 'plan')).find((r) => r.value === 'b').eventId).toBe(events.m2);
+    expect((await history(id, 'plan')).find((r) => r.value === 'b')?.eventId).toBe(events.m2);
     expect((await profileAt(id, '')).traits.plan).toBe('c');
   });
 
@@ -135,7 +168,11 @@ describe('trait history through the pipeline (DESIGN §5)', () => {
   });
 
   it('?asOf=T returns the values valid at T', async () => {
-    await process([identify('m1', 10, { plan: 'a', name: 'Jo' }), identify('m2', 20, { plan: 'b' }), identify('m3', 30, { plan: 'c', name: 'Joe' })]);
+    await process([
+      identify('m1', 10, { plan: 'a', name: 'Jo' }),
+      identify('m2', 20, { plan: 'b' }),
+      identify('m3', 30, { plan: 'c', name: 'Joe' }),
+    ]);
     const id = await profileId();
     const cases: [string, Record<string, unknown>][] = [
       [at(5), {}],
@@ -196,8 +233,9 @@ describe('trait history through the pipeline (DESIGN §5)', () => {
       await process([identify('m2', 20, { plan: 'pro', name: 'Jo' }, { userId: 'u1' })]);
       await process([identify('m3', 30, {}, { userId: 'u1', anonymousId: 'a1' })]);
       const survivor = await profileId('anonymous_id', 'a1');
-      const events = (await t.get(`/v1/profiles/${survivor}/events`)).body.items;
-      const merged = events.find((e: any) => e.messageId === 'm2').profileId;
+      const events: EventItem[] = (await t.get(`/v1/profiles/${survivor}/events`)).body.items;
+      const merged = events.find((e) => e.messageId === 'm2')?.profileId as string;
+      expect(merged).toMatch(/^prof_/);
       expect(merged).not.toBe(survivor);
       return { survivor, merged };
     }
@@ -226,6 +264,27 @@ describe('trait history through the pipeline (DESIGN §5)', () => {
       expect(survivorBefore.identities).toEqual([{ type: 'anonymous_id', value: 'a1' }]);
     });
 
+    it('knownAt before the merge was processed shows each profile as it was known then', async () => {
+      await process([identify('m1', 10, { plan: 'free' }, { anonymousId: 'a1' })]);
+      await process([identify('m2', 20, { plan: 'pro', name: 'Jo' }, { userId: 'u1' })]);
+      await sleep(20);
+      const k = Date.now();
+      await sleep(20);
+      await process([identify('m3', 30, {}, { userId: 'u1', anonymousId: 'a1' })]);
+      const survivor = await profileId('anonymous_id', 'a1');
+      const events: EventItem[] = (await t.get(`/v1/profiles/${survivor}/events`)).body.items;
+      const merged = events.find((e) => e.messageId === 'm2')?.profileId as string;
+      expect(merged).toMatch(/^prof_/);
+
+      const mergedThen = await profileAt(merged, `knownAt=${k}`);
+      expect(mergedThen.id).toBe(merged);
+      expect(mergedThen.traits).toEqual({ plan: 'pro', name: 'Jo' });
+      const survivorThen = await profileAt(survivor, `knownAt=${k}`);
+      expect(survivorThen.traits).toEqual({ plan: 'free' });
+      expect(survivorThen.mergedIds).toEqual([]);
+      expect(survivorThen.identities).toEqual([{ type: 'anonymous_id', value: 'a1' }]);
+    });
+
     it('asOf after the merging event (valid time) answers with the survivor, whenever it was processed', async () => {
       const { survivor, merged } = await mergeTwo();
       const after = await profileAt(merged, `asOf=${at(35)}`);
@@ -241,7 +300,13 @@ describe('trait history through the pipeline (DESIGN §5)', () => {
 
 describe('traitsAsOf (unit)', () => {
   let n = 0;
-  const row = (trait: string, value: unknown, validFrom: number, recordedAt: number, more: Partial<HistoryRow> = {}): HistoryRow => ({
+  const row = (
+    trait: string,
+    value: unknown,
+    validFrom: number,
+    recordedAt: number,
+    more: Partial<HistoryRow> = {},
+  ): HistoryRow => ({
     id: `r${String(++n).padStart(4, '0')}`,
     profileId: 'p',
     trait,
@@ -288,10 +353,17 @@ describe('traitsAsOf (unit)', () => {
   });
 
   it('answers each trait independently, sorted by name, with the value’s start and source', () => {
-    const rows = [row('zeta', 1, 100, 10, { sourceId: 's9' }), row('alpha', null, 150, 10), row('alpha', { tier: 2 }, 50, 10)];
+    const rows = [
+      row('zeta', 1, 100, 10, { sourceId: 's9' }),
+      row('alpha', null, 150, 10),
+      row('alpha', { tier: 2 }, 50, 10),
+    ];
     const out = traitsAsOf(rows, 1_000, 1_000);
     expect(Object.keys(out)).toEqual(['alpha', 'zeta']);
-    expect(out).toEqual({ alpha: { value: null, validFrom: 150, sourceId: 's1' }, zeta: { value: 1, validFrom: 100, sourceId: 's9' } });
+    expect(out).toEqual({
+      alpha: { value: null, validFrom: 150, sourceId: 's1' },
+      zeta: { value: 1, validFrom: 100, sourceId: 's9' },
+    });
     expect(traitsAsOf([], 1_000, 1_000)).toEqual({});
   });
 });

@@ -90,7 +90,7 @@ export interface ProfileStore {
 export interface HistoryStore {
   insert(rows: readonly HistoryRow[]): Promise<void>;
   supersede(ids: readonly string[], at: number): Promise<void>;
-  /** Sets the end of an open interval when a newer value arrives in order (informational: see `docs/history.md`). */
+  /** Sets the end of an open interval when a newer value arrives in order (informational: see `docs/architecture.md`, history model). */
   close(id: string, validTo: number): Promise<void>;
   /** Current-knowledge rows (not superseded) of one trait of these profiles, by validFrom. */
   intervals(profileIds: readonly string[], trait: string): Promise<HistoryRow[]>;

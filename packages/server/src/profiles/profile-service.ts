@@ -3,7 +3,7 @@ import { TesseraError } from '../errors.js';
 import { normaliseIdentifier } from '../identity/normalise-identifier.js';
 import { DEFAULT_IDENTITY_RULES, IDENTITY_RULES_KEY, type IdentityRules } from '../identity/rules.js';
 import type { Stores } from '../storage/storage.js';
-import type { EventRow } from './ports.js';
+import type { ConsentRow, EventRow } from './ports.js';
 import { traitsAsOf } from './traits-as-of.js';
 
 export interface ProfileView {
@@ -77,25 +77,40 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
       return { id, ids: await stores.identities.family(id) };
     },
 
+    /**
+     * A profile as it is now, or valid at `asOf` (event time) as known at `knownAt` (record time). A merged id
+     * answers with its survivor unless the merge was not yet valid at `asOf` or not yet recorded at `knownAt`; then
+     * it answers with its own pre-merge profile.
+     */
     async get(publicId: string, opts: { asOf?: number; knownAt?: number } = {}): Promise<ProfileView> {
       const uuid = await known(publicId);
-      let id = await survivorOf(uuid);
-      if (opts.asOf !== undefined) {
-        const mergedAt = await stores.identities.mergedAt(uuid);
-        if (mergedAt !== undefined && opts.asOf < mergedAt) id = uuid;
+      const survivor = await survivorOf(uuid);
+      const { asOf, knownAt } = opts;
+      const visible = (validAt: number, recordedAt: number) =>
+        (asOf === undefined || validAt <= asOf) && (knownAt === undefined || recordedAt <= knownAt);
+      let id = survivor;
+      let family: string[];
+      const own = uuid === survivor ? undefined : await stores.identities.mergedAt(uuid);
+      if (own && !visible(own.validAt, own.mergedAt)) {
+        id = uuid;
+        const direct = (await stores.identities.merges([uuid])).filter(
+          (m) => m.survivorId === uuid && visible(m.validAt, m.mergedAt),
+        );
+        family = [uuid, ...direct.map((m) => m.mergedId)];
+      } else {
+        const redirects = await stores.identities.redirects(survivor);
+        family = [survivor, ...redirects.filter((r) => visible(r.validAt, r.mergedAt)).map((r) => r.fromId)];
       }
       const [row] = await stores.profiles.get([id]);
-      const family = id === uuid && id !== (await survivorOf(uuid)) ? [id] : await stores.identities.family(id);
-      const merges = await stores.identities.merges([id]);
       const identities = (await stores.identities.ofProfiles(family))
-        .filter((i) => opts.asOf === undefined || i.firstSeenAt <= opts.asOf)
+        .filter((i) => visible(i.firstSeenAt, i.createdAt))
         .sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value))
         .map(({ type, value }) => ({ type, value }));
-      const consentRows = await stores.consents.current(family);
-      const at = opts.asOf ?? clock();
-      const latest = new Map<string, (typeof consentRows)[number]>();
-      for (const c of consentRows)
-        if (c.validFrom <= at && (!opts.knownAt || c.recordedAt <= opts.knownAt)) latest.set(c.purpose, c);
+      const at = asOf ?? clock();
+      const latest = new Map<string, ConsentRow>();
+      for (const c of await stores.consents.current(family)) {
+        if (c.validFrom <= at && (knownAt === undefined || c.recordedAt <= knownAt)) latest.set(c.purpose, c);
+      }
       const consents = [...latest.values()].map((c) => ({
         purpose: c.purpose,
         granted: c.granted,
@@ -103,11 +118,10 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
         since: iso(c.validFrom),
       }));
       let traits = row.traits;
-      if (opts.asOf !== undefined || opts.knownAt !== undefined) {
-        const asOf = opts.asOf ?? clock();
-        const knownAt = opts.knownAt ?? clock();
+      if (asOf !== undefined || knownAt !== undefined) {
+        const rows = await stores.history.all([id]);
         traits = Object.fromEntries(
-          Object.entries(traitsAsOf(await stores.history.all([id]), asOf, knownAt)).map(([k, v]) => [k, v.value]),
+          Object.entries(traitsAsOf(rows, asOf ?? clock(), knownAt ?? clock())).map(([k, v]) => [k, v.value]),
         );
       }
       return {
@@ -116,12 +130,10 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
         identities,
         createdAt: iso(row.createdAt),
         updatedAt: iso(row.updatedAt),
-        mergedIds: merges
-          .filter((m) => m.survivorId === id && (opts.asOf === undefined || m.mergedAt <= opts.asOf))
-          .map((m) => toPublicId('profile', m.mergedId)),
+        mergedIds: family.filter((f) => f !== id).map((f) => toPublicId('profile', f)),
         consents,
-        ...(opts.asOf !== undefined ? { asOf: iso(opts.asOf) } : {}),
-        ...(opts.knownAt !== undefined ? { knownAt: iso(opts.knownAt) } : {}),
+        ...(asOf !== undefined ? { asOf: iso(asOf) } : {}),
+        ...(knownAt !== undefined ? { knownAt: iso(knownAt) } : {}),
       };
     },
 

@@ -65,12 +65,13 @@ export interface Database {
     first_seen_at: number;
     created_at: number;
   };
-  profile_redirects: { from_id: string; to_id: string; merged_at: number };
+  profile_redirects: { from_id: string; to_id: string; merged_at: number; valid_at: number };
   merges: {
     id: string;
     survivor_id: string;
     merged_id: string;
     merged_at: number;
+    valid_at: number;
     rule: string;
     evidence: string;
     event_id: string | null;

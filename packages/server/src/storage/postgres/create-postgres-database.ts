@@ -8,13 +8,16 @@ export interface PostgresOptions {
 
 /**
  * Opens a PostgreSQL pool (the `pg` driver is loaded lazily: embedded installs never load it). bigint (int8)
- * columns are parsed to numbers: every one of ours is an epoch-ms time or a position below 2^53.
+ * columns are parsed to numbers (every one of ours is an epoch-ms time or a position below 2^53); json / jsonb
+ * are returned as text.
  */
 export async function openPostgres(opts: PostgresOptions): Promise<{ db: Kysely<Database>; end: () => Promise<void> }> {
   const pg = (await import('pg')).default;
   const types = {
     getTypeParser(oid: number, format?: string) {
       if (oid === 20) return (v: string) => Number(v);
+      // json / jsonb stay text: `fromJson` parses them, as it does SQLite's TEXT (one code path for both).
+      if (oid === 114 || oid === 3802) return (v: string) => v;
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DecisionRow, IdentityRow, IdentityStore, MergeRow } from '../../identity/ports.js';
+import type { DecisionRow, IdentityRow, IdentityStore, MergeRow, Redirect } from '../../identity/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
@@ -17,12 +17,17 @@ function toIdentity(r: Database['identities']): IdentityRow {
   };
 }
 
+function toRedirect(r: Database['profile_redirects']): Redirect {
+  return { fromId: r.from_id, toId: r.to_id, mergedAt: Number(r.merged_at), validAt: Number(r.valid_at) };
+}
+
 function toMerge(r: Database['merges']): MergeRow {
   return {
     id: r.id,
     survivorId: r.survivor_id,
     mergedId: r.merged_id,
     mergedAt: Number(r.merged_at),
+    validAt: Number(r.valid_at),
     rule: r.rule,
     evidence: fromJson(r.evidence),
     eventId: r.event_id,
@@ -84,12 +89,12 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
           .execute();
       }
     },
-    async redirect(fromIds, toId, at) {
+    async redirect(fromIds, toId, at, validAt) {
       if (fromIds.length === 0) return;
       await db.updateTable('profile_redirects').set({ to_id: toId }).where('to_id', 'in', fromIds).execute();
       await db
         .insertInto('profile_redirects')
-        .values(fromIds.map((from_id) => ({ from_id, to_id: toId, merged_at: at })))
+        .values(fromIds.map((from_id) => ({ from_id, to_id: toId, merged_at: at, valid_at: validAt })))
         .execute();
     },
     async recordMerge(row) {
@@ -100,6 +105,7 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
           survivor_id: row.survivorId,
           merged_id: row.mergedId,
           merged_at: row.mergedAt,
+          valid_at: row.validAt,
           rule: row.rule,
           evidence: toJson(row.evidence),
           event_id: row.eventId,
@@ -175,10 +181,19 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
     async mergedAt(profileId) {
       const r = await db
         .selectFrom('profile_redirects')
-        .select('merged_at')
+        .selectAll()
         .where('from_id', '=', profileId)
         .executeTakeFirst();
-      return r ? Number(r.merged_at) : undefined;
+      return r ? toRedirect(r) : undefined;
+    },
+    async redirects(survivorId) {
+      const rows = await db
+        .selectFrom('profile_redirects')
+        .selectAll()
+        .where('to_id', '=', survivorId)
+        .orderBy('merged_at')
+        .execute();
+      return rows.map(toRedirect);
     },
   };
 }

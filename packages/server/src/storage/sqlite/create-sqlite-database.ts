@@ -28,7 +28,30 @@ export function openSqlite(opts: SqliteOptions): { db: Kysely<Database>; raw: Be
   raw.pragma('busy_timeout = 5000');
   raw.pragma('cache_size = -65536');
   raw.pragma('temp_store = MEMORY');
+  // SQLite's lower() folds ASCII only; search must match 'Émilie' with 'émilie' as PostgreSQL does.
+  raw.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
   raw.defaultSafeIntegers(false);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return { db, raw };
+}
+
+/**
+ * Kysely prepares every statement on each execution; preparing costs more than running most of ours. Statements
+ * are reusable in better-sqlite3 (Kysely runs them to completion with `all` / `run`), so they are cached by SQL
+ * text, up to `max` (the engine's statement shapes are few; a full cache is simply cleared).
+ */
+function withStatementCache(raw: BetterSqlite3.Database, max = 2000) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        if (cache.size >= max) cache.clear();
+        stmt = raw.prepare(sql);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
 }

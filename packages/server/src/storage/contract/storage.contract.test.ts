@@ -1,0 +1,771 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DecisionRow, IdentityRow, MergeRow } from '../../identity/ports.js';
+import { newUuid } from '../../ids.js';
+import type { QuarantineRow } from '../../ingest/ports.js';
+import type { ConsentRow, EventRow, HistoryRow } from '../../profiles/ports.js';
+import { testDatabases } from '../../test/databases.js';
+import type { Storage } from '../storage.js';
+
+/**
+ * The storage contract (STYLE #3): one suite, every adapter of `testDatabases()` (SQLite always, PostgreSQL when
+ * `TESSERA_TEST_DATABASE_URL` is set). Each test gets a fresh, migrated, empty store.
+ */
+
+const T0 = Date.UTC(2026, 10, 1);
+
+function identity(type: string, value: string, profileId: string, more: Partial<IdentityRow> = {}): IdentityRow {
+  return { type, value, profileId, sourceId: SOURCE, eventId: null, firstSeenAt: T0, createdAt: T0, ...more };
+}
+function profile(id: string, traits: Record<string, unknown> = {}, createdAt = T0) {
+  return {
+    id,
+    createdAt,
+    updatedAt: createdAt,
+    traits,
+    traitTimes: Object.fromEntries(Object.keys(traits).map((k) => [k, createdAt])),
+  };
+}
+function historyRow(
+  profileId: string,
+  trait: string,
+  value: unknown,
+  validFrom: number,
+  more: Partial<HistoryRow> = {},
+): HistoryRow {
+  return {
+    id: newUuid(),
+    profileId,
+    trait,
+    value,
+    validFrom,
+    validTo: null,
+    recordedAt: T0,
+    supersededAt: null,
+    sourceId: SOURCE,
+    eventId: null,
+    ...more,
+  };
+}
+let position = 0;
+function event(profileId: string, timestamp: number, more: Partial<EventRow> = {}): EventRow {
+  return {
+    id: newUuid(),
+    logPosition: ++position,
+    sourceId: SOURCE,
+    type: 'track',
+    name: 'Viewed',
+    messageId: `m-${position}`,
+    profileId,
+    userId: null,
+    anonymousId: 'a1',
+    timestamp,
+    receivedAt: timestamp + 5,
+    properties: null,
+    traits: null,
+    context: null,
+    ...more,
+  };
+}
+function quarantineRow(sourceId: string, more: Partial<QuarantineRow> = {}): QuarantineRow {
+  return {
+    id: newUuid(),
+    sourceId,
+    receivedAt: T0,
+    code: 'schema_invalid',
+    reason: '/event: Expected string',
+    messageId: 'q1',
+    payload: '{"type":"track","event":5}',
+    status: 'open',
+    logPosition: null,
+    replayedAt: null,
+    ...more,
+  };
+}
+function consent(
+  profileId: string,
+  purpose: string,
+  granted: boolean,
+  validFrom: number,
+  more: Partial<ConsentRow> = {},
+): ConsentRow {
+  return {
+    id: newUuid(),
+    profileId,
+    purpose,
+    granted,
+    legalBasis: 'consent',
+    validFrom,
+    recordedAt: T0,
+    supersededAt: null,
+    sourceId: SOURCE,
+    eventId: null,
+    ...more,
+  };
+}
+
+const SOURCE = newUuid();
+
+for (const db of testDatabases()) {
+  if (db.skip) console.log(`storage contract on ${db.name} skipped: ${db.skip}`);
+  const suite = db.skip ? describe.skip : describe;
+
+  suite(`storage contract: ${db.name}${db.skip ? ` (skipped: ${db.skip})` : ''}`, () => {
+    let s: Storage;
+    beforeEach(async () => {
+      s = await db.create();
+    });
+    afterEach(async () => {
+      await s.close();
+    });
+
+    describe('log', () => {
+      it('appends in order with increasing positions and reads after a position', async () => {
+        expect(await s.log.lastPosition()).toBe(0);
+        expect(await s.log.read(0, 10)).toEqual([]);
+        const payloads = ['{"n":1}', '{"n":2,"name":"Zoë ✓"}', '{"n":3}'];
+        const p1 = await s.log.append(
+          payloads.map((payload, i) => ({ sourceId: SOURCE, messageId: `m${i}`, receivedAt: T0 + i, payload })),
+        );
+        expect(p1).toHaveLength(3);
+        expect(p1[0]).toBeGreaterThan(0);
+        expect(p1[1]).toBeGreaterThan(p1[0]);
+        expect(p1[2]).toBeGreaterThan(p1[1]);
+        const [p2] = await s.log.append([{ sourceId: SOURCE, messageId: 'm3', receivedAt: T0 + 3, payload: '{}' }]);
+        expect(p2).toBeGreaterThan(p1[2]);
+        expect(await s.log.lastPosition()).toBe(p2);
+        const all = await s.log.read(0, 10);
+        expect(all).toEqual([
+          { position: p1[0], sourceId: SOURCE, messageId: 'm0', receivedAt: T0, payload: payloads[0] },
+          { position: p1[1], sourceId: SOURCE, messageId: 'm1', receivedAt: T0 + 1, payload: payloads[1] },
+          { position: p1[2], sourceId: SOURCE, messageId: 'm2', receivedAt: T0 + 2, payload: payloads[2] },
+          { position: p2, sourceId: SOURCE, messageId: 'm3', receivedAt: T0 + 3, payload: '{}' },
+        ]);
+        expect((await s.log.read(p1[0], 2)).map((e) => e.messageId)).toEqual(['m1', 'm2']);
+        expect(await s.log.read(p2, 10)).toEqual([]);
+      });
+
+      it('keeps an offset per consumer (0 until committed) and gives the receive time after a position', async () => {
+        const [a, b] = await s.log.append([
+          { sourceId: SOURCE, messageId: 'm1', receivedAt: T0 + 1, payload: '{}' },
+          { sourceId: SOURCE, messageId: 'm2', receivedAt: T0 + 2, payload: '{}' },
+        ]);
+        expect(await s.log.offset('pipeline')).toBe(0);
+        await s.log.commitOffset('pipeline', a);
+        await s.log.commitOffset('other', b);
+        expect(await s.log.offset('pipeline')).toBe(a);
+        await s.log.commitOffset('pipeline', b);
+        expect(await s.log.offset('pipeline')).toBe(b);
+        expect(await s.log.offset('other')).toBe(b);
+        expect(await s.log.receivedAtAfter(0)).toBe(T0 + 1);
+        expect(await s.log.receivedAtAfter(a)).toBe(T0 + 2);
+        expect(await s.log.receivedAtAfter(b)).toBeUndefined();
+      });
+    });
+
+    describe('processed messages', () => {
+      it('reports which message ids of a source were processed', async () => {
+        const other = newUuid();
+        await s.processed.insert([
+          { sourceId: SOURCE, messageId: 'a', eventId: newUuid(), processedAt: T0 },
+          { sourceId: SOURCE, messageId: 'b', eventId: null, processedAt: T0 },
+          { sourceId: other, messageId: 'c', eventId: null, processedAt: T0 },
+        ]);
+        expect([...(await s.processed.existing(SOURCE, ['a', 'b', 'c', 'd']))].sort()).toEqual(['a', 'b']);
+        expect([...(await s.processed.existing(other, ['a', 'c']))]).toEqual(['c']);
+        expect((await s.processed.existing(SOURCE, [])).size).toBe(0);
+        const many = Array.from({ length: 3_000 }, (_, i) => `x${i}`);
+        await s.processed.insert(
+          many.map((messageId) => ({ sourceId: SOURCE, messageId, eventId: null, processedAt: T0 })),
+        );
+        expect((await s.processed.existing(SOURCE, [...many, 'nope'])).size).toBe(3_000);
+      });
+
+      it('refuses a key that is already present (unique source and message id)', async () => {
+        await s.processed.insert([{ sourceId: SOURCE, messageId: 'a', eventId: null, processedAt: T0 }]);
+        await expect(
+          s.processed.insert([{ sourceId: SOURCE, messageId: 'a', eventId: null, processedAt: T0 + 1 }]),
+        ).rejects.toThrow();
+        // The same message id of another source is another key.
+        await s.processed.insert([{ sourceId: newUuid(), messageId: 'a', eventId: null, processedAt: T0 }]);
+      });
+    });
+
+    describe('quarantine', () => {
+      it('stores, gets, lists by source and status with a cursor, and marks replayed', async () => {
+        const other = newUuid();
+        const rows = [
+          quarantineRow(SOURCE, { messageId: null }),
+          quarantineRow(SOURCE, { logPosition: 42, code: 'missing_identity' }),
+          quarantineRow(SOURCE),
+          quarantineRow(other),
+        ];
+        await s.quarantine.insert(rows);
+        expect(await s.quarantine.get(rows[1].id)).toEqual(rows[1]);
+        expect(await s.quarantine.get(rows[0].id)).toEqual(rows[0]);
+        expect(await s.quarantine.get(newUuid())).toBeUndefined();
+        const mine = rows
+          .slice(0, 3)
+          .map((r) => r.id)
+          .sort();
+        expect((await s.quarantine.list(SOURCE, { limit: 10 })).map((r) => r.id)).toEqual(mine);
+        expect((await s.quarantine.list(SOURCE, { limit: 2 })).map((r) => r.id)).toEqual(mine.slice(0, 2));
+        expect((await s.quarantine.list(SOURCE, { limit: 10, after: mine[0] })).map((r) => r.id)).toEqual(
+          mine.slice(1),
+        );
+        await s.quarantine.markReplayed(rows[2].id, T0 + 99);
+        expect(await s.quarantine.get(rows[2].id)).toEqual({ ...rows[2], status: 'replayed', replayedAt: T0 + 99 });
+        expect((await s.quarantine.list(SOURCE, { status: 'open', limit: 10 })).map((r) => r.id)).toEqual(
+          mine.filter((id) => id !== rows[2].id),
+        );
+        expect((await s.quarantine.list(SOURCE, { status: 'replayed', limit: 10 })).map((r) => r.id)).toEqual([
+          rows[2].id,
+        ]);
+      });
+    });
+
+    describe('identities', () => {
+      it('finds linked identifiers by type and value; linking twice keeps the first owner', async () => {
+        const [p1, p2] = [newUuid(), newUuid()];
+        await s.identities.link([
+          identity('email', 'a@example.com', p1),
+          identity('user_id', 'u1', p1, { eventId: newUuid(), firstSeenAt: T0 - 5 }),
+        ]);
+        // Same identifier to another profile: left as it is, no error.
+        await s.identities.link([identity('email', 'a@example.com', p2), identity('email', 'b@example.com', p2)]);
+        await s.identities.link([]);
+        const found = await s.identities.find([
+          { type: 'email', value: 'a@example.com' },
+          { type: 'user_id', value: 'a@example.com' },
+          { type: 'email', value: 'b@example.com' },
+        ]);
+        expect(found.map((r) => [r.type, r.value, r.profileId]).sort()).toEqual([
+          ['email', 'a@example.com', p1],
+          ['email', 'b@example.com', p2],
+        ]);
+        expect(await s.identities.find([])).toEqual([]);
+        const [u1] = await s.identities.find([{ type: 'user_id', value: 'u1' }]);
+        expect(u1).toEqual(identity('user_id', 'u1', p1, { eventId: u1.eventId, firstSeenAt: T0 - 5 }));
+        expect(u1.eventId).toMatch(/^[0-9a-f-]{36}$/);
+        expect((await s.identities.ofProfiles([p1])).map((r) => r.value).sort()).toEqual(['a@example.com', 'u1']);
+        expect((await s.identities.ofProfiles([p1, p2])).length).toBe(3);
+        expect(await s.identities.ofProfiles([])).toEqual([]);
+      });
+
+      it('resolves redirects to the survivor, flattening chains; family lists the survivor first', async () => {
+        const [a, b, c, d] = [newUuid(), newUuid(), newUuid(), newUuid()];
+        expect(await s.identities.resolve([a])).toEqual(new Map([[a, a]]));
+        expect(await s.identities.family(a)).toEqual([a]);
+        expect(await s.identities.mergedAt(c)).toBeUndefined();
+        await s.identities.redirect([c], b, T0 + 1, T0 - 10);
+        expect(await s.identities.resolve([c, b])).toEqual(
+          new Map([
+            [c, b],
+            [b, b],
+          ]),
+        );
+        await s.identities.redirect([b, d], a, T0 + 2, T0 - 5);
+        expect(await s.identities.resolve([a, b, c, d])).toEqual(
+          new Map([
+            [a, a],
+            [b, a],
+            [c, a],
+            [d, a],
+          ]),
+        );
+        const family = await s.identities.family(a);
+        expect(family[0]).toBe(a);
+        expect([...family].sort()).toEqual([a, b, c, d].sort());
+        expect(await s.identities.family(b)).toEqual([b]);
+        // c's redirect now points at a (flattened) but keeps its own merge times.
+        expect(await s.identities.mergedAt(c)).toEqual({ fromId: c, toId: a, mergedAt: T0 + 1, validAt: T0 - 10 });
+        expect(await s.identities.mergedAt(b)).toEqual({ fromId: b, toId: a, mergedAt: T0 + 2, validAt: T0 - 5 });
+        const redirects = await s.identities.redirects(a);
+        expect(redirects[0].fromId).toBe(c);
+        expect(redirects.map((r) => r.fromId).sort()).toEqual([b, c, d].sort());
+        expect(await s.identities.mergedAt(a)).toBeUndefined();
+        await s.identities.redirect([], a, T0, T0);
+      });
+
+      it('records merges (oldest first, by survivor or merged id), decisions and reviews', async () => {
+        const [a, b, c] = [newUuid(), newUuid(), newUuid()];
+        const m1: MergeRow = {
+          id: newUuid(),
+          survivorId: b,
+          mergedId: c,
+          mergedAt: T0 + 1,
+          validAt: T0 - 1,
+          rule: 'deterministic',
+          evidence: { linkedBy: [{ type: 'email', value: 'x' }] },
+          eventId: newUuid(),
+          settingsVersion: 3,
+        };
+        const m2: MergeRow = {
+          id: newUuid(),
+          survivorId: a,
+          mergedId: b,
+          mergedAt: T0 + 2,
+          validAt: T0 - 2,
+          rule: 'deterministic',
+          evidence: { messageId: 'm' },
+          eventId: null,
+          settingsVersion: 0,
+        };
+        await s.identities.recordMerge(m2);
+        await s.identities.recordMerge(m1);
+        expect(await s.identities.merges([b])).toEqual([m1, m2]);
+        expect(await s.identities.merges([a])).toEqual([m2]);
+        expect(await s.identities.merges([c])).toEqual([m1]);
+        expect(await s.identities.merges([newUuid()])).toEqual([]);
+        expect(await s.identities.merges([])).toEqual([]);
+
+        const d1: DecisionRow = {
+          id: newUuid(),
+          profileId: a,
+          eventId: newUuid(),
+          kind: 'drop',
+          identifierType: 'email',
+          identifierValue: 'x@example.com',
+          reason: 'limit_exceeded',
+          evidence: { violating: ['user_id'] },
+          settingsVersion: 2,
+          createdAt: T0,
+        };
+        const d2: DecisionRow = {
+          ...d1,
+          id: newUuid(),
+          kind: 'guard',
+          identifierType: null,
+          identifierValue: null,
+          reason: 'max_profiles_per_merge',
+          evidence: { profiles: 3 },
+        };
+        const d3: DecisionRow = { ...d1, id: newUuid(), profileId: b };
+        for (const d of [d1, d2, d3]) await s.identities.recordDecision(d);
+        expect(await s.identities.decisions([a])).toEqual([d1, d2]);
+        expect((await s.identities.decisions([a, b])).map((d) => d.id)).toEqual([d1.id, d2.id, d3.id]);
+        expect(await s.identities.decisions([])).toEqual([]);
+
+        const review = {
+          id: newUuid(),
+          kind: 'identity_guard',
+          status: 'open' as const,
+          reason: 'max_profiles_per_merge',
+          evidence: { eventId: 'e' },
+          profileId: a,
+          createdAt: T0,
+        };
+        await s.identities.addReview(review);
+        // The row is there: its id is taken.
+        await expect(s.identities.addReview(review)).rejects.toThrow();
+      });
+    });
+
+    describe('profiles', () => {
+      it('creates, gets, updates and counts', async () => {
+        const [a, b] = [newUuid(), newUuid()];
+        const pa = profile(a, {
+          name: 'Jo',
+          tags: ['x', 'y'],
+          address: { city: 'Lyon' },
+          vip: true,
+          score: 4.5,
+          nothing: null,
+        });
+        await s.profiles.create(pa);
+        await s.profiles.create(profile(b, {}, T0 + 1));
+        expect(await s.profiles.get([a])).toEqual([pa]);
+        expect((await s.profiles.get([a, b, newUuid()])).map((p) => p.id).sort()).toEqual([a, b].sort());
+        expect(await s.profiles.get([])).toEqual([]);
+        await s.profiles.update(a, { name: 'Joe' }, { name: T0 + 9 }, T0 + 10);
+        expect(await s.profiles.get([a])).toEqual([
+          { id: a, createdAt: T0, updatedAt: T0 + 10, traits: { name: 'Joe' }, traitTimes: { name: T0 + 9 } },
+        ]);
+        expect(await s.profiles.count()).toBe(2);
+        await expect(s.profiles.create(profile(a))).rejects.toThrow();
+      });
+
+      it('searches traits and identifiers case-insensitively, survivors only, by id with a cursor', async () => {
+        const [a, b, c, d] = [newUuid(), newUuid(), newUuid(), newUuid()].sort();
+        await s.profiles.create(profile(a, { name: 'Jane Doe' }));
+        await s.profiles.create(profile(b, { name: 'JANE Smith' }));
+        await s.profiles.create(profile(c, { name: 'Bob' }));
+        await s.profiles.create(profile(d, { name: 'Janet' }));
+        await s.identities.link([
+          identity('email', 'bob@example.com', c),
+          identity('email', 'other.jane@example.com', d),
+        ]);
+        const ids = async (q: string, opts: { limit?: number; after?: string } = {}) =>
+          (await s.profiles.search(q, { limit: opts.limit ?? 50, after: opts.after })).map((p) => p.id);
+        expect(await ids('jane')).toEqual([a, b, d]);
+        expect(await ids('BOB@EXAMPLE')).toEqual([c]);
+        expect(await ids('jane', { limit: 2 })).toEqual([a, b]);
+        expect(await ids('jane', { after: b })).toEqual([d]);
+        expect(await ids('nobody')).toEqual([]);
+        // d merged into c: d is no longer listed, and c is found by d's identifiers.
+        await s.identities.redirect([d], c, T0, T0);
+        expect(await ids('jane')).toEqual([a, b, c]);
+        expect(await ids('other.jane')).toEqual([c]);
+        expect(await ids('')).toEqual([a, b, c]);
+      });
+
+      it('search treats % and _ literally', async () => {
+        const [a, b] = [newUuid(), newUuid()].sort();
+        await s.profiles.create(profile(a, { code: 'ab_cd 100%' }));
+        await s.profiles.create(profile(b, { code: 'abxcd 1000' }));
+        const ids = async (q: string) => (await s.profiles.search(q, { limit: 10 })).map((p) => p.id);
+        expect(await ids('ab_cd')).toEqual([a]);
+        expect(await ids('100%')).toEqual([a]);
+        expect(await ids('b\\c')).toEqual([]);
+      });
+
+      it('search is case-insensitive beyond ASCII', async () => {
+        const a = newUuid();
+        await s.profiles.create(profile(a, { name: 'Émilie Größe' }));
+        await s.identities.link([identity('email', 'ÉLODIE@exemple.fr', a)]);
+        const ids = async (q: string) => (await s.profiles.search(q, { limit: 10 })).map((p) => p.id);
+        expect(await ids('émilie')).toEqual([a]);
+        expect(await ids('GRÖßE')).toEqual([a]);
+        expect(await ids('élodie@')).toEqual([a]);
+      });
+    });
+
+    describe('history', () => {
+      it('round-trips values of every JSON type', async () => {
+        const p = newUuid();
+        const values: unknown[] = [
+          'pro',
+          '42',
+          'null',
+          '',
+          42,
+          0,
+          4.5,
+          true,
+          false,
+          null,
+          ['a', 1],
+          { tier: 'gold', n: [1, 2] },
+        ];
+        const rows = values.map((v, i) => historyRow(p, `t${String(i).padStart(2, '0')}`, v, T0 + i));
+        await s.history.insert(rows);
+        expect((await s.history.all([p])).map((r) => r.value)).toEqual(values);
+        expect(await s.history.all([p], { trait: 't00' })).toEqual([rows[0]]);
+      });
+
+      it('supersedes and closes rows; intervals are the current rows of one trait by validFrom (object values)', async () => {
+        const [p, q] = [newUuid(), newUuid()];
+        const a = historyRow(p, 'plan', { v: 'a' }, T0 + 10);
+        const c = historyRow(p, 'plan', { v: 'c' }, T0 + 30, { eventId: newUuid() });
+        const other = historyRow(p, 'name', { v: 'Jo' }, T0 + 10);
+        const elsewhere = historyRow(q, 'plan', { v: 'z' }, T0);
+        await s.history.insert([c, a, other, elsewhere]);
+        await s.history.close(a.id, T0 + 30);
+        expect(await s.history.intervals([p], 'plan')).toEqual([{ ...a, validTo: T0 + 30 }, c]);
+        // A late value splits a's interval.
+        await s.history.supersede([a.id], T0 + 100);
+        const a1 = historyRow(p, 'plan', { v: 'a' }, T0 + 10, { validTo: T0 + 20, recordedAt: T0 + 100 });
+        const b = historyRow(p, 'plan', { v: 'b' }, T0 + 20, { validTo: T0 + 30, recordedAt: T0 + 100 });
+        await s.history.insert([b, a1]);
+        expect(await s.history.intervals([p], 'plan')).toEqual([a1, b, c]);
+        expect(await s.history.intervals([p, q], 'plan')).toEqual([elsewhere, a1, b, c]);
+        expect(await s.history.intervals([], 'plan')).toEqual([]);
+        const all = await s.history.all([p]);
+        // Ordered by trait, validFrom, recordedAt; superseded rows included.
+        expect(all).toEqual([other, { ...a, validTo: T0 + 30, supersededAt: T0 + 100 }, a1, b, c]);
+        expect(await s.history.all([p], { trait: 'name' })).toEqual([other]);
+        await s.history.supersede([], T0);
+      });
+    });
+
+    describe('events', () => {
+      it('round-trips rows, JSON columns included', async () => {
+        const p = newUuid();
+        const e1 = event(p, T0, {
+          properties: { total: 42, items: [{ sku: 'a' }] },
+          traits: { plan: 'pro' },
+          context: { ip: '1.2.3.4', locale: 'fr-FR' },
+          userId: 'u1',
+        });
+        const e2 = event(p, T0 + 1, { type: 'identify', name: null, anonymousId: null });
+        await s.events.insert([e1, e2]);
+        expect(await s.events.list({ profileIds: [p], limit: 10 })).toEqual([e2, e1]);
+        expect(await s.events.count()).toBe(2);
+        expect(await s.events.list({ profileIds: [], limit: 10 })).toEqual([]);
+      });
+
+      it('stores any JSON string the tracking API accepts, U+0000 as U+FFFD in both dialects', async () => {
+        const p = newUuid();
+        const e = event(p, T0, {
+          properties: { note: 'a\u0000b', path: 'c:\\u0000' },
+          context: { userAgent: 'x\u0000' },
+        });
+        await s.events.insert([e]);
+        expect(await s.events.list({ profileIds: [p], limit: 1 })).toEqual([
+          { ...e, properties: { note: 'a\ufffdb', path: 'c:\\u0000' }, context: { userAgent: 'x\ufffd' } },
+        ]);
+      });
+
+      it('lists newest first with filters and a (timestamp, id) cursor', async () => {
+        const [p, q] = [newUuid(), newUuid()];
+        const rows = [
+          event(p, T0 + 10, { name: 'Viewed' }),
+          event(p, T0 + 20, { name: 'Bought' }),
+          event(q, T0 + 20, { name: 'Viewed' }),
+          event(p, T0 + 30, { type: 'page', name: 'Home' }),
+          event(p, T0 + 40, { name: 'Viewed' }),
+          event(newUuid(), T0 + 25),
+        ];
+        await s.events.insert(rows);
+        const ids = async (query: Partial<Parameters<Storage['events']['list']>[0]>) =>
+          (await s.events.list({ profileIds: [p, q], limit: 100, ...query })).map((e) => e.id);
+        const [e10, e20, q20, e30, e40] = rows.map((r) => r.id);
+        const [hi20, lo20] = e20 > q20 ? [e20, q20] : [q20, e20];
+        expect(await ids({})).toEqual([e40, e30, hi20, lo20, e10]);
+        expect(await ids({ profileIds: [q] })).toEqual([q20]);
+        expect(await ids({ type: 'page' })).toEqual([e30]);
+        expect(await ids({ name: 'Viewed' })).toEqual([e40, q20, e10]);
+        // from is inclusive, to exclusive.
+        expect(await ids({ from: T0 + 20, to: T0 + 40 })).toEqual([e30, hi20, lo20]);
+        expect(await ids({ limit: 2 })).toEqual([e40, e30]);
+        expect(await ids({ before: { timestamp: T0 + 30, id: e30 } })).toEqual([hi20, lo20, e10]);
+        expect(await ids({ before: { timestamp: T0 + 20, id: hi20 } })).toEqual([lo20, e10]);
+      });
+
+      it('gives the events carrying traits strictly between two times, oldest first', async () => {
+        const p = newUuid();
+        const rows = [
+          event(p, T0 + 10, { traits: { plan: 'a' } }),
+          event(p, T0 + 20, { traits: { plan: 'b' } }),
+          event(p, T0 + 25),
+          event(p, T0 + 30, { traits: { name: 'Jo' } }),
+          event(newUuid(), T0 + 20, { traits: { plan: 'x' } }),
+        ];
+        await s.events.insert(rows);
+        const ids = async (from: number, to: number | null) =>
+          (await s.events.withTraitsBetween([p], from, to)).map((e) => e.id);
+        expect(await ids(T0 + 10, T0 + 30)).toEqual([rows[1].id]);
+        expect(await ids(T0, null)).toEqual([rows[0].id, rows[1].id, rows[3].id]);
+        expect(await ids(T0 + 30, null)).toEqual([]);
+        expect((await s.events.withTraitsBetween([p], T0, null))[1].traits).toEqual({ plan: 'b' });
+        expect(await s.events.withTraitsBetween([], T0, null)).toEqual([]);
+      });
+    });
+
+    describe('consents', () => {
+      it('inserts, supersedes and lists current and all rows by validFrom', async () => {
+        const [p, q] = [newUuid(), newUuid()];
+        const c2 = consent(p, 'marketing', false, T0 + 20);
+        const c1 = consent(p, 'marketing', true, T0 + 10, { eventId: newUuid(), legalBasis: 'contract' });
+        const c3 = consent(q, 'analytics', true, T0);
+        await s.consents.insert([c2, c1, c3]);
+        expect(await s.consents.current([p])).toEqual([c1, c2]);
+        await s.consents.supersede([c2.id], T0 + 50);
+        expect(await s.consents.current([p])).toEqual([c1]);
+        expect(await s.consents.all([p])).toEqual([c1, { ...c2, supersededAt: T0 + 50 }]);
+        expect(await s.consents.current([p, q])).toEqual([c3, c1]);
+        expect(await s.consents.current([])).toEqual([]);
+      });
+    });
+
+    describe('accounts', () => {
+      it('upserts by group id, merging traits (newest wins), and links profiles idempotently', async () => {
+        const [p1, p2, p3] = [newUuid(), newUuid(), newUuid()];
+        const newId = newUuid();
+        expect(await s.accounts.upsert('acme', { name: 'Acme', plan: 'free' }, T0, newId)).toBe(newId);
+        expect(await s.accounts.upsert('acme', { plan: 'enterprise', seats: 50 }, T0 + 10, newUuid())).toBe(newId);
+        const other = await s.accounts.upsert('globex', {}, T0 + 1, newUuid());
+        await s.accounts.link(p1, newId, SOURCE, T0 + 1);
+        await s.accounts.link(p1, newId, SOURCE, T0 + 5);
+        await s.accounts.link(p2, newId, SOURCE, T0 + 2);
+        await s.accounts.link(p2, other, SOURCE, T0 + 3);
+        expect(await s.accounts.ofProfiles([p1])).toEqual([
+          {
+            id: newId,
+            groupId: 'acme',
+            traits: { name: 'Acme', plan: 'enterprise', seats: 50 },
+            createdAt: T0,
+            updatedAt: T0 + 10,
+            linkedAt: T0 + 1,
+          },
+        ]);
+        // One row per account even when several of the profiles are linked to it; by link time.
+        expect((await s.accounts.ofProfiles([p1, p2])).map((a) => a.groupId)).toEqual(['acme', 'globex']);
+        expect(await s.accounts.ofProfiles([p3])).toEqual([]);
+        expect(await s.accounts.ofProfiles([])).toEqual([]);
+      });
+    });
+
+    describe('changes', () => {
+      it('publishes in order and reads after each consumer’s committed sequence', async () => {
+        expect(await s.changes.lastSeq()).toBe(0);
+        const p = newUuid();
+        const inputs = [
+          { id: newUuid(), kind: 'profile.created', profileId: p, payload: { profileId: p }, createdAt: T0 },
+          {
+            id: newUuid(),
+            kind: 'event.stored',
+            profileId: null,
+            payload: { type: 'track', n: [1] },
+            createdAt: T0 + 1,
+          },
+          { id: newUuid(), kind: 'profile.merged', profileId: p, payload: {}, createdAt: T0 + 2 },
+        ];
+        await s.changes.publish(inputs);
+        await s.changes.publish([]);
+        const read = await s.changes.read('dest', 10);
+        expect(read.map(({ seq: _seq, ...c }) => c)).toEqual(inputs);
+        expect(read[1].seq).toBeGreaterThan(read[0].seq);
+        expect(read[2].seq).toBeGreaterThan(read[1].seq);
+        expect(await s.changes.lastSeq()).toBe(read[2].seq);
+        expect((await s.changes.read('dest', 2)).map((c) => c.id)).toEqual([inputs[0].id, inputs[1].id]);
+        await s.changes.commit('dest', read[0].seq);
+        expect((await s.changes.read('dest', 10)).map((c) => c.id)).toEqual([inputs[1].id, inputs[2].id]);
+        await s.changes.commit('dest', read[2].seq);
+        expect(await s.changes.read('dest', 10)).toEqual([]);
+        expect(await s.changes.read('journeys', 10)).toHaveLength(3);
+      });
+    });
+
+    describe('sources and tokens', () => {
+      it('creates sources and finds them by id, name and key hash; rotates keys and sets mappings', async () => {
+        const [id1, id2] = [newUuid(), newUuid()].sort();
+        const web = {
+          id: id2,
+          name: 'web',
+          kind: 'tracking' as const,
+          writeKeyHash: 'h1',
+          mapping: null,
+          createdAt: T0,
+          updatedAt: T0,
+        };
+        const hook = {
+          id: id1,
+          name: 'shop hook',
+          kind: 'webhook' as const,
+          writeKeyHash: 'h2',
+          mapping: { event: '$.type', records: '$.items[*]' },
+          createdAt: T0,
+          updatedAt: T0,
+        };
+        await s.sources.create(web);
+        await s.sources.create(hook);
+        expect(await s.sources.get(id2)).toEqual(web);
+        expect(await s.sources.byName('shop hook')).toEqual(hook);
+        expect(await s.sources.byKeyHash('h1')).toEqual(web);
+        expect(await s.sources.get(newUuid())).toBeUndefined();
+        expect(await s.sources.byName('nope')).toBeUndefined();
+        expect((await s.sources.list()).map((r) => r.id)).toEqual([id1, id2]);
+        await s.sources.setKeyHash(id2, 'h3', T0 + 1);
+        expect(await s.sources.byKeyHash('h1')).toBeUndefined();
+        expect(await s.sources.byKeyHash('h3')).toEqual({ ...web, writeKeyHash: 'h3', updatedAt: T0 + 1 });
+        await s.sources.setMapping(id2, { traits: { email: '$.mail' } }, T0 + 2);
+        expect((await s.sources.get(id2))?.mapping).toEqual({ traits: { email: '$.mail' } });
+        await expect(s.sources.create({ ...web, id: newUuid(), writeKeyHash: 'h9' })).rejects.toThrow();
+      });
+
+      it('stores tokens by hash with their roles', async () => {
+        expect(await s.tokens.count()).toBe(0);
+        const row = { id: newUuid(), name: 'ci', tokenHash: 'abc', roles: ['admin', 'dpo'], createdAt: T0 };
+        await s.tokens.create(row);
+        expect(await s.tokens.byHash('abc')).toEqual(row);
+        expect(await s.tokens.byHash('abd')).toBeUndefined();
+        expect(await s.tokens.count()).toBe(1);
+        await expect(s.tokens.create({ ...row, id: newUuid() })).rejects.toThrow();
+      });
+    });
+
+    describe('settings', () => {
+      it('writes a new version per put and keeps every version', async () => {
+        expect(await s.settings.latest('identity.rules')).toBeUndefined();
+        const v1 = await s.settings.put(
+          'identity.rules',
+          { maxProfilesPerMerge: 10, priority: ['user_id'] },
+          'admin',
+          T0,
+        );
+        const v2 = await s.settings.put(
+          'identity.rules',
+          { maxProfilesPerMerge: 2, priority: ['user_id'] },
+          'marketer',
+          T0 + 1,
+        );
+        await s.settings.put('other', { x: 1 }, 'admin', T0 + 2);
+        expect(v1).toEqual({
+          key: 'identity.rules',
+          version: 1,
+          value: { maxProfilesPerMerge: 10, priority: ['user_id'] },
+          createdAt: T0,
+          createdBy: 'admin',
+        });
+        expect(v2.version).toBe(2);
+        expect(await s.settings.latest('identity.rules')).toEqual(v2);
+        expect(await s.settings.history('identity.rules')).toEqual([v1, v2]);
+        expect((await s.settings.latest('other'))?.version).toBe(1);
+        expect(await s.settings.history('none')).toEqual([]);
+      });
+
+      it('round-trips scalar setting values', async () => {
+        await s.settings.put('region', 'FR', 'admin', T0);
+        await s.settings.put('cap', 3, 'admin', T0);
+        expect((await s.settings.latest('region'))?.value).toBe('FR');
+        expect((await s.settings.latest('cap'))?.value).toBe(3);
+      });
+    });
+
+    describe('transactions', () => {
+      it('commits when the function resolves and gives its result; the ports inside see their own writes', async () => {
+        const p = newUuid();
+        const result = await s.transaction(async (tx) => {
+          await tx.profiles.create(profile(p));
+          expect(await tx.profiles.get([p])).toHaveLength(1);
+          return 'done';
+        });
+        expect(result).toBe('done');
+        expect(await s.profiles.get([p])).toHaveLength(1);
+      });
+
+      it('rolls everything back when the function throws, and rethrows', async () => {
+        const p = newUuid();
+        const boom = new Error('boom');
+        await expect(
+          s.transaction(async (tx) => {
+            await tx.profiles.create(profile(p));
+            await tx.log.append([{ sourceId: SOURCE, messageId: 'm', receivedAt: T0, payload: '{}' }]);
+            await tx.log.commitOffset('pipeline', 1);
+            await tx.identities.link([identity('user_id', 'u1', p)]);
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        expect(await s.profiles.get([p])).toEqual([]);
+        expect(await s.log.read(0, 10)).toEqual([]);
+        expect(await s.log.offset('pipeline')).toBe(0);
+        expect(await s.identities.find([{ type: 'user_id', value: 'u1' }])).toEqual([]);
+      });
+
+      it('a savepoint that throws rolls back its own writes; the transaction goes on and commits', async () => {
+        const [kept, lost, after] = [newUuid(), newUuid(), newUuid()];
+        const boom = new Error('step failed');
+        const inner = await s.transaction(async (tx) => {
+          await tx.profiles.create(profile(kept));
+          const caught = await tx
+            .savepoint(async () => {
+              await tx.profiles.create(profile(lost));
+              await tx.identities.link([identity('user_id', 'lost', lost)]);
+              throw boom;
+            })
+            .catch((e: unknown) => e);
+          expect(caught).toBe(boom);
+          expect(await tx.profiles.get([lost])).toEqual([]);
+          const value = await tx.savepoint(async () => {
+            await tx.profiles.create(profile(after));
+            return 7;
+          });
+          return value;
+        });
+        expect(inner).toBe(7);
+        expect((await s.profiles.get([kept, lost, after])).map((p) => p.id).sort()).toEqual([kept, after].sort());
+        expect(await s.identities.find([{ type: 'user_id', value: 'lost' }])).toEqual([]);
+      });
+    });
+  });
+}
