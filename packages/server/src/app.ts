@@ -5,12 +5,12 @@ import { createTokenService, type TokenService } from './auth/token-service.js';
 import type { Config } from './config.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
-import { createLocalIngestWriter } from './ingest/local-ingest-writer.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
-import { createPipelineRunner, type PipelineRunner } from './pipeline/pipeline-runner.js';
-import { PIPELINE_CONSUMER } from './pipeline/process-batch.js';
-import { DEFAULT_STEPS } from './pipeline/steps/index.js';
+import { createEmbeddedPipeline } from './pipeline/embedded-pipeline.js';
+import type { PipelineRunner } from './pipeline/pipeline-runner.js';
+import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.js';
+import { startWriterThread } from './pipeline/thread-writer.js';
 import { createProfileService, type ProfileService } from './profiles/profile-service.js';
 import { createSourceService, type SourceService } from './sources/source-service.js';
 import { createPostgresStorage } from './storage/postgres/create-postgres-storage.js';
@@ -23,6 +23,8 @@ export interface AppOptions {
   memory?: boolean;
   /** Run the pipeline loop (default true). Tests may drive it with `drain()` instead. */
   pipeline?: boolean;
+  /** Run appends and the pipeline on the writer thread (default: embedded on a file, from compiled JS). */
+  writerThread?: boolean;
 }
 
 export interface App {
@@ -46,10 +48,11 @@ export interface App {
 /** Opens the store the config names: PostgreSQL when `databaseUrl` is set, else SQLite in the data directory. */
 export async function openStorage(config: Config, memory = false): Promise<Storage> {
   if (config.databaseUrl) return createPostgresStorage({ url: config.databaseUrl });
-  return createSqliteStorage({
-    file: memory ? ':memory:' : path.join(config.dataDir, 'tessera.db'),
-    durability: config.durability,
-  });
+  return createSqliteStorage({ file: memory ? ':memory:' : sqliteFile(config), durability: config.durability });
+}
+
+function sqliteFile(config: Config): string {
+  return path.join(config.dataDir, 'tessera.db');
 }
 
 /** The composition root (STYLE #4): the only place that picks adapters and wires modules. Nothing starts at import. */
@@ -58,22 +61,28 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const storage = await openStorage(config, opts.memory);
   await storage.migrate();
   const metrics = createMetrics();
-  let runner: PipelineRunner | undefined;
-  const writer = await createLocalIngestWriter(storage, PIPELINE_CONSUMER, () => runner?.notify());
-  runner = createPipelineRunner({
-    storage,
-    steps: DEFAULT_STEPS,
-    batchSize: config.pipelineBatchSize,
-    logger,
-    onBatch: (outcome) => {
-      metrics.stored.inc(outcome.stored);
-      metrics.merges.inc(outcome.merges);
-      if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);
-      for (const q of outcome.quarantined) metrics.quarantined.inc({ code: q.code }, q.count);
-    },
-    timed: (outcome, ms) => writer.observe(outcome, ms),
-  });
-  const pipeline = runner;
+  const onBatch = (outcome: BatchOutcome) => {
+    metrics.stored.inc(outcome.stored);
+    metrics.merges.inc(outcome.merges);
+    if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);
+    for (const q of outcome.quarantined) metrics.quarantined.inc({ code: q.code }, q.count);
+  };
+  // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
+  // HTTP. In-memory (tests), PostgreSQL, or running from TypeScript sources: the same code in-process.
+  const useThread = opts.writerThread ?? (!opts.memory && !config.databaseUrl && import.meta.url.endsWith('.js'));
+  const { writer, runner: pipeline } = useThread
+    ? await startWriterThread(
+        {
+          file: sqliteFile(config),
+          durability: config.durability,
+          batchSize: config.pipelineBatchSize,
+          logLevel: config.logLevel,
+          runPipeline: opts.pipeline !== false,
+        },
+        logger,
+        onBatch,
+      )
+    : await createEmbeddedPipeline(storage, { batchSize: config.pipelineBatchSize, logger, onBatch });
   const freeDisk = () => {
     if (opts.memory || config.databaseUrl) return Number.MAX_SAFE_INTEGER;
     try {

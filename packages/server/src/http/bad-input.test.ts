@@ -152,6 +152,7 @@ const cases: Case[] = [
       const p = await t.get('/v1/profiles/by/user_id/u-ok');
       const events = await t.get(`/v1/profiles/${p.body.id}/events`);
       expect(messageIds(events.body.items).sort()).toEqual(['small-1', 'small-2']);
+      await t.app.drain(); // refused calls reach the quarantine table through the pipeline
       const q = await t.get('/v1/sources/web/quarantine');
       expect(q.body.items).toMatchObject([{ code: 'event_too_large', messageId: 'huge', status: 'open' }]);
     },
@@ -214,6 +215,7 @@ const cases: Case[] = [
         duplicates: 0,
         quarantined: [{ index: 0, messageId: 'bad-type', code: 'schema_invalid', reason: '/event: Expected string' }],
       });
+      await t.app.drain(); // refused calls reach the quarantine table through the pipeline
       const q = await t.get('/v1/sources/web/quarantine');
       expect(q.body.items).toMatchObject([{ code: 'schema_invalid', messageId: 'bad-type', payload: { event: 5 } }]);
     },
@@ -237,6 +239,7 @@ const cases: Case[] = [
         [2, 'b3', 'schema_invalid'],
         [3, null, 'schema_invalid'],
       ]);
+      await t.app.drain(); // refused calls reach the quarantine table through the pipeline
       const q = await t.get('/v1/sources/web/quarantine');
       expect(q.body.items).toHaveLength(4);
     },

@@ -1,10 +1,8 @@
 import type { LogEntryInput } from './logged-event.js';
-import type { QuarantineRow } from './ports.js';
 
-/** One request's worth of writes to the ingest side. */
+/** One request's worth of writes to the ingest log (accepted calls, and refused ones with their rejection). */
 export interface AppendRequest {
   log: LogEntryInput[];
-  quarantine: QuarantineRow[];
 }
 
 export interface AppendResult {
@@ -30,7 +28,6 @@ export function createGroupCommit(
       pending = [];
       const merged: AppendRequest = {
         log: group.flatMap((g) => g.req.log),
-        quarantine: group.flatMap((g) => g.req.quarantine),
       };
       try {
         const result = await write(merged);

@@ -7,7 +7,6 @@ import type { Storage } from '../storage/storage.js';
 import type { IngestWriter } from './ingest-writer.js';
 import type { LogEntryInput } from './logged-event.js';
 import { type NormaliseContext, normaliseEvent } from './parse/index.js';
-import type { QuarantineRow } from './ports.js';
 
 export interface AcceptOptions {
   typeFromPath?: NormaliseContext['typeFromPath'];
@@ -54,7 +53,7 @@ export function createIngestService(deps: {
       const receivedAt = opts.receivedAt ?? new Date();
       const accepted: LogEntryInput[] = [];
       const quarantined: QuarantinedItem[] = [];
-      const quarantineRows: QuarantineRow[] = [];
+      const rejected: LogEntryInput[] = [];
       const inRequest = new Set<string>();
       let duplicates = 0;
       calls.forEach((raw, index) => {
@@ -67,17 +66,13 @@ export function createIngestService(deps: {
         });
         if (!r.ok) {
           quarantined.push({ index, messageId: r.messageId, code: r.code, reason: r.reason });
-          quarantineRows.push({
-            id: newUuid(),
+          // Refused calls go to the log too (the raw store), marked: the pipeline quarantines them.
+          rejected.push({
             sourceId: source.id,
+            messageId: r.messageId ?? newUuid(),
             receivedAt: receivedAt.getTime(),
-            code: r.code,
-            reason: r.reason,
-            messageId: r.messageId,
             payload: safeStringify(raw),
-            status: 'open',
-            logPosition: null,
-            replayedAt: null,
+            rejection: { code: r.code, reason: r.reason },
           });
           return;
         }
@@ -90,7 +85,7 @@ export function createIngestService(deps: {
           sourceId: source.id,
           messageId: r.event.messageId,
           receivedAt: receivedAt.getTime(),
-          payload: JSON.stringify(r.event),
+          payload: r.json,
         });
       });
       if (accepted.length > 0) {
@@ -104,14 +99,13 @@ export function createIngestService(deps: {
         }
       }
       if (accepted.length === 0 && quarantined.length > 0 && duplicates === 0) {
-        await writer.append({ log: [], quarantine: quarantineRows });
+        await writer.append({ log: rejected });
         for (const q of quarantined) metrics.quarantined.inc({ code: q.code });
         throw new TesseraError('no_valid_events', `no valid event in the request (${quarantined.length} quarantined)`, {
           details: { quarantined },
         });
       }
-      if (accepted.length > 0 || quarantineRows.length > 0)
-        await writer.append({ log: accepted, quarantine: quarantineRows });
+      if (accepted.length > 0 || rejected.length > 0) await writer.append({ log: [...accepted, ...rejected] });
       metrics.received.inc({ source: source.name }, accepted.length);
       if (duplicates > 0) metrics.duplicates.inc(duplicates);
       for (const q of quarantined) metrics.quarantined.inc({ code: q.code });

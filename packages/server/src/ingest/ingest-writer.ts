@@ -8,6 +8,9 @@ export interface BacklogState {
   lagSeconds: number;
   /** Measured pipeline throughput (events/s, moving average; 0 before the first measurement). */
   eventsPerSecond: number;
+  /** Highest log position appended, and the pipeline's committed offset, as this writer knows them. */
+  appended: number;
+  processed: number;
 }
 
 /**

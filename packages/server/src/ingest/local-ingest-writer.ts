@@ -16,11 +16,7 @@ export async function createLocalIngestWriter(
   let processed = await storage.log.offset(consumer);
   let eps = 0;
   const append = createGroupCommit(async (req) => {
-    const positions = await storage.transaction(async (tx) => {
-      const p = req.log.length > 0 ? await tx.log.append(req.log) : [];
-      if (req.quarantine.length > 0) await tx.quarantine.insert(req.quarantine);
-      return p;
-    });
+    const positions = await storage.log.append(req.log);
     const last = positions.length > 0 ? Math.max(...positions) : 0;
     if (last > appended) appended = last;
     if (positions.length > 0) onAppended();
@@ -29,7 +25,7 @@ export async function createLocalIngestWriter(
   return {
     append,
     backlog(): BacklogState {
-      return { events: Math.max(0, appended - processed), lagSeconds: 0, eventsPerSecond: eps };
+      return { events: Math.max(0, appended - processed), lagSeconds: 0, eventsPerSecond: eps, appended, processed };
     },
     observe(outcome, ms) {
       processed = Math.max(processed, outcome.lastPosition);

@@ -36,8 +36,10 @@ export interface LogEntryInput {
   messageId: string;
   /** epoch ms */
   receivedAt: number;
-  /** JSON text of a `LoggedEvent`. */
+  /** JSON text of a `LoggedEvent`, or of the raw call when `rejection` is set. */
   payload: string;
+  /** Set when the tracking API refused the call: the pipeline quarantines it with this code and reason. */
+  rejection?: { code: string; reason: string } | null;
 }
 
 /** A stored ingest log entry. */

@@ -63,8 +63,10 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
       try {
         const outcome = await once();
         failures = 0;
-        if (outcome) opts.onBatch?.(outcome);
-        else await sleep(opts.idleMs ?? 250);
+        if (outcome) {
+          opts.onBatch?.(outcome);
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        } else await sleep(opts.idleMs ?? 250);
       } catch (e) {
         failures++;
         const delay = Math.min(5000, 50 * 2 ** Math.min(failures, 7));

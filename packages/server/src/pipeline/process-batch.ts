@@ -1,6 +1,7 @@
 import { DEFAULT_IDENTITY_RULES, IDENTITY_RULES_KEY, type IdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
+import type { QuarantineRow } from '../ingest/ports.js';
 import type { Storage } from '../storage/storage.js';
 import { change } from './change.js';
 import type { PipelineContext, Step, StepResult } from './step.js';
@@ -77,9 +78,16 @@ export async function processBatch(
     const processed: { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[] = [];
     const changes: PipelineContext['changes'] = [];
     const counters = { merges: 0 };
-    for (const entry of entries) {
+    for (const [n, entry] of entries.entries()) {
+      // Let appends (another database) and messages in between: a batch must not starve the ingest path.
+      if (n > 0 && n % 32 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       outcome.lastPosition = entry.position;
       outcome.lastReceivedAt = entry.receivedAt;
+      if (entry.rejection) {
+        quarantined.set(entry.rejection.code, (quarantined.get(entry.rejection.code) ?? 0) + 1);
+        await tx.quarantine.insert([quarantineRow(entry, entry.rejection.code, entry.rejection.reason)]);
+        continue;
+      }
       const dedupKey = `${entry.sourceId}\u0000${entry.messageId}`;
       if (seen.has(dedupKey)) {
         outcome.duplicates++;
@@ -119,20 +127,7 @@ export async function processBatch(
       if (result.kind === 'retry') throw new RetryBatch(result.reason);
       if (result.kind === 'dlq') {
         quarantined.set(result.code, (quarantined.get(result.code) ?? 0) + 1);
-        await tx.quarantine.insert([
-          {
-            id: newUuid(),
-            sourceId: entry.sourceId,
-            receivedAt: entry.receivedAt,
-            code: result.code,
-            reason: result.reason,
-            messageId: entry.messageId,
-            payload: entry.payload,
-            status: 'open',
-            logPosition: entry.position,
-            replayedAt: null,
-          },
-        ]);
+        await tx.quarantine.insert([quarantineRow(entry, result.code, result.reason)]);
         // No de-dup key: the quarantined message may be replayed after a fix under the same messageId.
         continue;
       }
@@ -153,4 +148,19 @@ export async function processBatch(
     outcome.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
     return outcome;
   });
+}
+
+function quarantineRow(entry: LogEntry, code: string, reason: string): QuarantineRow {
+  return {
+    id: newUuid(),
+    sourceId: entry.sourceId,
+    receivedAt: entry.receivedAt,
+    code,
+    reason,
+    messageId: entry.messageId,
+    payload: entry.payload,
+    status: 'open',
+    logPosition: entry.position,
+    replayedAt: null,
+  };
 }

@@ -1,14 +1,20 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialect } from './dialect.js';
-import { initialSchema } from './migrations/001-initial.js';
+import { initialSchema, logSchema } from './migrations/001-initial.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 
-/** The ordered migrations, each a list of statements built from the dialect's fragments. */
-const MIGRATIONS: Record<string, (d: SqlDialect) => string[]> = {
-  '001-initial': initialSchema,
-};
+type Migrations = Record<string, (d: SqlDialect) => string[]>;
 
-function provider(dialect: SqlDialect): MigrationProvider {
+/** The ordered migrations of the main database, each a list of statements built from the dialect's fragments. */
+const MAIN: Migrations = { '001-initial': initialSchema };
+/** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
+const LOG: Migrations = { '000-log': logSchema };
+
+/** Which schemas a database holds. */
+export type SchemaPart = 'main' | 'log' | 'all';
+
+function provider(dialect: SqlDialect, part: SchemaPart): MigrationProvider {
+  const MIGRATIONS: Migrations = part === 'main' ? MAIN : part === 'log' ? LOG : { ...LOG, ...MAIN };
   return {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -25,11 +31,16 @@ function provider(dialect: SqlDialect): MigrationProvider {
 }
 
 /** Brings the schema up to date (both dialects, same migrations); idempotent. Returns the names applied. */
-export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect, now = new Date()): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: provider(dialect) });
+export async function migrateToLatest(
+  db: Kysely<any>,
+  dialect: SqlDialect,
+  part: SchemaPart,
+  now = new Date(),
+): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: provider(dialect, part) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
-  if (dialect.name === 'postgres') {
+  if (dialect.name === 'postgres' && part !== 'main') {
     for (const statement of monthlyPartitionStatements(now, 1, 3)) {
       try {
         await sql.raw(statement).execute(db);

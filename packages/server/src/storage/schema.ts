@@ -24,6 +24,7 @@ export interface Database {
     message_id: string;
     received_at: number;
     payload: string;
+    rejection: string | null;
   };
   log_offsets: { consumer: string; position: number };
   processed_messages: { source_id: string; message_id: string; event_id: string | null; processed_at: number };

@@ -20,7 +20,7 @@ export interface NormaliseContext {
 
 /** A call ready for the ingest log (`bytes` is the UTF-8 length of its JSON, for metrics), or why it is quarantined. */
 export type NormaliseResult =
-  | { ok: true; event: LoggedEvent; bytes: number }
+  | { ok: true; event: LoggedEvent; bytes: number /** The event's JSON text, as it goes to the log. */; json: string }
   | { ok: false; code: QuarantineCode; reason: string; messageId: string | null };
 
 type Rejected = Extract<NormaliseResult, { ok: false }>;
@@ -84,13 +84,14 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
   if (!time.ok) return fail('invalid_timestamp', `${time.field}: Expected an ISO 8601 date-time`);
 
   const event = call as LoggedEvent;
-  delete event.writeKey;
+  // `delete` only what is there: deleting an absent key still slows every later access to the object.
+  if ('writeKey' in event) delete event.writeKey;
   event.messageId = givenMessageId ?? ctx.generateMessageId();
   setOrDelete(event, 'userId', userId);
   setOrDelete(event, 'anonymousId', anonymousId);
   if (type === 'group') event.groupId = groupId;
   if (type === 'alias') event.previousId = previousId;
-  if (event.name === null) delete event.name;
+  if ('name' in event && event.name === null) delete event.name;
   setOrDelete(
     event,
     'originalTimestamp',
@@ -100,14 +101,15 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
   event.timestamp = new Date(time.timestamp).toISOString();
   event.receivedAt = ctx.receivedAt.toISOString();
 
-  const bytes = Buffer.byteLength(JSON.stringify(event), 'utf8');
+  const json = JSON.stringify(event);
+  const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > TRACKING_LIMITS.maxEventBytes) {
     return fail(
       'event_too_large',
       `The event is ${bytes} bytes of JSON; the limit is ${TRACKING_LIMITS.maxEventBytes}`,
     );
   }
-  return { ok: true, event, bytes };
+  return { ok: true, event, bytes, json };
 }
 
 function reject(code: QuarantineCode, reason: string, messageId: string | null): Rejected {
@@ -148,6 +150,6 @@ function normaliseId(value: unknown): string | undefined {
 }
 
 function setOrDelete(event: LoggedEvent, field: string, value: string | undefined): void {
-  if (value === undefined) delete event[field];
-  else event[field] = value;
+  if (value !== undefined) event[field] = value;
+  else if (field in event) delete event[field];
 }

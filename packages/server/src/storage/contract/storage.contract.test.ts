@@ -135,13 +135,32 @@ for (const db of testDatabases()) {
         expect(await s.log.lastPosition()).toBe(p2);
         const all = await s.log.read(0, 10);
         expect(all).toEqual([
-          { position: p1[0], sourceId: SOURCE, messageId: 'm0', receivedAt: T0, payload: payloads[0] },
-          { position: p1[1], sourceId: SOURCE, messageId: 'm1', receivedAt: T0 + 1, payload: payloads[1] },
-          { position: p1[2], sourceId: SOURCE, messageId: 'm2', receivedAt: T0 + 2, payload: payloads[2] },
-          { position: p2, sourceId: SOURCE, messageId: 'm3', receivedAt: T0 + 3, payload: '{}' },
+          { position: p1[0], sourceId: SOURCE, messageId: 'm0', receivedAt: T0, payload: payloads[0], rejection: null },
+          {
+            position: p1[1],
+            sourceId: SOURCE,
+            messageId: 'm1',
+            receivedAt: T0 + 1,
+            payload: payloads[1],
+            rejection: null,
+          },
+          {
+            position: p1[2],
+            sourceId: SOURCE,
+            messageId: 'm2',
+            receivedAt: T0 + 2,
+            payload: payloads[2],
+            rejection: null,
+          },
+          { position: p2, sourceId: SOURCE, messageId: 'm3', receivedAt: T0 + 3, payload: '{}', rejection: null },
         ]);
         expect((await s.log.read(p1[0], 2)).map((e) => e.messageId)).toEqual(['m1', 'm2']);
         expect(await s.log.read(p2, 10)).toEqual([]);
+        const rejection = { code: 'schema_invalid', reason: '/event: Expected string' };
+        const [p3] = await s.log.append([
+          { sourceId: SOURCE, messageId: 'm4', receivedAt: T0 + 4, payload: '{"event":5}', rejection },
+        ]);
+        expect((await s.log.read(p2, 10)).map((e) => [e.position, e.rejection])).toEqual([[p3, rejection]]);
       });
 
       it('keeps an offset per consumer (0 until committed) and gives the receive time after a position', async () => {
@@ -730,14 +749,12 @@ for (const db of testDatabases()) {
         await expect(
           s.transaction(async (tx) => {
             await tx.profiles.create(profile(p));
-            await tx.log.append([{ sourceId: SOURCE, messageId: 'm', receivedAt: T0, payload: '{}' }]);
             await tx.log.commitOffset('pipeline', 1);
             await tx.identities.link([identity('user_id', 'u1', p)]);
             throw boom;
           }),
         ).rejects.toBe(boom);
         expect(await s.profiles.get([p])).toEqual([]);
-        expect(await s.log.read(0, 10)).toEqual([]);
         expect(await s.log.offset('pipeline')).toBe(0);
         expect(await s.identities.find([{ type: 'user_id', value: 'u1' }])).toEqual([]);
       });

@@ -1,6 +1,19 @@
 import type { SqlDialect } from '../dialect.js';
 
 /**
+ * The ingest log (DESIGN §11): in SQLite it lives in its own database file, so appends never wait for a pipeline
+ * transaction; in PostgreSQL it is a table of the one database, partitioned by month. `rejection` holds
+ * `{code, reason}` for a call the tracking API refused: the pipeline moves it to quarantine.
+ */
+export function logSchema(d: SqlDialect): string[] {
+  return [
+    d.name === 'postgres'
+      ? `create table ingest_log (position bigserial not null, source_id ${d.idType} not null, message_id text not null, received_at ${d.timeType} not null, payload text not null, rejection text, primary key (position, received_at)) partition by range (received_at)`
+      : `create table ingest_log (position ${d.serialPrimaryKey}, source_id ${d.idType} not null, message_id text not null, received_at ${d.timeType} not null, payload text not null, rejection text)`,
+  ];
+}
+
+/**
  * The initial schema, written once for both dialects with the dialect's named fragments. PostgreSQL partitions
  * `ingest_log` and `events` by month (`monthly-partitions.ts` creates the months); SQLite keeps single tables.
  */
@@ -14,9 +27,6 @@ export function initialSchema(d: SqlDialect): string[] {
     `create table settings (key text not null, version integer not null, value ${json} not null, created_at ${ts} not null, created_by text not null, primary key (key, version))`,
     `create table sources (id ${id} primary key, name text not null unique, kind text not null, write_key_hash text not null unique, mapping ${json}, created_at ${ts} not null, updated_at ${ts} not null)`,
     `create table api_tokens (id ${id} primary key, name text not null, token_hash text not null unique, roles ${json} not null, created_at ${ts} not null)`,
-    pg
-      ? `create table ingest_log (position bigserial not null, source_id ${id} not null, message_id text not null, received_at ${ts} not null, payload text not null, primary key (position, received_at)) partition by range (received_at)`
-      : `create table ingest_log (position ${d.serialPrimaryKey}, source_id ${id} not null, message_id text not null, received_at ${ts} not null, payload text not null)`,
     `create table log_offsets (consumer text primary key, position ${big} not null)`,
     `create table processed_messages (source_id ${id} not null, message_id text not null, event_id ${id}, processed_at ${ts} not null, primary key (source_id, message_id))`,
     `create table events (id ${id} not null, log_position ${big} not null, source_id ${id} not null, type text not null, name text, message_id text not null, profile_id ${id} not null, user_id text, anonymous_id text, timestamp ${ts} not null, received_at ${ts} not null, properties ${json}, traits ${json}, context ${json}, primary key (${pg ? 'profile_id, id, timestamp' : 'id'}))${pg ? ' partition by range (timestamp)' : ''}`,

@@ -14,10 +14,13 @@ import {
   createProfileStore,
 } from './profile-stores.js';
 
-/** The ports implemented once over Kysely, for any dialect. */
-export function createStores(db: Kysely<Database>, d: SqlDialect): Stores {
+/**
+ * The ports implemented once over Kysely, for any dialect. `logDb` holds the ingest log: the same database in
+ * PostgreSQL, a file of its own in SQLite (so appends never wait for a pipeline transaction).
+ */
+export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database> = db): Stores {
   return {
-    log: createIngestLogStore(db, d),
+    log: createIngestLogStore(logDb, db, d),
     processed: createProcessedMessageStore(db, d),
     quarantine: createQuarantineStore(db, d),
     identities: createIdentityStore(db, d),
@@ -48,13 +51,21 @@ export function createStores(db: Kysely<Database>, d: SqlDialect): Stores {
 
 let savepoints = 0;
 
-/** Builds a `Storage` over a Kysely instance. */
-export function createKyselyStorage(db: Kysely<Database>, d: SqlDialect, close: () => Promise<void>): Storage {
+/** Builds a `Storage` over a Kysely instance (and, in SQLite, the log database's). */
+export function createKyselyStorage(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  close: () => Promise<void>,
+  logDb?: Kysely<Database>,
+): Storage {
   return {
-    ...createStores(db, d),
+    ...createStores(db, d, logDb),
     dialect: d,
-    transaction: (fn) => db.transaction().execute((tx) => fn(createStores(tx, d))),
-    migrate: () => migrateToLatest(db, d),
+    transaction: (fn) => db.transaction().execute((tx) => fn(createStores(tx, d, logDb))),
+    async migrate() {
+      if (!logDb) return migrateToLatest(db, d, 'all');
+      return [...(await migrateToLatest(logDb, d, 'log')), ...(await migrateToLatest(db, d, 'main'))];
+    },
     close,
   };
 }

@@ -4,29 +4,35 @@ import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
 
-export function createIngestLogStore(db: Kysely<Database>, d: SqlDialect): IngestLogStore {
+/** The log over `logDb` (its own file in SQLite); consumer offsets over `db`, inside the effects transaction. */
+export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Database>, d: SqlDialect): IngestLogStore {
   return {
     async append(entries) {
-      const positions: number[] = [];
-      for (const part of chunk(entries, 4, d.maxParameters)) {
-        const rows = await db
-          .insertInto('ingest_log')
-          .values(
-            part.map((e) => ({
-              source_id: e.sourceId,
-              message_id: e.messageId,
-              received_at: e.receivedAt,
-              payload: e.payload,
-            })),
-          )
-          .returning('position')
-          .execute();
-        for (const r of rows) positions.push(Number(r.position));
-      }
-      return positions;
+      if (entries.length === 0) return [];
+      // One transaction for the whole group: one commit, and all or nothing.
+      return logDb.transaction().execute(async (trx) => {
+        const positions: number[] = [];
+        for (const part of chunk(entries, 5, d.maxParameters)) {
+          const rows = await trx
+            .insertInto('ingest_log')
+            .values(
+              part.map((e) => ({
+                source_id: e.sourceId,
+                message_id: e.messageId,
+                received_at: e.receivedAt,
+                payload: e.payload,
+                rejection: e.rejection ? JSON.stringify(e.rejection) : null,
+              })),
+            )
+            .returning('position')
+            .execute();
+          for (const r of rows) positions.push(Number(r.position));
+        }
+        return positions;
+      });
     },
     async read(after, limit) {
-      const rows = await db
+      const rows = await logDb
         .selectFrom('ingest_log')
         .selectAll()
         .where('position', '>', after)
@@ -39,10 +45,11 @@ export function createIngestLogStore(db: Kysely<Database>, d: SqlDialect): Inges
         messageId: r.message_id,
         receivedAt: Number(r.received_at),
         payload: r.payload,
+        rejection: r.rejection ? (JSON.parse(r.rejection) as { code: string; reason: string }) : null,
       }));
     },
     async lastPosition() {
-      const row = await db
+      const row = await logDb
         .selectFrom('ingest_log')
         .select((eb) => eb.fn.max('position').as('p'))
         .executeTakeFirst();
@@ -64,7 +71,7 @@ export function createIngestLogStore(db: Kysely<Database>, d: SqlDialect): Inges
         .execute();
     },
     async receivedAtAfter(after) {
-      const row = await db
+      const row = await logDb
         .selectFrom('ingest_log')
         .select('received_at')
         .where('position', '>', after)

@@ -3,16 +3,32 @@ import { createKyselyStorage } from '../sql/create-stores.js';
 import type { Storage } from '../storage.js';
 import { openSqlite, type SqliteOptions } from './create-sqlite-database.js';
 
-/** The embedded storage adapter: SQLite through better-sqlite3 (WAL, incremental auto-vacuum). */
+/** The log database beside a main database file (`tessera.db` → `tessera-log.db`). */
+export function logFileOf(file: string): string {
+  return file === ':memory:' ? ':memory:' : file.replace(/(\.db)?$/, '-log.db');
+}
+
+/**
+ * The embedded storage adapter: SQLite through better-sqlite3 (WAL, incremental auto-vacuum), two files: the main
+ * database and the ingest log (`logFileOf`), so that a group-committed append never waits for a pipeline batch.
+ */
 export function createSqliteStorage(opts: SqliteOptions): Storage & { checkpoint(): void } {
-  const { db, raw } = openSqlite(opts);
-  const storage = createKyselyStorage(db, sqliteDialect, async () => {
-    await db.destroy();
-  });
+  const main = openSqlite(opts);
+  const log = openSqlite({ ...opts, file: logFileOf(opts.file) });
+  const storage = createKyselyStorage(
+    main.db,
+    sqliteDialect,
+    async () => {
+      await main.db.destroy();
+      await log.db.destroy();
+    },
+    log.db,
+  );
   return {
     ...storage,
     checkpoint() {
-      raw.pragma('wal_checkpoint(PASSIVE)');
+      main.raw.pragma('wal_checkpoint(PASSIVE)');
+      log.raw.pragma('wal_checkpoint(PASSIVE)');
     },
   };
 }

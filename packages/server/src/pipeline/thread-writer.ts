@@ -1,0 +1,86 @@
+import { Worker } from 'node:worker_threads';
+import { TesseraError } from '../errors.js';
+import type { AppendResult } from '../ingest/group-commit.js';
+import type { BacklogState, IngestWriter } from '../ingest/ingest-writer.js';
+import type { Logger } from '../logger.js';
+import { type PackedEntries, packEntries } from './pack-entries.js';
+import type { PipelineRunner } from './pipeline-runner.js';
+import type { BatchOutcome } from './process-batch.js';
+import type { FromWriter, ToWriter, WriterData } from './writer-protocol.js';
+
+/**
+ * Main-thread side of the writer thread: an `IngestWriter` whose appends are committed by the writer thread, and a
+ * `PipelineRunner` that controls the pipeline running there. If the thread dies, pending and later appends fail
+ * with 503 `unavailable` (never a 200) and the error is logged.
+ */
+export async function startWriterThread(
+  data: WriterData,
+  logger: Logger,
+  onBatch: (outcome: BatchOutcome) => void,
+): Promise<{ writer: IngestWriter; runner: PipelineRunner }> {
+  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
+  let seq = 0;
+  let dead: Error | undefined;
+  let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
+  let appended = 0;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  type Call = { op: 'append'; log: PackedEntries } | { op: 'drain' } | { op: 'stop' };
+  const call = <T>(msg: Call): Promise<T> => {
+    if (dead) return Promise.reject(new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 }));
+    const id = ++seq;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...msg, id } as ToWriter);
+    });
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (msg: FromWriter) => {
+      if (msg.op === 'ready') {
+        backlog = msg.backlog;
+        resolve();
+      } else if (msg.op === 'batch') {
+        backlog = msg.backlog;
+        onBatch(msg.outcome);
+      } else {
+        const p = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (msg.ok) p?.resolve(msg.result);
+        else p?.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name }));
+      }
+    });
+    worker.once('error', (e) => {
+      dead = e;
+      logger.error({ err: { name: e.name, message: e.message } }, 'writer thread failed');
+      for (const p of pending.values())
+        p.reject(new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 }));
+      pending.clear();
+      reject(e);
+    });
+    worker.once('exit', () => {
+      dead ??= new Error('writer thread exited');
+    });
+  });
+  await ready;
+  const writer: IngestWriter = {
+    async append(req) {
+      const result = await call<AppendResult>({ op: 'append', log: packEntries(req.log) });
+      appended = Math.max(appended, result.lastPosition);
+      return result;
+    },
+    backlog() {
+      // The thread's last report, with what was appended since.
+      const last = Math.max(appended, backlog.appended);
+      return { ...backlog, appended: last, events: Math.max(0, last - backlog.processed) };
+    },
+  };
+  const runner: PipelineRunner = {
+    start() {},
+    notify() {},
+    drain: () => call<void>({ op: 'drain' }),
+    async stop() {
+      if (!dead) await call<void>({ op: 'stop' });
+      await worker.terminate();
+    },
+  };
+  return { writer, runner };
+}

@@ -1,0 +1,27 @@
+import type { AppendResult } from '../ingest/group-commit.js';
+import type { BacklogState } from '../ingest/ingest-writer.js';
+import type { PackedEntries } from './pack-entries.js';
+import type { BatchOutcome } from './process-batch.js';
+
+/** What the main thread gives the writer thread at start. */
+export interface WriterData {
+  file: string;
+  durability: 'normal' | 'full';
+  batchSize: number;
+  logLevel: string;
+  /** Start the pipeline loop (false: only `drain` runs it). */
+  runPipeline: boolean;
+}
+
+/** Main → writer. */
+export type ToWriter =
+  | { op: 'append'; id: number; log: PackedEntries }
+  | { op: 'drain'; id: number }
+  | { op: 'stop'; id: number };
+
+/** Writer → main. */
+export type FromWriter =
+  | { op: 'ready'; backlog: BacklogState }
+  | { op: 'batch'; outcome: BatchOutcome; backlog: BacklogState }
+  | { op: 'reply'; id: number; ok: true; result: AppendResult | undefined }
+  | { op: 'reply'; id: number; ok: false; error: { name: string; message: string } };

@@ -1,0 +1,47 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../logger.js';
+import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import { createEmbeddedPipeline } from './embedded-pipeline.js';
+import { unpackEntries } from './pack-entries.js';
+import type { ToWriter, WriterData } from './writer-protocol.js';
+
+/**
+ * The embedded writer thread (DESIGN §2): owns the write connections of the SQLite store, group-commits ingest
+ * appends and runs the pipeline, so the main thread's reads and HTTP never wait on a commit.
+ */
+const data = workerData as WriterData;
+const port = parentPort;
+if (!port) throw new Error('writer-thread must run as a worker');
+const logger = createLogger(data.logLevel);
+const storage = createSqliteStorage({ file: data.file, durability: data.durability });
+const { writer, runner } = await createEmbeddedPipeline(storage, {
+  batchSize: data.batchSize,
+  logger,
+  onBatch: (outcome) => port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() }),
+});
+
+function reply(id: number, work: Promise<unknown>) {
+  work.then(
+    (result) => port?.postMessage({ op: 'reply', id, ok: true, result }),
+    (e: Error) => port?.postMessage({ op: 'reply', id, ok: false, error: { name: e.name, message: e.message } }),
+  );
+}
+
+port.on('message', (msg: ToWriter) => {
+  switch (msg.op) {
+    case 'append':
+      return reply(msg.id, writer.append({ log: unpackEntries(msg.log) }));
+    case 'drain':
+      return reply(msg.id, runner.drain());
+    case 'stop':
+      return reply(
+        msg.id,
+        (async () => {
+          await runner.stop();
+          await storage.close();
+        })(),
+      );
+  }
+});
+if (data.runPipeline) runner.start();
+port.postMessage({ op: 'ready', backlog: writer.backlog() });
