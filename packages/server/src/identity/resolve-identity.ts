@@ -132,7 +132,9 @@ export async function resolveIdentity(
   // joining or linking raises its count above both the limit and what one involved profile already holds (a
   // pre-existing excess, from a tightened rule or a late event, is left to review, never made worse).
   let counted = new Map<string, IdentityRow | Incoming>();
-  for (;;) {
+  // Nothing new and at most one profile: joining changes no count (the common case of a known visitor).
+  const unchanged = kept.every((i) => i.owner) && ownersOf(kept).length <= 1;
+  for (; !unchanged; ) {
     const owners = ownersOf(kept);
     counted = new Map();
     const baseline = new Map<string, number>();
@@ -235,9 +237,10 @@ export async function resolveIdentity(
 
   // Link identifiers nobody owns yet (link-only ones too: a device is attached to the first profile seen on it).
   const fresh = [...kept, ...linkOnly].filter((i) => !i.owner);
-  const existingCount = created
-    ? 0
-    : (await deps.identities.ofProfiles(await deps.identities.family(profileId))).length;
+  const existingCount =
+    created || fresh.length === 0
+      ? 0
+      : (await deps.identities.ofProfiles(await deps.identities.family(profileId))).length;
   const room = Math.max(0, rules.maxIdentifiersPerProfile - existingCount);
   const toLink = fresh.slice(0, room);
   if (fresh.length > room) {

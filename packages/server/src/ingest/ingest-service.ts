@@ -53,6 +53,7 @@ export function createIngestService(deps: {
       const receivedAt = opts.receivedAt ?? new Date();
       const accepted: LogEntryInput[] = [];
       const quarantined: QuarantinedItem[] = [];
+      // Refused calls are counted in `tessera_events_quarantined_total` when the pipeline quarantines them.
       const rejected: LogEntryInput[] = [];
       const inRequest = new Set<string>();
       let duplicates = 0;
@@ -100,7 +101,6 @@ export function createIngestService(deps: {
       }
       if (accepted.length === 0 && quarantined.length > 0 && duplicates === 0) {
         await writer.append({ log: rejected });
-        for (const q of quarantined) metrics.quarantined.inc({ code: q.code });
         throw new TesseraError('no_valid_events', `no valid event in the request (${quarantined.length} quarantined)`, {
           details: { quarantined },
         });
@@ -108,7 +108,6 @@ export function createIngestService(deps: {
       if (accepted.length > 0 || rejected.length > 0) await writer.append({ log: [...accepted, ...rejected] });
       metrics.received.inc({ source: source.name }, accepted.length);
       if (duplicates > 0) metrics.duplicates.inc(duplicates);
-      for (const q of quarantined) metrics.quarantined.inc({ code: q.code });
       return { success: true, accepted: accepted.length, duplicates, quarantined };
     },
   };

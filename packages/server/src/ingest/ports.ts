@@ -50,5 +50,7 @@ export interface QuarantineStore {
     opts: { status?: 'open' | 'replayed'; limit: number; after?: string },
   ): Promise<QuarantineRow[]>;
   get(id: string): Promise<QuarantineRow | undefined>;
+  /** Whether an open row exists for this message (a re-sent refused call is quarantined once). */
+  hasOpen(sourceId: string, messageId: string): Promise<boolean>;
   markReplayed(id: string, at: number): Promise<void>;
 }

@@ -72,4 +72,22 @@ describe('pipeline end to end (in-process)', () => {
       { kind: 'drop', identifier: { type: 'email', value: 'x@example.com' }, reason: 'limit_exceeded' },
     ]);
   });
+
+  it('quarantines a re-sent refused call once, and counts it once (regression: one row per copy)', async () => {
+    const batch = [
+      { type: 'track', userId: 'u1', messageId: 'bad-time', event: 'X', timestamp: 'yesterday' },
+      { type: 'track', userId: 'null', messageId: 'blocked', event: 'X', timestamp: at(0) },
+      { type: 'track', userId: 'u1', messageId: 'ok', event: 'X', timestamp: at(0) },
+    ];
+    for (let i = 0; i < 3; i++) expect((await t.send(batch)).status).toBe(200);
+    await t.app.drain();
+    const q = await t.get('/v1/sources/web/quarantine');
+    expect(q.body.items.map((i: { messageId: string; code: string }) => [i.messageId, i.code]).sort()).toEqual([
+      ['bad-time', 'invalid_timestamp'],
+      ['blocked', 'missing_identity'],
+    ]);
+    const metrics = await t.app.metrics.registry.getSingleMetricAsString('tessera_events_quarantined_total');
+    expect(metrics).toContain('tessera_events_quarantined_total{code="invalid_timestamp"} 1');
+    expect(metrics).toContain('tessera_events_quarantined_total{code="missing_identity"} 1');
+  });
 });

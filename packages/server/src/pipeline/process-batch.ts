@@ -78,14 +78,25 @@ export async function processBatch(
     const processed: { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[] = [];
     const changes: PipelineContext['changes'] = [];
     const counters = { merges: 0 };
+    const quarantinedKeys = new Set<string>();
+    /** One open quarantine row per (source, messageId): a re-sent refused call is not quarantined twice. */
+    const quarantine = async (entry: LogEntry, code: string, reason: string) => {
+      const key = `${entry.sourceId}\u0000${entry.messageId}`;
+      if (quarantinedKeys.has(key) || (await tx.quarantine.hasOpen(entry.sourceId, entry.messageId))) {
+        outcome.duplicates++;
+        return;
+      }
+      quarantinedKeys.add(key);
+      quarantined.set(code, (quarantined.get(code) ?? 0) + 1);
+      await tx.quarantine.insert([quarantineRow(entry, code, reason)]);
+    };
     for (const [n, entry] of entries.entries()) {
       // Let appends (another database) and messages in between: a batch must not starve the ingest path.
       if (n > 0 && n % 32 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       outcome.lastPosition = entry.position;
       outcome.lastReceivedAt = entry.receivedAt;
       if (entry.rejection) {
-        quarantined.set(entry.rejection.code, (quarantined.get(entry.rejection.code) ?? 0) + 1);
-        await tx.quarantine.insert([quarantineRow(entry, entry.rejection.code, entry.rejection.reason)]);
+        await quarantine(entry, entry.rejection.code, entry.rejection.reason);
         continue;
       }
       const dedupKey = `${entry.sourceId}\u0000${entry.messageId}`;
@@ -102,7 +113,7 @@ export async function processBatch(
         rules,
         rulesVersion,
         merged: [],
-        familyIds: [],
+        family: async () => [],
         traits: {},
         consents: new Map(),
         changes: [],
@@ -126,8 +137,7 @@ export async function processBatch(
       }
       if (result.kind === 'retry') throw new RetryBatch(result.reason);
       if (result.kind === 'dlq') {
-        quarantined.set(result.code, (quarantined.get(result.code) ?? 0) + 1);
-        await tx.quarantine.insert([quarantineRow(entry, result.code, result.reason)]);
+        await quarantine(entry, result.code, result.reason);
         // No de-dup key: the quarantined message may be replayed after a fix under the same messageId.
         continue;
       }

@@ -32,8 +32,8 @@ export interface PipelineContext {
   profileId: string;
   /** Profiles merged into `profileId` by this event. */
   merged: string[];
-  /** Every id redirected to `profileId`, and itself. */
-  familyIds: string[];
+  /** Every id redirected to `profileId`, and itself (looked up once, when a step needs it). */
+  family(): Promise<string[]>;
   /** Traits observed on the event (identify traits and `context.traits`). */
   traits: Record<string, unknown>;
   /** Consents captured from `context.consent` / `context.consentManagement`: purpose → granted. */

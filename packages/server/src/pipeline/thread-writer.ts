@@ -58,6 +58,9 @@ export async function startWriterThread(
     });
     worker.once('exit', () => {
       dead ??= new Error('writer thread exited');
+      for (const p of pending.values())
+        p.reject(new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 }));
+      pending.clear();
     });
   });
   await ready;

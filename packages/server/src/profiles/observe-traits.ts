@@ -9,8 +9,8 @@ export interface Observation {
   now: number;
   sourceId: string;
   eventId: string | null;
-  /** Every id of the profile's family, to find later observations of a trait among its events. */
-  familyIds: readonly string[];
+  /** Every id of the profile's family, to find later observations of a trait among its events (only looked up for a late value). */
+  family: () => Promise<readonly string[]>;
 }
 
 /**
@@ -71,7 +71,7 @@ export async function observeTraits(
     }
     if (isDeepStrictEqual(containing.value, value)) continue;
     const end = containing.validTo;
-    const later = await deps.events.withTraitsBetween(obs.familyIds, obs.at, end);
+    const later = await deps.events.withTraitsBetween(await obs.family(), obs.at, end);
     const next = later.find((e) => e.traits && Object.hasOwn(e.traits, trait))?.timestamp ?? end;
     await deps.history.supersede([containing.id], obs.now);
     const pieces: HistoryRow[] = [];

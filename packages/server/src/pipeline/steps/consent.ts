@@ -11,7 +11,7 @@ export const consentStep: Step = {
   name: 'consent',
   async run(ctx) {
     if (ctx.consents.size === 0) return OK;
-    const current = await ctx.tx.consents.current(ctx.familyIds);
+    const current = await ctx.tx.consents.current(await ctx.family());
     const rows = [];
     for (const [purpose, granted] of ctx.consents) {
       const history = current.filter((c) => c.purpose === purpose);

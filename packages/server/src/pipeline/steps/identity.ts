@@ -21,7 +21,11 @@ export const identityStep: Step = {
     if (!result.ok) return { kind: 'dlq', code: result.code, reason: result.reason };
     ctx.profileId = result.profileId;
     ctx.merged = result.merged;
-    ctx.familyIds = await ctx.tx.identities.family(result.profileId);
+    let family: Promise<string[]> | undefined;
+    ctx.family = () => {
+      family ??= ctx.tx.identities.family(result.profileId);
+      return family;
+    };
     if (result.created) ctx.changes.push(change(ctx, 'profile.created', { profileId: result.profileId }));
     for (const mergedId of result.merged) {
       ctx.counters.merges++;

@@ -9,10 +9,11 @@ import { OK, type Step } from '../step.js';
 export const traitsStep: Step = {
   name: 'traits',
   async run(ctx) {
+    if (ctx.merged.length === 0 && Object.keys(ctx.traits).length === 0) return OK;
     const [profile] = await ctx.tx.profiles.get([ctx.profileId]);
     if (!profile) return { kind: 'retry', reason: 'resolved profile not found' };
     const deps = { history: ctx.tx.history, events: ctx.tx.events };
-    const base = { now: ctx.now, familyIds: ctx.familyIds };
+    const base = { now: ctx.now, family: ctx.family };
     const changed = new Set<string>();
     if (ctx.merged.length > 0) {
       for (const loser of await ctx.tx.profiles.get(ctx.merged)) {

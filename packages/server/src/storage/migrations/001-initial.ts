@@ -34,6 +34,7 @@ export function initialSchema(d: SqlDialect): string[] {
     `create index events_log_position on events (log_position)`,
     `create table quarantine (id ${id} primary key, source_id ${id} not null, received_at ${ts} not null, code text not null, reason text not null, message_id text, payload text not null, status text not null, log_position ${big}, replayed_at ${ts})`,
     `create index quarantine_source on quarantine (source_id, status, received_at)`,
+    `create index quarantine_message on quarantine (source_id, message_id)`,
     `create table profiles (id ${id} primary key, created_at ${ts} not null, updated_at ${ts} not null, traits ${json} not null, trait_times ${json} not null)`,
     `create table identities (type text not null, value text not null, profile_id ${id} not null, source_id ${id} not null, event_id ${id}, first_seen_at ${ts} not null, created_at ${ts} not null, primary key (type, value))`,
     `create index identities_profile on identities (profile_id, type)`,

@@ -165,6 +165,17 @@ export function createQuarantineStore(db: Kysely<Database>, d: SqlDialect): Quar
       const r = await db.selectFrom('quarantine').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? toQuarantine(r) : undefined;
     },
+    async hasOpen(sourceId, messageId) {
+      const r = await db
+        .selectFrom('quarantine')
+        .select('id')
+        .where('source_id', '=', sourceId)
+        .where('message_id', '=', messageId)
+        .where('status', '=', 'open')
+        .limit(1)
+        .executeTakeFirst();
+      return r !== undefined;
+    },
     async markReplayed(id, at) {
       await db.updateTable('quarantine').set({ status: 'replayed', replayed_at: at }).where('id', '=', id).execute();
     },
