@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuSeconds, peakRssMb, startChild } from './child.js';
+import { lookupFixture } from './lookup-fixture.js';
 
 /**
  * `npm run bench [-- --only NAME --scale F]`. Prints figures and ratios measured in the same run:
@@ -61,86 +62,156 @@ async function load(
   return { requests: result['2xx'], errors: result.errors, non2xx: result.non2xx };
 }
 
-async function main() {
-  const seconds = Math.max(1, Math.round(8 * scale));
+async function startTessera(dataDir: string) {
+  let info = { port: 0, writeKey: '', token: '' };
+  const child = await startChild(
+    [path.join(here, 'serve-child.js')],
+    { TESSERA_DATA_DIR: dataDir, TESSERA_MAX_BACKLOG: '100000000' },
+    (l) => {
+      if (!l.startsWith('{')) return false;
+      info = JSON.parse(l);
+      return true;
+    },
+  );
+  const metrics = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${info.port}/metrics`)).text();
+    const v = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 'NaN');
+    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events') };
+  };
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  };
+  return { child, pid: child.pid as number, ...info, metrics, stop };
+}
+
+const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+
+async function ingestAndPipeline(seconds: number) {
+  const baseline = await startChild([path.join(here, 'bare-server.js'), '18799'], {}, (l) => l.trim() === '18799');
+  const c0 = cpuSeconds(baseline.pid as number);
+  const b = await load(18799, 'x', seconds);
+  const bareCpu = cpuSeconds(baseline.pid as number) - c0;
+  baseline.kill();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
-  console.log(`Tessera benchmark (scale ${scale}, ${os.cpus().length} cores, node ${process.version})`);
+  const server = await startTessera(dataDir);
   try {
-    if (!only || only === 'ingest' || only === 'pipeline' || only === 'lookup') {
-      const baseline = await startChild([path.join(here, 'bare-server.js'), '18799'], {}, (l) => l.trim() === '18799');
-      const c0 = cpuSeconds(baseline.pid as number);
-      const b = await load(18799, 'x', seconds);
-      const bareCpu = cpuSeconds(baseline.pid as number) - c0;
-      baseline.kill();
+    const s0 = cpuSeconds(server.pid);
+    const started = Date.now();
+    const t = await load(server.port, server.writeKey, seconds);
+    const loadSeconds = (Date.now() - started) / 1000;
+    const serverCpu = cpuSeconds(server.pid) - s0;
+    const ackEps = (t.requests * 100) / seconds;
+    const bareEps = (b.requests * 100) / seconds;
+    console.log(
+      `ingest   tessera: ${fmt(ackEps)} events/s acknowledged (${t.requests} requests, ${t.non2xx} non-2xx, ${t.errors} errors), server CPU ${serverCpu.toFixed(1)} s over ${loadSeconds.toFixed(1)} s (main + writer thread)`,
+    );
+    console.log(`ingest   bare node:http JSON.parse: ${fmt(bareEps)} events/s, CPU ${bareCpu.toFixed(1)} s`);
+    console.log(`ingest   ratio tessera / bare: ${(ackEps / bareEps).toFixed(2)}  (target ≥ 100,000 events/s)`);
+    const m0 = await server.metrics();
+    console.log(
+      `pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (writer thread, sharing it with appends)`,
+    );
+    const p0 = Date.now();
+    let m = m0;
+    const deadline = p0 + 120_000 * Math.max(1, scale);
+    while (m.backlog > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      m = await server.metrics();
+    }
+    const drainSeconds = (Date.now() - p0) / 1000;
+    const processed = m.stored - m0.stored;
+    console.log(
+      `pipeline after the load: ${fmt(processed)} more in ${drainSeconds.toFixed(1)} s = ${fmt(processed / Math.max(drainSeconds, 0.001))} events/s; backlog left ${fmt(m.backlog)}  (target ≥ 30,000 events/s)`,
+    );
+    console.log(`memory   ingest server peak RSS ${peakRssMb(server.pid).toFixed(0)} MB`);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
-      let info = { port: 0, writeKey: '', token: '' };
-      const server = await startChild(
-        [path.join(here, 'serve-child.js')],
-        { TESSERA_DATA_DIR: dataDir, TESSERA_MAX_BACKLOG: '100000000' },
-        (l) => {
-          if (!l.startsWith('{')) return false;
-          info = JSON.parse(l);
-          return true;
-        },
-      );
-      const pid = server.pid as number;
-      const s0 = cpuSeconds(pid);
-      const started = Date.now();
-      const t = await load(info.port, info.writeKey, seconds);
-      const loadSeconds = (Date.now() - started) / 1000;
-      const serverCpu = cpuSeconds(pid) - s0;
-      const ackEps = (t.requests * 100) / seconds;
-      const bareEps = (b.requests * 100) / seconds;
-      console.log(
-        `ingest   tessera: ${fmt(ackEps)} events/s acknowledged (${t.requests} requests, ${t.non2xx} non-2xx, ${t.errors} errors), server CPU ${serverCpu.toFixed(1)} s over ${loadSeconds.toFixed(1)} s`,
-      );
-      console.log(`ingest   bare node:http JSON.parse: ${fmt(bareEps)} events/s, CPU ${bareCpu.toFixed(1)} s`);
-      console.log(`ingest   ratio tessera / bare: ${(ackEps / bareEps).toFixed(2)}  (target ≥ 100,000 events/s)`);
-
-      const metrics = async () => {
-        const text = await (await fetch(`http://127.0.0.1:${info.port}/metrics`)).text();
-        const v = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 'NaN');
-        return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events') };
+async function lookups() {
+  const people = Math.max(1000, Math.round(1_000_000 * scale));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-lookup-'));
+  const cacheDir = path.resolve(here, '../../../../.bench-cache');
+  try {
+    const fx = await lookupFixture(cacheDir, people, dataDir);
+    console.log(
+      `lookup   fixture: ${fmt(people)} profiles (${fx.built ? 'built' : 'cached'}, ${fx.seconds.toFixed(1)} s)`,
+    );
+    const server = await startTessera(dataDir);
+    try {
+      const headers = { authorization: `Bearer ${server.token}` };
+      const basic = `Basic ${Buffer.from(`${server.writeKey}:`).toString('base64')}`;
+      // Background ingest: 5,000 events/s in 50 batches of 100 a second, on existing people, bounded by the look-ups.
+      let running = true;
+      let sent = 0;
+      let n = 0;
+      // Four senders of 1,250 events/s each, so one slow answer does not hold the rate down.
+      const sender = async () => {
+        const start = Date.now();
+        let mine = 0;
+        while (running) {
+          const calls = [];
+          for (let i = 0; i < 100; i++) {
+            const k = n++;
+            calls.push({
+              type: 'track',
+              messageId: `bg-${k}`,
+              userId: `bench-user-${(k * 7919) % people}`,
+              event: 'Page Viewed',
+              properties: { k },
+              timestamp: new Date().toISOString(),
+            });
+          }
+          const res = await fetch(`http://127.0.0.1:${server.port}/v1/batch`, {
+            method: 'POST',
+            headers: { authorization: basic, 'content-type': 'application/json' },
+            body: JSON.stringify({ batch: calls }),
+          });
+          await res.arrayBuffer();
+          if (res.status === 200) sent += 100;
+          mine += 100;
+          const wait = start + (mine / 1250) * 1000 - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
       };
-      const m0 = await metrics();
-      const p0 = Date.now();
-      let m = m0;
-      const deadline = p0 + 120_000 * Math.max(1, scale);
-      while (m.backlog > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        m = await metrics();
-      }
-      const drainSeconds = (Date.now() - p0) / 1000;
-      const processed = m.stored - m0.stored;
-      console.log(
-        `pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (sharing the process with ingest)`,
-      );
-      console.log(
-        `pipeline ${fmt(m.stored)} events stored in total; after the load ${fmt(processed)} more in ${drainSeconds.toFixed(1)} s = ${fmt(processed / Math.max(drainSeconds, 0.001))} events/s; backlog left ${fmt(m.backlog)}  (target ≥ 30,000 events/s)`,
-      );
-
-      const headers = { authorization: `Bearer ${info.token}` };
+      const background = Promise.all([sender(), sender(), sender(), sender()]);
+      await new Promise((r) => setTimeout(r, 1000));
       const lat: number[] = [];
-      const users = Math.max(1, Math.min(t.requests, 5000));
-      for (let i = 0; i < 2000 * Math.max(scale, 0.1); i++) {
-        const u = `user-${1 + Math.floor(Math.random() * users)}-${Math.floor(Math.random() * 20)}`;
+      const count = Math.max(500, Math.round(5000 * Math.min(1, scale * 4)));
+      const t0 = Date.now();
+      for (let i = 0; i < count; i++) {
+        const u = `bench-user-${Math.floor(Math.random() * people)}`;
         const s = performance.now();
-        const res = await fetch(`http://127.0.0.1:${info.port}/v1/profiles/by/user_id/${u}`, { headers });
+        const res = await fetch(`http://127.0.0.1:${server.port}/v1/profiles/by/user_id/${u}`, { headers });
         await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`look-up answered ${res.status}`);
         lat.push(performance.now() - s);
       }
+      const lookupSeconds = (Date.now() - t0) / 1000;
+      running = false;
+      await background;
       lat.sort((a, b2) => a - b2);
-      const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+      const m = await server.metrics();
       console.log(
-        `lookup   ${lat.length} look-ups: p50 ${q(0.5).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms (idle server, ${fmt(m.stored)} events stored; target p99 < 5 ms with 1 M profiles under load: not measured yet)`,
+        `lookup   ${lat.length} look-ups by user_id among ${fmt(people)} profiles: p50 ${quantile(lat, 0.5).toFixed(2)} ms, p99 ${quantile(lat, 0.99).toFixed(2)} ms, under ${fmt(sent / (lookupSeconds + 1))} events/s background ingest (backlog ${fmt(m.backlog)} at the end)  (target p99 < 5 ms)`,
       );
-      console.log(`memory   server peak RSS ${peakRssMb(pid).toFixed(0)} MB`);
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
+      console.log(`memory   look-up server peak RSS ${peakRssMb(server.pid).toFixed(0)} MB`);
+    } finally {
+      await server.stop();
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+async function main() {
+  const seconds = Math.max(1, Math.round(8 * scale));
+  console.log(`Tessera benchmark (scale ${scale}, ${os.cpus().length} cores, node ${process.version})`);
+  if (!only || only === 'ingest' || only === 'pipeline') await ingestAndPipeline(seconds);
+  if (!only || only === 'lookup') await lookups();
 }
 
 await main();

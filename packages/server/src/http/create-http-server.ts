@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import { TesseraError } from '../errors.js';
@@ -37,7 +37,8 @@ export interface HttpDeps {
 export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // No per-request log lines: URLs may carry a webhook key; handlers log ids and codes themselves.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => newUuid(),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,

@@ -21,4 +21,6 @@ export interface BacklogState {
 export interface IngestWriter {
   append(req: AppendRequest): Promise<AppendResult>;
   backlog(): BacklogState;
+  /** False once the writer can no longer append (its thread died): `/healthz` answers 503. */
+  alive(): boolean;
 }

@@ -12,8 +12,13 @@ export async function createLocalIngestWriter(
   consumer: string,
   onAppended: () => void,
 ): Promise<IngestWriter & { observe(outcome: BatchOutcome, ms: number): void }> {
-  let appended = await storage.log.lastPosition();
   let processed = await storage.log.offset(consumer);
+  let appended = await storage.log.lastPosition();
+  if (appended < processed) {
+    // The log lost commits its consumer had seen (power loss with synchronous=NORMAL): never reuse those positions.
+    await storage.log.positionsAbove(processed);
+    appended = processed;
+  }
   let eps = 0;
   const append = createGroupCommit(async (req) => {
     const positions = await storage.log.append(req.log);
@@ -24,6 +29,7 @@ export async function createLocalIngestWriter(
   });
   return {
     append,
+    alive: () => true,
     backlog(): BacklogState {
       return { events: Math.max(0, appended - processed), lagSeconds: 0, eventsPerSecond: eps, appended, processed };
     },

@@ -15,6 +15,12 @@ export interface IngestLogStore {
   offset(consumer: string): Promise<number>;
   /** Sets a consumer's offset; call inside the effects transaction for exactly-once processing. */
   commitOffset(consumer: string, position: number): Promise<void>;
+  /**
+   * Makes every later append get a position above `position`. Called at start with the pipeline's committed offset:
+   * after a power loss the log file may have lost commits its consumer already saw, and reusing those positions
+   * would make the pipeline skip new entries.
+   */
+  positionsAbove(position: number): Promise<void>;
   /** Receive time of the entry just after `after`, for lag; undefined when none. */
   receivedAtAfter(after: number): Promise<number | undefined>;
 }

@@ -70,6 +70,7 @@ export async function startWriterThread(
       appended = Math.max(appended, result.lastPosition);
       return result;
     },
+    alive: () => dead === undefined,
     backlog() {
       // The thread's last report, with what was appended since.
       const last = Math.max(appended, backlog.appended);

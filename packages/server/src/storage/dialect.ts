@@ -18,9 +18,11 @@ export interface SqlDialect {
   readonly supportsReturning: boolean;
   /** Maximum bound parameters per statement. */
   readonly maxParameters: number;
+  /** Statements that make the next generated value of `table.column` greater than `value`. */
+  sequenceAtLeast(table: string, column: string, value: number): string[];
 }
 
-export const sqliteDialect: SqlDialect = Object.freeze({
+export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
   name: 'sqlite',
   idType: 'text',
   timeType: 'integer',
@@ -29,9 +31,13 @@ export const sqliteDialect: SqlDialect = Object.freeze({
   supportsOnConflict: true,
   supportsReturning: true,
   maxParameters: 32_000,
+  sequenceAtLeast: (table, _column, value) => [
+    `insert into sqlite_sequence (name, seq) select '${table}', 0 where not exists (select 1 from sqlite_sequence where name = '${table}')`,
+    `update sqlite_sequence set seq = max(seq, ${Math.trunc(value)}) where name = '${table}'`,
+  ],
 });
 
-export const postgresDialect: SqlDialect = Object.freeze({
+export const postgresDialect: SqlDialect = Object.freeze<SqlDialect>({
   name: 'postgres',
   idType: 'uuid',
   timeType: 'bigint',
@@ -40,4 +46,7 @@ export const postgresDialect: SqlDialect = Object.freeze({
   supportsOnConflict: true,
   supportsReturning: true,
   maxParameters: 65_000,
+  sequenceAtLeast: (table, column, value) => [
+    `select setval(pg_get_serial_sequence('${table}', '${column}'), greatest(${Math.trunc(value)}, (select coalesce(max(${column}), 0) from ${table}), 1))`,
+  ],
 });

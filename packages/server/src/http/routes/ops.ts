@@ -8,6 +8,7 @@ export function opsRoutes(deps: { storage: Storage; writer: IngestWriter; metric
   return async (app: FastifyInstance) => {
     app.get('/healthz', async (_request, reply) => {
       try {
+        if (!deps.writer.alive()) return reply.status(503).send({ status: 'unavailable', reason: 'writer stopped' });
         await deps.storage.log.offset(deps.consumer);
         return { status: 'ok', backlog: deps.writer.backlog().events };
       } catch {

@@ -163,6 +163,18 @@ for (const db of testDatabases()) {
         expect((await s.log.read(p2, 10)).map((e) => [e.position, e.rejection])).toEqual([[p3, rejection]]);
       });
 
+      it('never reuses positions below one it is told to stay above (recovery after a lost log tail)', async () => {
+        await s.log.positionsAbove(50);
+        const [p1] = await s.log.append([{ sourceId: SOURCE, messageId: 'a', receivedAt: T0, payload: '{}' }]);
+        expect(p1).toBeGreaterThan(50);
+        await s.log.positionsAbove(p1 + 100);
+        const [p2] = await s.log.append([{ sourceId: SOURCE, messageId: 'b', receivedAt: T0, payload: '{}' }]);
+        expect(p2).toBeGreaterThan(p1 + 100);
+        await s.log.positionsAbove(1);
+        const [p3] = await s.log.append([{ sourceId: SOURCE, messageId: 'c', receivedAt: T0, payload: '{}' }]);
+        expect(p3).toBeGreaterThan(p2);
+      });
+
       it('keeps an offset per consumer (0 until committed) and gives the receive time after a position', async () => {
         const [a, b] = await s.log.append([
           { sourceId: SOURCE, messageId: 'm1', receivedAt: T0 + 1, payload: '{}' },

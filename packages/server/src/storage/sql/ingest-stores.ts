@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineRow, QuarantineStore } from '../../ingest/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -69,6 +69,10 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
         .values({ consumer, position })
         .onConflict((oc) => oc.column('consumer').doUpdateSet({ position }))
         .execute();
+    },
+    async positionsAbove(position) {
+      for (const statement of d.sequenceAtLeast('ingest_log', 'position', position))
+        await sql.raw(statement).execute(logDb);
     },
     async receivedAtAfter(after) {
       const row = await logDb
