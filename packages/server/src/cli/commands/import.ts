@@ -37,10 +37,11 @@ export async function importCommand(
           stream: process.stderr,
         });
   try {
+    // Read the file before creating anything: a missing file leaves no new source behind.
+    const fileId = await fileIdentity(file);
     const source =
       (await app.storage.sources.byName(opts.source)) ??
       (await app.sources.get((await app.sources.create({ name: opts.source, kind: 'import' })).source.id));
-    const fileId = await fileIdentity(file);
     const now = new Date();
     bar?.start(0, 0, { accepted: 0, bad: 0 });
     let calls: unknown[] = [];

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Mapping } from '@tessera/protocol';
+import type { Mapping, QuarantinedItem } from '@tessera/protocol';
 import { fromPublicId } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
-import { TesseraError } from '../../errors.js';
+import { isTesseraError, TesseraError } from '../../errors.js';
 import { applyMapping, deriveMessageId, selectRecords } from '../../imports/index.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceService } from '../../sources/source-service.js';
@@ -37,7 +37,9 @@ export function webhookRoutes(deps: { sources: SourceService; ingest: IngestServ
         const bodyHash = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
         const now = new Date();
         const calls: unknown[] = [];
-        const failures: { index: number; messageId: null; code: string; reason: string }[] = [];
+        /** Body position (0-based) of each call, to report ingest quarantines against the body. */
+        const positions: number[] = [];
+        const failures: QuarantinedItem[] = [];
         for (const item of selectRecords(request.body, mapping.records)) {
           const r = item.record
             ? applyMapping(mapping, item.record, {
@@ -45,8 +47,10 @@ export function webhookRoutes(deps: { sources: SourceService; ingest: IngestServ
                 now,
               })
             : { ok: false as const, field: 'records', message: item.error ?? 'not a record' };
-          if (r.ok) calls.push(r.call);
-          else
+          if (r.ok) {
+            calls.push(r.call);
+            positions.push(item.line - 1);
+          } else
             failures.push({
               index: item.line - 1,
               messageId: null,
@@ -58,8 +62,24 @@ export function webhookRoutes(deps: { sources: SourceService; ingest: IngestServ
           throw new TesseraError('no_valid_events', 'no record of the body could be mapped', {
             details: { quarantined: failures },
           });
-        const result = await deps.ingest.accept(source, calls, { receivedAt: now });
-        return { ...result, quarantined: [...failures, ...result.quarantined] };
+        const byBody = (items: readonly QuarantinedItem[]) =>
+          [...failures, ...items.map((q) => ({ ...q, index: positions[q.index] ?? q.index }))].sort(
+            (x, y) => x.index - y.index,
+          );
+        try {
+          const result = await deps.ingest.accept(source, calls, { receivedAt: now });
+          return { ...result, quarantined: byBody(result.quarantined) };
+        } catch (e) {
+          const details = isTesseraError(e)
+            ? (e.details as { quarantined?: QuarantinedItem[] } | undefined)
+            : undefined;
+          if (isTesseraError(e) && e.code === 'no_valid_events' && details?.quarantined) {
+            throw new TesseraError('no_valid_events', e.message, {
+              details: { quarantined: byBody(details.quarantined) },
+            });
+          }
+          throw e;
+        }
       },
     );
   };

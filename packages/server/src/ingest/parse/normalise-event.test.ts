@@ -266,11 +266,11 @@ describe('normaliseEvent: quarantined calls', () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['track without ids', { type: 'track', event: 'x' }, 'userId or anonymousId is required'],
-    ['identify with empty ids', { type: 'identify', userId: '', anonymousId: '' }, 'userId or anonymousId is required'],
-    ['page with null ids', { type: 'page', userId: null, anonymousId: null }, 'userId or anonymousId is required'],
-    ['screen with a blank anonymousId', { type: 'screen', anonymousId: ' ' }, 'userId or anonymousId is required'],
-    ['group without ids', { type: 'group', groupId: 'g1' }, 'userId or anonymousId is required'],
+    ['track without ids', { type: 'track', event: 'x' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
+    ['identify with empty ids', { type: 'identify', userId: '', anonymousId: '' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
+    ['page with null ids', { type: 'page', userId: null, anonymousId: null }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
+    ['screen with a blank anonymousId', { type: 'screen', anonymousId: ' ' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
+    ['group without ids', { type: 'group', groupId: 'g1' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
     [
       'alias without userId',
       { type: 'alias', previousId: 'a1', anonymousId: 'a1' },
@@ -314,5 +314,22 @@ describe('normaliseEvent: quarantined calls', () => {
     const result = normaliseEvent({ type: 'track' }, ctx({ generateMessageId: () => `id-${++calls}` }));
     expect(result).toMatchObject({ ok: false, messageId: null });
     expect(calls).toBe(0);
+  });
+});
+
+describe('normaliseEvent: calls named by another identifier (imports, webhooks)', () => {
+  it.each([
+    ['identify with traits.email', { type: 'identify', traits: { email: 'a@example.com' } }],
+    ['track with context.traits.phone', { type: 'track', event: 'X', context: { traits: { phone: '+33612345678' } } }],
+    ['identify with externalIds', { type: 'identify', context: { externalIds: [{ type: 'crm_id', id: 'C-1' }] } }],
+  ])('accepts %s', (_name, raw) => {
+    expect(normaliseEvent(raw, ctx()).ok).toBe(true);
+  });
+
+  it.each([
+    ['a blank e-mail', { type: 'identify', traits: { email: '  ' } }],
+    ['an empty externalIds', { type: 'identify', context: { externalIds: [] } }],
+  ])('still refuses %s', (_name, raw) => {
+    expect(normaliseEvent(raw, ctx())).toMatchObject({ ok: false, code: 'missing_identity' });
   });
 });

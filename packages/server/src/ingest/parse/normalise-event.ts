@@ -75,8 +75,11 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
     if (previousId === undefined || userId === undefined) {
       return fail('missing_identity', 'alias needs previousId and userId');
     }
-  } else if (userId === undefined && anonymousId === undefined) {
-    return fail('missing_identity', 'userId or anonymousId is required');
+  } else if (userId === undefined && anonymousId === undefined && !hasOtherIdentifier(call)) {
+    return fail(
+      'missing_identity',
+      'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required',
+    );
   }
   if (type === 'group' && groupId === undefined) return fail('schema_invalid', '/groupId: Expected a non-blank string');
 
@@ -152,4 +155,21 @@ function normaliseId(value: unknown): string | undefined {
 function setOrDelete(event: LoggedEvent, field: string, value: string | undefined): void {
   if (value !== undefined) event[field] = value;
   else if (field in event) delete event[field];
+}
+
+/**
+ * Whether a call without `userId` / `anonymousId` still names a person: an e-mail or phone in `traits` or
+ * `context.traits`, or `context.externalIds` (imports and webhooks map identifiers there). Identity resolution
+ * quarantines it later if none of them is usable.
+ */
+function hasOtherIdentifier(call: Record<string, unknown>): boolean {
+  const context = isPlainObject(call.context) ? call.context : undefined;
+  for (const traits of [call.traits, context?.traits]) {
+    if (isPlainObject(traits) && (isPresent(traits.email) || isPresent(traits.phone))) return true;
+  }
+  return Array.isArray(context?.externalIds) && context.externalIds.length > 0;
+}
+
+function isPresent(v: unknown): boolean {
+  return (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v));
 }

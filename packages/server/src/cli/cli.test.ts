@@ -1,0 +1,430 @@
+/**
+ * The BUILT `tessera` CLI as a child process on a temporary data directory: `init`, `sources`, `migrate`, `import`
+ * of the documented examples (docs/mapping.md), then `serve` and the HTTP API to check what the imports produced.
+ *
+ * Needs `npm run build`. Without `dist/cli/main.js` it fails under CI and is skipped with a printed reason otherwise.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'tessera.js');
+const MAIN = path.join(REPO_ROOT, 'packages', 'server', 'dist', 'cli', 'main.js');
+const EXAMPLES = path.join(REPO_ROOT, 'examples');
+
+const BUILT = existsSync(MAIN);
+const IN_CI = ['1', 'true', 'yes'].includes((process.env.CI ?? '').toLowerCase());
+
+if (!BUILT && !IN_CI) console.warn(`[cli.test] skipped: ${MAIN} is missing; run \`npm run build\` first`);
+
+describe.runIf(!BUILT && IN_CI)('cli prerequisites', () => {
+  it('has a built server', () => {
+    expect.fail(`${MAIN} is missing: CI must build the server (npm run build) before the CLI tests`);
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked by the assertions
+type Json = any;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The child's environment: the caller's `TESSERA_*` variables must not switch it to PostgreSQL, another dir… */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TESSERA_')) env[k] = v;
+  return env;
+}
+
+/** Runs `tessera ARGS` from the repository root and answers its exit code and output, whatever the code. */
+function tessera(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: REPO_ROOT, env: childEnv(), timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The single JSON line a `--json` command prints: anything else on stdout fails. */
+function jsonLine(run: Run): Json {
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout.endsWith('\n'), `stdout ends with a newline: ${JSON.stringify(run.stdout)}`).toBe(true);
+  const lines = run.stdout.split('\n').slice(0, -1);
+  expect(lines, `exactly one line on stdout: ${run.stdout}`).toHaveLength(1);
+  return JSON.parse(lines[0]);
+}
+
+/** The `line N: …` reports on stderr, in order. */
+function lineReports(stderr: string): { line: number; text: string }[] {
+  return stderr
+    .split('\n')
+    .map((l) => /^line (\d+): (.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ line: Number(m[1]), text: m[2] }));
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
+  let tmp: string;
+  let dataDir: string;
+  let adminToken: string;
+  let defaultKey: string;
+  let shop: { id: string; writeKey: string; oldKey: string };
+  let server: { proc: ChildProcess; url: string; output: string[]; exited: boolean } | undefined;
+
+  const api = async (url: string, init: RequestInit = {}) => {
+    if (!server) throw new Error('server not started');
+    const res = await fetch(`${server.url}${url}`, {
+      ...init,
+      headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'tessera-cli-'));
+    dataDir = path.join(tmp, 'data');
+  });
+
+  afterAll(async () => {
+    if (server && !server.exited) {
+      const gone = new Promise<void>((resolve) => server?.proc.once('exit', () => resolve()));
+      server.proc.kill('SIGTERM');
+      const stopped = await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)]);
+      if (!stopped) server.proc.kill('SIGKILL');
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('init --json prints exactly one JSON line {writeKey, adminToken}', async () => {
+    const out = jsonLine(await tessera(['init', '--data', dataDir, '--json']));
+    expect(Object.keys(out).sort()).toEqual(['adminToken', 'writeKey']);
+    expect(out.writeKey).toMatch(/^wk_[A-Za-z0-9_-]{20,}$/);
+    expect(out.adminToken).toMatch(/^tk_[A-Za-z0-9_-]{20,}$/);
+    expect(existsSync(dataDir)).toBe(true);
+    adminToken = out.adminToken;
+    defaultKey = out.writeKey;
+  });
+
+  it('sources create / list / rotate-key --json', async () => {
+    const created = jsonLine(await tessera(['sources', 'create', 'shop', '--data', dataDir, '--json']));
+    expect(created).toMatchObject({ name: 'shop', kind: 'tracking', mapping: null });
+    expect(created.id).toMatch(/^src_/);
+    expect(created.writeKey).toMatch(/^wk_/);
+    expect(created.writeKey).not.toBe(defaultKey);
+
+    const list = jsonLine(await tessera(['sources', 'list', '--data', dataDir, '--json']));
+    expect(Array.isArray(list)).toBe(true);
+    expect(list.map((s: { name: string }) => s.name).sort()).toEqual(['default', 'shop']);
+    expect(list.find((s: { name: string }) => s.name === 'shop')).toMatchObject({ id: created.id, kind: 'tracking' });
+    // Keys are shown once: never in a list.
+    for (const s of list) {
+      expect(s).not.toHaveProperty('writeKey');
+      expect(JSON.stringify(s)).not.toContain(created.writeKey);
+    }
+
+    const rotated = jsonLine(await tessera(['sources', 'rotate-key', 'shop', '--data', dataDir, '--json']));
+    expect(rotated).toMatchObject({ id: created.id, name: 'shop' });
+    expect(rotated.writeKey).toMatch(/^wk_/);
+    expect(rotated.writeKey).not.toBe(created.writeKey);
+    // Both keys are checked against the server below.
+    shop = { id: created.id, writeKey: rotated.writeKey, oldKey: created.writeKey };
+  });
+
+  it('sources with an unknown action or no name exits 1', async () => {
+    const unknown = await tessera(['sources', 'drop', 'shop', '--data', dataDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown action "drop"');
+    const noName = await tessera(['sources', 'create', '--data', dataDir]);
+    expect(noName.code).toBe(1);
+    expect(noName.stderr).toContain('needs a NAME');
+  });
+
+  it('migrate --json: the schema is up to date after init', async () => {
+    expect(jsonLine(await tessera(['migrate', '--data', dataDir, '--json']))).toEqual({ applied: [] });
+    const text = await tessera(['migrate', '--data', dataDir]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe('schema is up to date\n');
+  });
+
+  const crm = ['examples/crm-export.csv', '--source', 'crm', '--mapping', 'examples/crm-mapping.json', '--json'];
+
+  it('import crm-export.csv: six rows imported, line 8 reported on stderr, exit 0', async () => {
+    const run = await tessera(['import', ...crm, '--data', dataDir]);
+    const summary = jsonLine(run);
+    expect(summary).toEqual({
+      file: path.join(EXAMPLES, 'crm-export.csv'),
+      read: 7,
+      accepted: 6,
+      duplicates: 0,
+      bad: 1,
+      quarantined: 0,
+    });
+    // docs/mapping.md: line 8 lost its mobile number cell (6 fields instead of 7).
+    expect(lineReports(run.stderr)).toEqual([{ line: 8, text: 'expected 7 fields (one per header column), got 6' }]);
+    // Reports never carry the row's data.
+    expect(run.stderr).not.toContain('thomas.petit');
+  });
+
+  it('import crm-export.csv again: nothing new (all duplicates)', async () => {
+    const run = await tessera(['import', ...crm, '--data', dataDir]);
+    expect(jsonLine(run)).toMatchObject({ read: 7, accepted: 0, duplicates: 6, bad: 1, quarantined: 0 });
+    expect(lineReports(run.stderr).map((r) => r.line)).toEqual([8]);
+  });
+
+  it('import orders.csv into shop: five orders, line 6 reported', async () => {
+    const run = await tessera([
+      'import',
+      'examples/orders.csv',
+      '--source',
+      'shop',
+      '--mapping',
+      'examples/orders-mapping.json',
+      '--json',
+      '--data',
+      dataDir,
+    ]);
+    expect(jsonLine(run)).toEqual({
+      file: path.join(EXAMPLES, 'orders.csv'),
+      read: 6,
+      accepted: 5,
+      duplicates: 0,
+      bad: 1,
+      quarantined: 0,
+    });
+    const reports = lineReports(run.stderr);
+    expect(reports.map((r) => r.line)).toEqual([6]);
+    expect(reports[0].text).toMatch(/^properties\.total: .*not a number/);
+    expect(reports[0].text).not.toContain('about 40');
+  });
+
+  it('a bad mapping file: exit 1, naming the mapping file and the field', async () => {
+    const bad = path.join(tmp, 'bad-mapping.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        type: 'track',
+        event: { const: 'Order Completed' },
+        identifiers: { email: 'Email' },
+        properties: { total: { from: 'Total', type: 'money' } },
+      }),
+    );
+    const run = await tessera([
+      'import',
+      'examples/orders.csv',
+      '--source',
+      'shop',
+      '--mapping',
+      bad,
+      '--data',
+      dataDir,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(bad);
+    expect(run.stderr).toContain('properties.total.type');
+
+    const noEvent = path.join(tmp, 'no-event.json');
+    writeFileSync(noEvent, JSON.stringify({ type: 'track', identifiers: { email: 'Email' } }));
+    const run2 = await tessera([
+      'import',
+      'examples/orders.csv',
+      '--source',
+      'shop',
+      '--mapping',
+      noEvent,
+      '--data',
+      dataDir,
+    ]);
+    expect(run2.code).toBe(1);
+    expect(run2.stderr).toContain(noEvent);
+    expect(run2.stderr).toMatch(/\bevent\b.*required/);
+
+    const notJson = path.join(tmp, 'not-json.json');
+    writeFileSync(notJson, '{ "type": "identify", ');
+    const run3 = await tessera([
+      'import',
+      'examples/crm-export.csv',
+      '--source',
+      'crm',
+      '--mapping',
+      notJson,
+      '--data',
+      dataDir,
+    ]);
+    expect(run3.code).toBe(1);
+    expect(run3.stderr).toContain(notJson);
+  });
+
+  it('a missing file: exit 1 with a clear message naming it', async () => {
+    const missing = path.join(tmp, 'no-such-export.csv');
+    const run = await tessera([
+      'import',
+      missing,
+      '--source',
+      'crm',
+      '--mapping',
+      'examples/crm-mapping.json',
+      '--data',
+      dataDir,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(missing);
+    expect(run.stderr).toMatch(/no such file|not found|does not exist/i);
+
+    const missingMapping = path.join(tmp, 'no-such-mapping.json');
+    const run2 = await tessera([
+      'import',
+      'examples/crm-export.csv',
+      '--source',
+      'crm',
+      '--mapping',
+      missingMapping,
+      '--data',
+      dataDir,
+    ]);
+    expect(run2.code).toBe(1);
+    expect(run2.stderr).toContain(missingMapping);
+    expect(run2.stderr).toMatch(/no such file|not found|does not exist/i);
+  });
+
+  it('serve: the HTTP API shows the imported people and orders', async () => {
+    const port = await freePort();
+    const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
+      cwd: REPO_ROOT,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const s = { proc, url: `http://127.0.0.1:${port}`, output: [] as string[], exited: false };
+    server = s;
+    const keep = (chunk: Buffer) => s.output.push(chunk.toString('utf8'));
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    proc.once('exit', () => {
+      s.exited = true;
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (s.exited) throw new Error(`tessera serve exited:\n${s.output.join('')}`);
+      const ok = await fetch(`${s.url}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`tessera serve not healthy within 20 s:\n${s.output.join('')}`);
+      await sleep(100);
+    }
+
+    // A CRM person: identifiers normalised (e-mail lower-cased, phone in E.164), traits as mapped.
+    const marie = await api('/v1/profiles/by/crm_id/C-10042');
+    expect(marie.status, JSON.stringify(marie.body)).toBe(200);
+    expect(marie.body.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'crm_id', value: 'C-10042' },
+        { type: 'email', value: 'marie.dupont@example.com' },
+        { type: 'phone', value: '+33612345678' },
+      ]),
+    );
+    expect(marie.body.traits).toMatchObject({
+      firstName: 'Marie',
+      lastName: 'Dupont',
+      createdAt: '2021-03-14T09:02:00.000Z',
+      source: 'crm',
+    });
+    expect(marie.body.consents).toEqual([expect.objectContaining({ purpose: 'newsletter', granted: true })]);
+    expect((await api('/v1/profiles/by/phone/%2B33%206%2012%2034%2056%2078')).body.id).toBe(marie.body.id);
+
+    // Jean typed his e-mail in capitals: found by the normalised and by the typed value.
+    const jean = await api('/v1/profiles/by/email/jean.martin@example.com');
+    expect(jean.status, JSON.stringify(jean.body)).toBe(200);
+    expect(jean.body.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'crm_id', value: 'C-10043' },
+        { type: 'email', value: 'jean.martin@example.com' },
+      ]),
+    );
+    expect(jean.body.identities.map((i: { type: string }) => i.type)).not.toContain('phone');
+    expect((await api('/v1/profiles/by/email/JEAN.MARTIN%40Example.COM')).body.id).toBe(jean.body.id);
+    expect(jean.body.consents).toEqual([expect.objectContaining({ purpose: 'newsletter', granted: false })]);
+
+    // The broken line 8 (Thomas Petit) was not imported.
+    expect((await api('/v1/profiles/by/crm_id/C-10047')).status).toBe(404);
+
+    // Jean's order (lines 3–4 of orders.csv) is on his timeline, next to the CRM identify.
+    const jeanEvents = await api(`/v1/profiles/${jean.body.id}/events`);
+    expect(jeanEvents.status).toBe(200);
+    const order = jeanEvents.body.items.find((e: { event?: string }) => e.event === 'Order Completed');
+    expect(order, JSON.stringify(jeanEvents.body.items)).toBeDefined();
+    expect(order).toMatchObject({
+      type: 'track',
+      messageId: 'SO-2024-0002',
+      timestamp: '2024-03-02T14:03:00.000Z',
+      sourceId: shop.id,
+      properties: {
+        order_id: 'SO-2024-0002',
+        total: 24.5,
+        currency: 'EUR',
+        products: [{ sku: 'MUG-02', quantity: 1, price: 24.5 }],
+        store: 'Lyon Part-Dieu',
+        gift_message: 'Happy birthday Jean!\nLove, Claire',
+      },
+    });
+    expect(jeanEvents.body.items.filter((e: { type: string }) => e.type === 'identify')).toHaveLength(1);
+
+    // Marie has two orders; the guest order is on a profile of its own, found by e-mail.
+    const marieOrders = await api(`/v1/profiles/${marie.body.id}/events?event=Order%20Completed`);
+    expect(marieOrders.body.items.map((e: { messageId: string }) => e.messageId).sort()).toEqual([
+      'SO-2024-0001',
+      'SO-2024-0006',
+    ]);
+    const guest = await api('/v1/profiles/by/email/guest.buyer@example.com');
+    expect(guest.status).toBe(200);
+    const guestEvents = await api(`/v1/profiles/${guest.body.id}/events`);
+    expect(guestEvents.body.items.map((e: { messageId: string }) => e.messageId)).toEqual(['SO-2024-0003']);
+    // Line 6 (SO-2024-0004, "about 40") was not imported: Paul has no order.
+    const paul = await api('/v1/profiles/by/crm_id/C-10045');
+    expect(paul.status).toBe(200);
+    const paulEvents = await api(`/v1/profiles/${paul.body.id}/events?event=Order%20Completed`);
+    expect(paulEvents.body.items).toEqual([]);
+
+    // The rotated key works, the old one does not.
+    const track = (key: string) =>
+      fetch(`${s.url}/v1/track`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ userId: 'u-cli', event: 'Key Checked' }),
+      });
+    expect((await track(shop.writeKey)).status).toBe(200);
+    expect((await track(shop.oldKey)).status).toBe(401);
+  });
+});
