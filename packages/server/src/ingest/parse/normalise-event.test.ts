@@ -266,11 +266,31 @@ describe('normaliseEvent: quarantined calls', () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['track without ids', { type: 'track', event: 'x' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
-    ['identify with empty ids', { type: 'identify', userId: '', anonymousId: '' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
-    ['page with null ids', { type: 'page', userId: null, anonymousId: null }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
-    ['screen with a blank anonymousId', { type: 'screen', anonymousId: ' ' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
-    ['group without ids', { type: 'group', groupId: 'g1' }, 'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required'],
+    [
+      'track without ids',
+      { type: 'track', event: 'x' },
+      'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required',
+    ],
+    [
+      'identify with empty ids',
+      { type: 'identify', userId: '', anonymousId: '' },
+      'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required',
+    ],
+    [
+      'page with null ids',
+      { type: 'page', userId: null, anonymousId: null },
+      'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required',
+    ],
+    [
+      'screen with a blank anonymousId',
+      { type: 'screen', anonymousId: ' ' },
+      'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required',
+    ],
+    [
+      'group without ids',
+      { type: 'group', groupId: 'g1' },
+      'userId, anonymousId, or another identifier (e-mail, phone, externalIds) is required',
+    ],
     [
       'alias without userId',
       { type: 'alias', previousId: 'a1', anonymousId: 'a1' },
