@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
-import { type BatchOutcome, processBatch } from './process-batch.js';
+import { type BatchOutcome, IsolateBatch, processBatch } from './process-batch.js';
 import type { Step } from './step.js';
 
 export interface PipelineRunner {
@@ -40,7 +40,14 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
   const once = (): Promise<BatchOutcome | undefined> => {
     const next = chain.then(async () => {
       const started = performance.now();
-      const outcome = await processBatch(opts.storage, opts.steps, opts.batchSize);
+      let outcome: BatchOutcome | undefined;
+      try {
+        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'fast');
+      } catch (e) {
+        if (!(e instanceof IsolateBatch)) throw e;
+        // An event was rejected or a step failed: the same entries again, each in its own savepoint.
+        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated');
+      }
       if (outcome) opts.timed?.(outcome, performance.now() - started);
       return outcome;
     });

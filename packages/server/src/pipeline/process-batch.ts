@@ -2,7 +2,8 @@ import { DEFAULT_IDENTITY_RULES, IDENTITY_RULES_KEY, type IdentityRules } from '
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { QuarantineRow } from '../ingest/ports.js';
-import type { Storage } from '../storage/storage.js';
+import type { EventRow, EventStore } from '../profiles/ports.js';
+import type { Storage, Stores } from '../storage/storage.js';
 import { change } from './change.js';
 import type { PipelineContext, Step, StepResult } from './step.js';
 
@@ -24,6 +25,19 @@ export interface BatchOutcome {
 /** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
 export class RetryBatch extends Error {}
 
+/**
+ * Thrown in `fast` mode when an event is rejected by a step or a step throws: the whole batch rolls back and is run
+ * again in `isolated` mode, where each event has its own savepoint.
+ */
+export class IsolateBatch extends Error {}
+
+/**
+ * `fast`: no savepoint per event, `events` rows written in one multi-row insert at the end (or before any read of
+ * them); any rejection or bug sends the batch to `isolated`. `isolated`: a savepoint per event, so a rejected or
+ * failing event's writes are rolled back alone and the rest of the batch goes on.
+ */
+export type BatchMode = 'fast' | 'isolated';
+
 async function runSteps(steps: readonly Step[], ctx: PipelineContext): Promise<StepResult> {
   for (const step of steps) {
     const result = await step.run(ctx);
@@ -44,8 +58,11 @@ export async function processBatch(
   steps: readonly Step[],
   limit: number,
   now = Date.now(),
+  mode: BatchMode = 'isolated',
 ): Promise<BatchOutcome | undefined> {
-  return storage.transaction(async (tx) => {
+  return storage.transaction(async (root) => {
+    const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
+    const tx: Stores = buffered ? { ...root, events: buffered.store } : root;
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;
@@ -120,20 +137,16 @@ export async function processBatch(
         counters,
       } as unknown as PipelineContext;
       let result: StepResult;
-      try {
-        result = await tx.savepoint(async () => {
-          const r = await runSteps(steps, ctx);
-          if (r.kind === 'dlq') throw Object.assign(new Error(r.reason), { stepResult: r });
-          return r;
-        });
-      } catch (e) {
-        const r = (e as { stepResult?: StepResult }).stepResult;
-        if (!r && e instanceof RetryBatch) throw e;
-        result = r ?? {
-          kind: 'dlq',
-          code: 'processing_failed',
-          reason: `internal error in a pipeline step (${(e as Error).name})`,
-        };
+      if (mode === 'fast') {
+        try {
+          result = await runSteps(steps, ctx);
+        } catch (e) {
+          if (e instanceof RetryBatch) throw e;
+          throw new IsolateBatch((e as Error).name);
+        }
+        if (result.kind === 'dlq') throw new IsolateBatch(result.code);
+      } else {
+        result = await runIsolated(tx, steps, ctx);
       }
       if (result.kind === 'retry') throw new RetryBatch(result.reason);
       if (result.kind === 'dlq') {
@@ -151,6 +164,7 @@ export async function processBatch(
       changes.push(...ctx.changes);
       processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: ctx.eventId, processedAt: now });
     }
+    await buffered?.flush();
     await tx.processed.insert(processed);
     await tx.changes.publish(changes);
     await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
@@ -173,4 +187,56 @@ function quarantineRow(entry: LogEntry, code: string, reason: string): Quarantin
     logPosition: entry.position,
     replayedAt: null,
   };
+}
+
+/** An `EventStore` whose inserts wait in memory until `flush` or the next read (one multi-row insert per batch). */
+function bufferEvents(inner: EventStore): { store: EventStore; flush: () => Promise<void> } {
+  let pending: EventRow[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    await inner.insert(rows);
+  };
+  return {
+    flush,
+    store: {
+      async insert(rows) {
+        pending.push(...rows);
+      },
+      async list(query) {
+        await flush();
+        return inner.list(query);
+      },
+      async withTraitsBetween(profileIds, from, to) {
+        await flush();
+        return inner.withTraitsBetween(profileIds, from, to);
+      },
+      async count() {
+        await flush();
+        return inner.count();
+      },
+    },
+  };
+}
+
+/** Runs the steps of one event in its own savepoint: a rejection or a bug rolls back that event's writes only. */
+async function runIsolated(tx: Stores, steps: readonly Step[], ctx: PipelineContext): Promise<StepResult> {
+  try {
+    return await tx.savepoint(async () => {
+      const r = await runSteps(steps, ctx);
+      if (r.kind === 'dlq') throw Object.assign(new Error(r.reason), { stepResult: r });
+      return r;
+    });
+  } catch (e) {
+    const r = (e as { stepResult?: StepResult }).stepResult;
+    if (!r && e instanceof RetryBatch) throw e;
+    return (
+      r ?? {
+        kind: 'dlq',
+        code: 'processing_failed',
+        reason: `internal error in a pipeline step (${(e as Error).name})`,
+      }
+    );
+  }
 }

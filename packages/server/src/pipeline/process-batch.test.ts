@@ -1,0 +1,57 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test/test-app.js';
+import { IsolateBatch, processBatch } from './process-batch.js';
+import type { Step } from './step.js';
+import { DEFAULT_STEPS } from './steps/index.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp();
+});
+afterEach(async () => {
+  await t.app.close();
+});
+
+/** A step that fails (a bug) for one message, after the earlier steps have written its profile and event row. */
+const boom: Step = {
+  name: 'boom',
+  async run(ctx) {
+    if (ctx.entry.messageId === 'bad') throw new TypeError('bug');
+    return { kind: 'ok' };
+  },
+};
+
+describe('processBatch modes', () => {
+  it('fast mode hands a batch with a failing event to isolated mode, which stores the rest and nothing of it', async () => {
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    await t.send([
+      { type: 'identify', userId: 'good-1', messageId: 'g1', timestamp: at, traits: { plan: 'pro' } },
+      { type: 'identify', userId: 'broken', messageId: 'bad', timestamp: at, traits: { plan: 'gold' } },
+      { type: 'track', userId: 'good-2', messageId: 'g2', timestamp: at, event: 'X' },
+    ]);
+    const steps = [...DEFAULT_STEPS, boom];
+    await expect(processBatch(t.app.storage, steps, 100, Date.now(), 'fast')).rejects.toBeInstanceOf(IsolateBatch);
+    // Nothing of the fast attempt stayed: the offset did not move.
+    expect(await t.app.storage.log.offset('pipeline')).toBe(0);
+    const outcome = await processBatch(t.app.storage, steps, 100, Date.now(), 'isolated');
+    expect(outcome).toMatchObject({ read: 3, stored: 2, quarantined: [{ code: 'processing_failed', count: 1 }] });
+    expect((await t.get('/v1/profiles/by/user_id/good-1')).body.traits).toEqual({ plan: 'pro' });
+    expect((await t.get('/v1/profiles/by/user_id/good-2')).status).toBe(200);
+    // The failed event's profile, identity and event row were rolled back with its savepoint.
+    expect((await t.get('/v1/profiles/by/user_id/broken')).status).toBe(404);
+    expect(await t.app.storage.events.count()).toBe(2);
+  });
+
+  it('fast mode stores a clean batch in one go, events included', async () => {
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    await t.send([
+      { type: 'track', userId: 'u', messageId: 'a', timestamp: at, event: 'X' },
+      { type: 'track', userId: 'u', messageId: 'b', timestamp: at, event: 'Y' },
+    ]);
+    expect(await processBatch(t.app.storage, DEFAULT_STEPS, 100, Date.now(), 'fast')).toMatchObject({
+      read: 2,
+      stored: 2,
+    });
+    expect(await t.app.storage.events.count()).toBe(2);
+  });
+});
