@@ -51,6 +51,7 @@ export function createIngestService(deps: {
         throw new TesseraError('backpressure', 'free disk space is below the floor', { retryAfter: 60 });
       }
       const receivedAt = opts.receivedAt ?? new Date();
+      const receivedAtIso = receivedAt.toISOString();
       const accepted: LogEntryInput[] = [];
       const quarantined: QuarantinedItem[] = [];
       // Refused calls are counted in `tessera_events_quarantined_total` when the pipeline quarantines them.
@@ -60,6 +61,7 @@ export function createIngestService(deps: {
       calls.forEach((raw, index) => {
         const r = normaliseEvent(raw, {
           receivedAt,
+          receivedAtIso,
           sentAt: opts.sentAt,
           batchContext: opts.batchContext,
           typeFromPath: opts.typeFromPath,

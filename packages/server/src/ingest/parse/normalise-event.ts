@@ -8,6 +8,8 @@ import { type EventTimeInput, resolveEventTime } from './resolve-event-time.js';
 export interface NormaliseContext {
   /** When the server received the request. */
   receivedAt: Date;
+  /** `receivedAt` as ISO 8601, when the caller already has it (computed once per request, not per call). */
+  receivedAtIso?: string;
   /** `sentAt` of the enclosing batch (device clock), used when the event has none. */
   sentAt?: string;
   /** `context` of the enclosing batch, merged under the event's own. */
@@ -102,7 +104,7 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
   );
   setOrDelete(event, 'sentAt', time.sentAt);
   event.timestamp = new Date(time.timestamp).toISOString();
-  event.receivedAt = ctx.receivedAt.toISOString();
+  event.receivedAt = ctx.receivedAtIso ?? ctx.receivedAt.toISOString();
 
   const json = JSON.stringify(event);
   const bytes = Buffer.byteLength(json, 'utf8');

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DecisionRow, IdentityRow, IdentityStore, MergeRow, Redirect } from '../../identity/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -35,17 +35,21 @@ function toMerge(r: Database['merges']): MergeRow {
   };
 }
 
+/**
+ * Hot-path queries are written as `sql` templates: Kysely's builder costs several times the query itself on SQLite;
+ * the templates keep Kysely's parameter binding for both dialects.
+ */
 export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): IdentityStore {
   return {
     async find(identifiers) {
       if (identifiers.length === 0) return [];
       const out: IdentityRow[] = [];
       for (const part of chunk(identifiers, 2, d.maxParameters)) {
-        const rows = await db
-          .selectFrom('identities')
-          .selectAll()
-          .where((eb) => eb.or(part.map((i) => eb.and([eb('type', '=', i.type), eb('value', '=', i.value)]))))
-          .execute();
+        const pairs = sql.join(
+          part.map((i) => sql`(type = ${i.type} and value = ${i.value})`),
+          sql` or `,
+        );
+        const { rows } = await sql<Database['identities']>`select * from identities where ${pairs}`.execute(db);
         out.push(...rows.map(toIdentity));
       }
       return out;
@@ -53,40 +57,37 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
     async resolve(profileIds) {
       const map = new Map<string, string>(profileIds.map((id) => [id, id]));
       if (profileIds.length === 0) return map;
-      const rows = await db
-        .selectFrom('profile_redirects')
-        .select(['from_id', 'to_id'])
-        .where('from_id', 'in', profileIds)
-        .execute();
+      const { rows } = await sql<{
+        from_id: string;
+        to_id: string;
+      }>`select from_id, to_id from profile_redirects where from_id in (${sql.join(profileIds)})`.execute(db);
       for (const r of rows) map.set(r.from_id, r.to_id);
       return map;
     },
     async family(survivorId) {
-      const rows = await db.selectFrom('profile_redirects').select('from_id').where('to_id', '=', survivorId).execute();
+      const { rows } = await sql<{
+        from_id: string;
+      }>`select from_id from profile_redirects where to_id = ${survivorId}`.execute(db);
       return [survivorId, ...rows.map((r) => r.from_id)];
     },
     async ofProfiles(profileIds) {
       if (profileIds.length === 0) return [];
-      const rows = await db.selectFrom('identities').selectAll().where('profile_id', 'in', profileIds).execute();
+      const { rows } = await sql<
+        Database['identities']
+      >`select * from identities where profile_id in (${sql.join(profileIds)})`.execute(db);
       return rows.map(toIdentity);
     },
     async link(rows) {
       for (const part of chunk(rows, 7, d.maxParameters)) {
-        await db
-          .insertInto('identities')
-          .values(
-            part.map((r) => ({
-              type: r.type,
-              value: r.value,
-              profile_id: r.profileId,
-              source_id: r.sourceId,
-              event_id: r.eventId,
-              first_seen_at: r.firstSeenAt,
-              created_at: r.createdAt,
-            })),
-          )
-          .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
-          .execute();
+        const values = sql.join(
+          part.map(
+            (r) =>
+              sql`(${r.type}, ${r.value}, ${r.profileId}, ${r.sourceId}, ${r.eventId}, ${r.firstSeenAt}, ${r.createdAt})`,
+          ),
+        );
+        await sql`insert into identities (type, value, profile_id, source_id, event_id, first_seen_at, created_at) values ${values} on conflict (type, value) do nothing`.execute(
+          db,
+        );
       }
     },
     async redirect(fromIds, toId, at, validAt) {

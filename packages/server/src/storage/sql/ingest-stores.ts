@@ -13,19 +13,17 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
       return logDb.transaction().execute(async (trx) => {
         const positions: number[] = [];
         for (const part of chunk(entries, 5, d.maxParameters)) {
-          const rows = await trx
-            .insertInto('ingest_log')
-            .values(
-              part.map((e) => ({
-                source_id: e.sourceId,
-                message_id: e.messageId,
-                received_at: e.receivedAt,
-                payload: e.payload,
-                rejection: e.rejection ? JSON.stringify(e.rejection) : null,
-              })),
-            )
-            .returning('position')
-            .execute();
+          const values = sql.join(
+            part.map(
+              (e) =>
+                sql`(${e.sourceId}, ${e.messageId}, ${e.receivedAt}, ${e.payload}, ${e.rejection ? JSON.stringify(e.rejection) : null})`,
+            ),
+          );
+          const { rows } = await sql<{
+            position: number;
+          }>`insert into ingest_log (source_id, message_id, received_at, payload, rejection) values ${values} returning position`.execute(
+            trx,
+          );
           for (const r of rows) positions.push(Number(r.position));
         }
         return positions;
@@ -92,29 +90,21 @@ export function createProcessedMessageStore(db: Kysely<Database>, d: SqlDialect)
     async existing(sourceId, messageIds) {
       const found = new Set<string>();
       for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
-        const rows = await db
-          .selectFrom('processed_messages')
-          .select('message_id')
-          .where('source_id', '=', sourceId)
-          .where('message_id', 'in', part)
-          .execute();
+        const { rows } = await sql<{
+          message_id: string;
+        }>`select message_id from processed_messages where source_id = ${sourceId} and message_id in (${sql.join(part)})`.execute(
+          db,
+        );
         for (const r of rows) found.add(r.message_id);
       }
       return found;
     },
     async insert(rows) {
       for (const part of chunk(rows, 4, d.maxParameters)) {
-        await db
-          .insertInto('processed_messages')
-          .values(
-            part.map((r) => ({
-              source_id: r.sourceId,
-              message_id: r.messageId,
-              event_id: r.eventId,
-              processed_at: r.processedAt,
-            })),
-          )
-          .execute();
+        const values = sql.join(part.map((r) => sql`(${r.sourceId}, ${r.messageId}, ${r.eventId}, ${r.processedAt})`));
+        await sql`insert into processed_messages (source_id, message_id, event_id, processed_at) values ${values}`.execute(
+          db,
+        );
       }
     },
   };

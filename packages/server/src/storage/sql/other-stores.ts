@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ChangeStore } from '../../bus/ports.js';
 import type { SettingRow, SettingsStore } from '../../settings/ports.js';
 import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
@@ -11,18 +11,10 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
   return {
     async publish(changes) {
       for (const part of chunk(changes, 5, d.maxParameters)) {
-        await db
-          .insertInto('changes')
-          .values(
-            part.map((c) => ({
-              id: c.id,
-              kind: c.kind,
-              profile_id: c.profileId,
-              payload: toJson(c.payload),
-              created_at: c.createdAt,
-            })),
-          )
-          .execute();
+        const values = sql.join(
+          part.map((c) => sql`(${c.id}, ${c.kind}, ${c.profileId}, ${toJson(c.payload)}, ${c.createdAt})`),
+        );
+        await sql`insert into changes (id, kind, profile_id, payload, created_at) values ${values}`.execute(db);
       }
     },
     async read(consumer, limit) {

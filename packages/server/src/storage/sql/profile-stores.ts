@@ -26,28 +26,21 @@ const toProfile = (r: Database['profiles']): ProfileRow => ({
 export function createProfileStore(db: Kysely<Database>, d: SqlDialect): ProfileStore {
   return {
     async create(row) {
-      await db
-        .insertInto('profiles')
-        .values({
-          id: row.id,
-          created_at: row.createdAt,
-          updated_at: row.updatedAt,
-          traits: toJson(row.traits),
-          trait_times: toJson(row.traitTimes),
-        })
-        .execute();
+      await sql`insert into profiles (id, created_at, updated_at, traits, trait_times) values (${row.id}, ${row.createdAt}, ${row.updatedAt}, ${toJson(row.traits)}, ${toJson(row.traitTimes)})`.execute(
+        db,
+      );
     },
     async get(ids) {
       if (ids.length === 0) return [];
-      const rows = await db.selectFrom('profiles').selectAll().where('id', 'in', ids).execute();
+      const { rows } = await sql<Database['profiles']>`select * from profiles where id in (${sql.join(ids)})`.execute(
+        db,
+      );
       return rows.map(toProfile);
     },
     async update(id, traits, traitTimes, updatedAt) {
-      await db
-        .updateTable('profiles')
-        .set({ traits: toJson(traits), trait_times: toJson(traitTimes), updated_at: updatedAt })
-        .where('id', '=', id)
-        .execute();
+      await sql`update profiles set traits = ${toJson(traits)}, trait_times = ${toJson(traitTimes)}, updated_at = ${updatedAt} where id = ${id}`.execute(
+        db,
+      );
     },
     async search(q, opts) {
       const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -104,23 +97,15 @@ export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): History
   return {
     async insert(rows) {
       for (const part of chunk(rows, 10, d.maxParameters)) {
-        await db
-          .insertInto('trait_history')
-          .values(
-            part.map((r) => ({
-              id: r.id,
-              profile_id: r.profileId,
-              trait: r.trait,
-              value: toJson(r.value),
-              valid_from: r.validFrom,
-              valid_to: r.validTo,
-              recorded_at: r.recordedAt,
-              superseded_at: r.supersededAt,
-              source_id: r.sourceId,
-              event_id: r.eventId,
-            })),
-          )
-          .execute();
+        const values = sql.join(
+          part.map(
+            (r) =>
+              sql`(${r.id}, ${r.profileId}, ${r.trait}, ${toJson(r.value)}, ${r.validFrom}, ${r.validTo}, ${r.recordedAt}, ${r.supersededAt}, ${r.sourceId}, ${r.eventId})`,
+          ),
+        );
+        await sql`insert into trait_history (id, profile_id, trait, value, valid_from, valid_to, recorded_at, superseded_at, source_id, event_id) values ${values}`.execute(
+          db,
+        );
       }
     },
     async supersede(ids, at) {
@@ -128,19 +113,15 @@ export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): History
       await db.updateTable('trait_history').set({ superseded_at: at }).where('id', 'in', ids).execute();
     },
     async close(id, validTo) {
-      await db.updateTable('trait_history').set({ valid_to: validTo }).where('id', '=', id).execute();
+      await sql`update trait_history set valid_to = ${validTo} where id = ${id}`.execute(db);
     },
     async intervals(profileIds, trait) {
       if (profileIds.length === 0) return [];
-      const rows = await db
-        .selectFrom('trait_history')
-        .selectAll()
-        .where('profile_id', 'in', profileIds)
-        .where('trait', '=', trait)
-        .where('superseded_at', 'is', null)
-        .orderBy('valid_from')
-        .orderBy('id')
-        .execute();
+      const { rows } = await sql<
+        Database['trait_history']
+      >`select * from trait_history where profile_id in (${sql.join(profileIds)}) and trait = ${trait} and superseded_at is null order by valid_from, id`.execute(
+        db,
+      );
       return rows.map(toHistory);
     },
     async all(profileIds, opts = {}) {
@@ -174,27 +155,15 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
   return {
     async insert(rows) {
       for (const part of chunk(rows, 14, d.maxParameters)) {
-        await db
-          .insertInto('events')
-          .values(
-            part.map((r) => ({
-              id: r.id,
-              log_position: r.logPosition,
-              source_id: r.sourceId,
-              type: r.type,
-              name: r.name,
-              message_id: r.messageId,
-              profile_id: r.profileId,
-              user_id: r.userId,
-              anonymous_id: r.anonymousId,
-              timestamp: r.timestamp,
-              received_at: r.receivedAt,
-              properties: r.properties === null ? null : toJson(r.properties),
-              traits: r.traits === null ? null : toJson(r.traits),
-              context: r.context === null ? null : toJson(r.context),
-            })),
-          )
-          .execute();
+        const values = sql.join(
+          part.map(
+            (r) =>
+              sql`(${r.id}, ${r.logPosition}, ${r.sourceId}, ${r.type}, ${r.name}, ${r.messageId}, ${r.profileId}, ${r.userId}, ${r.anonymousId}, ${r.timestamp}, ${r.receivedAt}, ${r.properties === null ? null : toJson(r.properties)}, ${r.traits === null ? null : toJson(r.traits)}, ${r.context === null ? null : toJson(r.context)})`,
+          ),
+        );
+        await sql`insert into events (id, log_position, source_id, type, name, message_id, profile_id, user_id, anonymous_id, timestamp, received_at, properties, traits, context) values ${values}`.execute(
+          db,
+        );
       }
     },
     async list(q) {
