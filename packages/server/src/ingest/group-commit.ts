@@ -33,7 +33,18 @@ export function createGroupCommit(
         const result = await write(merged);
         for (const g of group) g.resolve(result);
       } catch (e) {
-        for (const g of group) g.reject(e);
+        if (group.length === 1) {
+          group[0].reject(e);
+          continue;
+        }
+        // One bad request must not fail the others grouped with it: each is written on its own.
+        for (const g of group) {
+          try {
+            g.resolve(await write(g.req));
+          } catch (err) {
+            g.reject(err);
+          }
+        }
       }
     }
     busy = false;

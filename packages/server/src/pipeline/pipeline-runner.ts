@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
-import { type BatchOutcome, IsolateBatch, processBatch } from './process-batch.js';
+import { type BatchOutcome, IsolateBatch, processBatch, RetryBatch } from './process-batch.js';
 import type { Step } from './step.js';
 
 export interface PipelineRunner {
@@ -44,8 +44,14 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
       try {
         outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'fast');
       } catch (e) {
-        if (!(e instanceof IsolateBatch)) throw e;
-        // An event was rejected or a step failed: the same entries again, each in its own savepoint.
+        if (e instanceof RetryBatch) throw e;
+        // An event was rejected, a step failed, or a batch-level write failed (which one is unknown): the same
+        // entries again, each in its own savepoint. A store that is down fails here too and backs off.
+        if (!(e instanceof IsolateBatch))
+          opts.logger.warn(
+            { err: { name: (e as Error).name, message: (e as Error).message } },
+            'fast batch failed; isolating',
+          );
         outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated');
       }
       if (outcome) opts.timed?.(outcome, performance.now() - started);

@@ -41,10 +41,16 @@ export async function observeTraits(
   });
   for (const [trait, value] of Object.entries(traits)) {
     if (value === undefined) continue;
-    const lastSeen = profile.traitTimes[trait];
+    // Own properties only: a trait named `constructor` must not find Object.prototype's.
+    const lastSeen = Object.hasOwn(profile.traitTimes, trait) ? profile.traitTimes[trait] : undefined;
     if (lastSeen === undefined || obs.at >= lastSeen) {
       profile.traitTimes[trait] = obs.at;
-      if (lastSeen !== undefined && isDeepStrictEqual(profile.traits[trait], value)) continue;
+      if (
+        lastSeen !== undefined &&
+        Object.hasOwn(profile.traits, trait) &&
+        isDeepStrictEqual(profile.traits[trait], value)
+      )
+        continue;
       const open =
         lastSeen === undefined
           ? undefined

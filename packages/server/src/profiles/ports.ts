@@ -101,7 +101,7 @@ export interface HistoryStore {
 export interface EventStore {
   insert(rows: readonly EventRow[]): Promise<void>;
   list(query: EventQuery): Promise<EventRow[]>;
-  /** Events of these profiles in (from, to) carrying traits, by timestamp; used to place a late value. */
+  /** Events of these profiles in (from, to) carrying person traits (not `group`), by timestamp; to place a late value. */
   withTraitsBetween(profileIds: readonly string[], from: number, to: number | null): Promise<EventRow[]>;
   count(): Promise<number>;
 }

@@ -29,10 +29,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/;
 
 /**
  * Sources and their write keys. A key is shown once, at creation or rotation; only its SHA-256 is stored. Key
- * look-ups are cached in memory by hash (a rotation clears the cache entry).
+ * look-ups are cached in memory by hash for 30 s (a rotation in this process clears the entry at once).
  */
 export function createSourceService(storage: Storage, clock: () => number = Date.now) {
-  const byHash = new Map<string, SourceRow | null>();
+  /** Key look-ups cached for 30 s: a rotation made by another process (or node) takes effect within that time. */
+  const byHash = new Map<string, { row: SourceRow | null; until: number }>();
+  const CACHE_MS = 30_000;
   return {
     async create(input: {
       name: string;
@@ -86,10 +88,11 @@ export function createSourceService(storage: Storage, clock: () => number = Date
     /** The source a write key belongs to, or undefined. */
     async authenticate(writeKey: string): Promise<SourceRow | undefined> {
       const hash = hashSecret(writeKey);
-      if (byHash.has(hash)) return byHash.get(hash) ?? undefined;
+      const cached = byHash.get(hash);
+      if (cached && cached.until > clock()) return cached.row ?? undefined;
       const row = await storage.sources.byKeyHash(hash);
       if (byHash.size > 10_000) byHash.clear();
-      byHash.set(hash, row ?? null);
+      byHash.set(hash, { row: row ?? null, until: clock() + CACHE_MS });
       return row;
     },
   };

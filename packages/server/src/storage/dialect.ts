@@ -18,6 +18,14 @@ export interface SqlDialect {
   readonly supportsReturning: boolean;
   /** Maximum bound parameters per statement. */
   readonly maxParameters: number;
+  /**
+   * Statement run first in every ingest-log append transaction so that appends commit in position order (else a
+   * consumer could pass a position still uncommitted in another process); none where the database already has a
+   * single writer.
+   */
+  readonly serialiseAppendsSql: string | undefined;
+  /** Query naming the schema tables are created in (column `s`), so migration bookkeeping stays in it; none in SQLite. */
+  readonly currentSchemaSql: string | undefined;
   /** Statements that make the next generated value of `table.column` greater than `value`. */
   sequenceAtLeast(table: string, column: string, value: number): string[];
 }
@@ -31,6 +39,8 @@ export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
   supportsOnConflict: true,
   supportsReturning: true,
   maxParameters: 32_000,
+  serialiseAppendsSql: undefined,
+  currentSchemaSql: undefined,
   sequenceAtLeast: (table, _column, value) => [
     `insert into sqlite_sequence (name, seq) select '${table}', 0 where not exists (select 1 from sqlite_sequence where name = '${table}')`,
     `update sqlite_sequence set seq = max(seq, ${Math.trunc(value)}) where name = '${table}'`,
@@ -46,6 +56,8 @@ export const postgresDialect: SqlDialect = Object.freeze<SqlDialect>({
   supportsOnConflict: true,
   supportsReturning: true,
   maxParameters: 65_000,
+  serialiseAppendsSql: 'select pg_advisory_xact_lock(7301001)',
+  currentSchemaSql: 'select current_schema() as s',
   sequenceAtLeast: (table, column, value) => [
     `select setval(pg_get_serial_sequence('${table}', '${column}'), greatest(${Math.trunc(value)}, (select coalesce(max(${column}), 0) from ${table}), 1))`,
   ],

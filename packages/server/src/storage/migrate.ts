@@ -37,7 +37,11 @@ export async function migrateToLatest(
   part: SchemaPart,
   now = new Date(),
 ): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: provider(dialect, part) });
+  // In PostgreSQL, keep Kysely's migration tables in the current schema: it otherwise finds another schema's.
+  const schema = dialect.currentSchemaSql
+    ? ((await sql.raw<{ s: string }>(dialect.currentSchemaSql).execute(db)).rows[0]?.s ?? undefined)
+    : undefined;
+  const migrator = new Migrator({ db, provider: provider(dialect, part), migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   if (dialect.name === 'postgres' && part !== 'main') {

@@ -353,3 +353,14 @@ describe('normaliseEvent: calls named by another identifier (imports, webhooks)'
     expect(normaliseEvent(raw, ctx())).toMatchObject({ ok: false, code: 'missing_identity' });
   });
 });
+
+describe('normaliseEvent: U+0000 in ids', () => {
+  it.each(['messageId', 'userId', 'anonymousId', 'event'])('refuses it in %s', (field) => {
+    const raw = { type: 'track', event: 'E', userId: 'u', messageId: 'm', [field]: 'a\u0000b' };
+    expect(normaliseEvent(raw, ctx())).toMatchObject({
+      ok: false,
+      code: 'schema_invalid',
+      reason: `/${field}: must not contain U+0000`,
+    });
+  });
+});

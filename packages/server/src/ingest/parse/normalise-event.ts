@@ -68,6 +68,11 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
   }
   const schemaError = checkEventSchema(type, call);
   if (schemaError) return fail('schema_invalid', schemaError);
+  for (const field of ID_FIELDS) {
+    const v = call[field];
+    if (typeof v === 'string' && v.includes('\u0000'))
+      return fail('schema_invalid', `/${field}: must not contain U+0000`);
+  }
 
   const userId = normaliseId(call.userId);
   const anonymousId = normaliseId(call.anonymousId);
@@ -116,6 +121,9 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
   }
   return { ok: true, event, bytes, json };
 }
+
+/** Fields stored as text columns: PostgreSQL's text cannot hold U+0000, and an id with one is a client bug. */
+const ID_FIELDS = ['messageId', 'userId', 'anonymousId', 'groupId', 'previousId', 'event', 'name'] as const;
 
 function reject(code: QuarantineCode, reason: string, messageId: string | null): Rejected {
   return { ok: false, code, reason, messageId };

@@ -18,7 +18,7 @@ export const traitsStep: Step = {
     if (ctx.merged.length > 0) {
       for (const loser of await ctx.tx.profiles.get(ctx.merged)) {
         for (const [trait, value] of Object.entries(loser.traits)) {
-          const at = loser.traitTimes[trait] ?? loser.updatedAt;
+          const at = (Object.hasOwn(loser.traitTimes, trait) ? loser.traitTimes[trait] : undefined) ?? loser.updatedAt;
           const keys = await observeTraits(
             deps,
             profile,

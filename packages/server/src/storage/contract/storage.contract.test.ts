@@ -524,15 +524,19 @@ for (const db of testDatabases()) {
         expect(await s.events.list({ profileIds: [], limit: 10 })).toEqual([]);
       });
 
-      it('stores any JSON string the tracking API accepts, U+0000 as U+FFFD in both dialects', async () => {
+      it('stores any JSON string the tracking API accepts, U+0000 and lone surrogates as U+FFFD in both dialects', async () => {
         const p = newUuid();
         const e = event(p, T0, {
-          properties: { note: 'a\u0000b', path: 'c:\\u0000' },
+          properties: { note: 'a\u0000b', path: 'c:\\u0000', cut: 'emoji \ud83d' },
           context: { userAgent: 'x\u0000' },
         });
         await s.events.insert([e]);
         expect(await s.events.list({ profileIds: [p], limit: 1 })).toEqual([
-          { ...e, properties: { note: 'a\ufffdb', path: 'c:\\u0000' }, context: { userAgent: 'x\ufffd' } },
+          {
+            ...e,
+            properties: { note: 'a\ufffdb', path: 'c:\\u0000', cut: 'emoji \ufffd' },
+            context: { userAgent: 'x\ufffd' },
+          },
         ]);
       });
 

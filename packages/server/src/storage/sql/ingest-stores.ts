@@ -11,6 +11,7 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
       if (entries.length === 0) return [];
       // One transaction for the whole group: one commit, and all or nothing.
       return logDb.transaction().execute(async (trx) => {
+        if (d.serialiseAppendsSql) await sql.raw(d.serialiseAppendsSql).execute(trx);
         const positions: number[] = [];
         for (const part of chunk(entries, 5, d.maxParameters)) {
           const values = sql.join(

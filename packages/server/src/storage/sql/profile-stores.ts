@@ -192,7 +192,9 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
         .selectAll()
         .where('profile_id', 'in', profileIds)
         .where('timestamp', '>', from)
-        .where('traits', 'is not', null);
+        .where('traits', 'is not', null)
+        // A group call's traits describe the account, not the person.
+        .where('type', '<>', 'group');
       if (to !== null) query = query.where('timestamp', '<', to);
       const rows = await query.orderBy('timestamp').orderBy('id').execute();
       return rows.map(toEvent);
