@@ -58,8 +58,32 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
         version: '0.1.0',
         description: 'Tracking API (Segment-compatible) and management API of Tessera.',
       },
+      tags: [
+        { name: 'tracking', description: 'Segment-compatible tracking API; auth: a source write key' },
+        { name: 'webhooks', description: 'Inbound webhooks, mapped to tracking calls by the source mapping' },
+        { name: 'sources', description: 'Sources, write keys, mappings and quarantine; auth: a Bearer token' },
+        {
+          name: 'profiles',
+          description: 'Profiles, their events, identifiers, history and merges; auth: a Bearer token',
+        },
+        { name: 'operations', description: 'Health and Prometheus metrics; no auth' },
+      ],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, writeKey: { type: 'http', scheme: 'basic' } },
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'an API token (`tessera init` prints an admin token)',
+          },
+          writeKey: { type: 'http', scheme: 'basic', description: "a source's write key as user name, no password" },
+          webhookKey: { type: 'apiKey', in: 'header', name: 'X-Tessera-Key', description: "a source's write key" },
+          webhookKeyQuery: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'key',
+            description: "a source's write key, for senders that can only set a URL (it then sits in their logs)",
+          },
+        },
       },
     },
   });

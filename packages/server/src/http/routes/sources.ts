@@ -1,20 +1,43 @@
-import { type Mapping, toPublicId } from '@tessera/protocol';
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  CreateSourceBody,
+  Mapping,
+  QuarantinePage,
+  ReplayResponse,
+  SourcePage,
+  SourceView,
+  SourceWithKey,
+  toPublicId,
+} from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import { parseMapping } from '../../imports/index.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
-import type { SourceKind } from '../../sources/ports.js';
 import type { SourceService } from '../../sources/source-service.js';
 import type { Storage } from '../../storage/storage.js';
 import { decodeCursor, encodeCursor, parseLimit } from '../pagination.js';
 import { requireRole } from '../principal.js';
+import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
-interface CreateBody {
-  name: string;
-  kind?: SourceKind;
-  mapping?: unknown;
-}
+const SourceParams = Type.Object({ id: Type.String({ description: 'public id (`src_…`) or name' }) });
+const QuarantineQuery = Type.Object({
+  status: Type.Optional(Type.String({ description: '`open` (default) or `replayed`' })),
+  ...PageQuery,
+});
+const ReplayParams = Type.Object({ ...SourceParams.properties, qid: Type.String({ description: '`qua_…`' }) });
+const ReplayBody = Type.Object(
+  { event: Type.Optional(Type.Unknown({ description: 'the corrected call; default: the call as received' })) },
+  { additionalProperties: true, description: '`{}` replays the call as received' },
+);
+
+/** OpenAPI and validation of a sources route (Bearer token, tag `sources`). */
+const route = <T extends object>(summary: string, rest: T) => ({
+  tags: ['sources'],
+  summary,
+  security: BEARER,
+  ...rest,
+});
 
 /** Sources, their keys, their quarantine and its replay (management API, Bearer token). */
 export function sourceRoutes(deps: {
@@ -25,21 +48,14 @@ export function sourceRoutes(deps: {
 }) {
   const { sources, respond } = deps;
   return async (app: FastifyInstance) => {
-    app.post<{ Body: CreateBody }>(
+    app.post<{ Body: Static<typeof CreateSourceBody> }>(
       '/v1/sources',
       {
-        schema: {
-          body: {
-            type: 'object',
-            required: ['name'],
-            additionalProperties: false,
-            properties: {
-              name: { type: 'string' },
-              kind: { enum: ['tracking', 'webhook', 'import'] },
-              mapping: { type: 'object' },
-            },
-          },
-        },
+        schema: route('Create a source', {
+          description: 'Answers its write key, shown only this once. Role: admin.',
+          body: CreateSourceBody,
+          response: { 201: SourceWithKey, ...errors(...MANAGEMENT_ERRORS, 409) },
+        }),
       },
       async (request, reply) => {
         requireRole(request, ['admin']);
@@ -48,25 +64,64 @@ export function sourceRoutes(deps: {
         return respond(request, reply, { ...created.source, writeKey: created.writeKey }, 201);
       },
     );
-    app.get('/v1/sources', async (request, reply) => {
-      requireRole(request, ['marketer', 'analyst']);
-      return respond(request, reply, { items: await sources.list(), nextCursor: null });
-    });
-    app.post<{ Params: { id: string } }>('/v1/sources/:id/rotate-key', async (request, reply) => {
-      requireRole(request, ['admin']);
-      const rotated = await sources.rotateKey(request.params.id);
-      return respond(request, reply, { ...rotated.source, writeKey: rotated.writeKey });
-    });
-    app.put<{ Params: { id: string }; Body: unknown }>('/v1/sources/:id/mapping', async (request, reply) => {
-      requireRole(request, ['admin']);
-      return respond(
-        request,
-        reply,
-        await sources.setMapping(request.params.id, parseMapping(request.body) as Mapping),
-      );
-    });
-    app.get<{ Params: { id: string }; Querystring: { status?: string; limit?: string; cursor?: string } }>(
+    app.get(
+      '/v1/sources',
+      {
+        schema: route('List the sources', {
+          description: 'Every source, in one page. Roles: marketer, analyst, admin.',
+          response: { 200: SourcePage, ...errors(...MANAGEMENT_ERRORS) },
+        }),
+      },
+      async (request, reply) => {
+        requireRole(request, ['marketer', 'analyst']);
+        return respond(request, reply, { items: await sources.list(), nextCursor: null });
+      },
+    );
+    app.post<{ Params: Static<typeof SourceParams> }>(
+      '/v1/sources/:id/rotate-key',
+      {
+        schema: route('Rotate the write key of a source', {
+          description: 'The old key stops working at once; the new one is shown only this once. Role: admin.',
+          params: SourceParams,
+          response: { 200: SourceWithKey, ...errors(...MANAGEMENT_ERRORS, 404) },
+        }),
+      },
+      async (request, reply) => {
+        requireRole(request, ['admin']);
+        const rotated = await sources.rotateKey(request.params.id);
+        return respond(request, reply, { ...rotated.source, writeKey: rotated.writeKey });
+      },
+    );
+    app.put<{ Params: Static<typeof SourceParams>; Body: unknown }>(
+      '/v1/sources/:id/mapping',
+      {
+        // Checked by `parseMapping`, which names the faulty field (`docs/mapping.md`).
+        config: documentedBody(Mapping),
+        schema: route('Set the mapping of a source', {
+          description: 'How webhook bodies (and imports) become tracking calls (`docs/mapping.md`). Role: admin.',
+          params: SourceParams,
+          response: { 200: SourceView, ...errors(...MANAGEMENT_ERRORS, 404) },
+        }),
+      },
+      async (request, reply) => {
+        requireRole(request, ['admin']);
+        return respond(
+          request,
+          reply,
+          await sources.setMapping(request.params.id, parseMapping(request.body) as Mapping),
+        );
+      },
+    );
+    app.get<{ Params: Static<typeof SourceParams>; Querystring: Static<typeof QuarantineQuery> }>(
       '/v1/sources/:id/quarantine',
+      {
+        schema: route('List the quarantined events of a source', {
+          description: 'Events refused at ingest or by the pipeline, with their reason. Roles: analyst, admin.',
+          params: SourceParams,
+          querystring: QuarantineQuery,
+          response: { 200: QuarantinePage, ...errors(...MANAGEMENT_ERRORS, 404) },
+        }),
+      },
       async (request, reply) => {
         requireRole(request, ['admin', 'analyst']);
         const source = await sources.get(request.params.id);
@@ -94,8 +149,19 @@ export function sourceRoutes(deps: {
         });
       },
     );
-    app.post<{ Params: { id: string; qid: string }; Body: { event?: unknown } | undefined }>(
+    app.post<{ Params: Static<typeof ReplayParams>; Body: { event?: unknown } | undefined }>(
       '/v1/sources/:id/quarantine/:qid/replay',
+      {
+        // Optional body (none, or `{}`, replays the call as received): documented only.
+        config: documentedBody(ReplayBody),
+        schema: route('Replay a quarantined event', {
+          description:
+            'Ingests the event again, as received or as corrected in `event`. A replay that fails validation again ' +
+            'answers `no_valid_events` and leaves the event open. Role: admin.',
+          params: ReplayParams,
+          response: { 200: ReplayResponse, ...errors(...MANAGEMENT_ERRORS, 404, 409, 503) },
+        }),
+      },
       async (request, reply) => {
         requireRole(request, ['admin']);
         const source = await sources.get(request.params.id);

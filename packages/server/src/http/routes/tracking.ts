@@ -1,11 +1,62 @@
-import { EVENT_TYPES, type EventType } from '@tessera/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from '@sinclair/typebox';
+import {
+  AliasEvent,
+  BatchBody,
+  EVENT_TYPES,
+  type EventType,
+  GroupEvent,
+  IdentifyEvent,
+  PageEvent,
+  ScreenEvent,
+  TrackEvent,
+  TrackingResponse,
+} from '@tessera/protocol';
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceRow } from '../../sources/ports.js';
 import type { SourceService } from '../../sources/source-service.js';
 import { basicUser } from '../principal.js';
+import { documentedBody, errors, WRITE_KEY } from '../route-schemas.js';
 import { useTrackingBodyParser } from '../tracking-body-parser.js';
+
+const CALLS: Record<EventType, TSchema> = {
+  track: TrackEvent,
+  identify: IdentifyEvent,
+  page: PageEvent,
+  screen: ScreenEvent,
+  group: GroupEvent,
+  alias: AliasEvent,
+};
+
+/** The body of `POST /v1/{type}`: one call, whose `type` the path gives. */
+function callBody(type: EventType): TSchema {
+  return Type.Composite([Type.Omit(CALLS[type], ['type']), Type.Object({ type: Type.Optional(Type.Literal(type)) })], {
+    additionalProperties: true,
+  });
+}
+
+/**
+ * OpenAPI of a tracking route. The body is documented, not validated here: the tracking parser and the ingest
+ * service check it (quarantining bad calls instead of refusing the request).
+ */
+function trackingRoute(type: EventType | 'batch', short?: string): RouteShorthandOptions {
+  const what = type === 'batch' ? 'a batch of calls' : `one \`${type}\` call`;
+  return {
+    bodyLimit: 4 * 1024 * 1024,
+    config: documentedBody(type === 'batch' ? BatchBody : callBody(type)),
+    schema: {
+      tags: ['tracking'],
+      summary: short ? `Send ${what} (short path of /v1/${type})` : `Send ${what}`,
+      description:
+        'Segment-compatible. Auth: the write key as Basic-auth user name, or `writeKey` in the body. Any content ' +
+        'type is read as JSON; `Content-Encoding: gzip` or `deflate` is accepted. Invalid calls are quarantined ' +
+        'and listed in the answer; the request fails only when no call is valid.',
+      security: WRITE_KEY,
+      response: { 200: TrackingResponse, ...errors(400, 401, 413, 415, 500, 503) },
+    },
+  };
+}
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -48,7 +99,7 @@ export function trackingRoutes(deps: { sources: SourceService; ingest: IngestSer
       return deps.ingest.accept(source, [body], { typeFromPath: type });
     };
     for (const type of [...EVENT_TYPES, 'batch'] as const) {
-      app.post(`/v1/${type}`, { bodyLimit: 4 * 1024 * 1024 }, handle(type));
+      app.post(`/v1/${type}`, trackingRoute(type), handle(type));
     }
     // analytics.js posts single calls to short paths too.
     for (const [short, type] of [
@@ -60,7 +111,7 @@ export function trackingRoutes(deps: { sources: SourceService; ingest: IngestSer
       ['a', 'alias'],
       ['b', 'batch'],
     ] as const) {
-      app.post(`/v1/${short}`, { bodyLimit: 4 * 1024 * 1024 }, handle(type));
+      app.post(`/v1/${short}`, trackingRoute(type, short), handle(type));
     }
   };
 }

@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
+import { type Static, Type } from '@sinclair/typebox';
 import type { Mapping, QuarantinedItem } from '@tessera/protocol';
-import { fromPublicId } from '@tessera/protocol';
+import { fromPublicId, TrackingResponse } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { isTesseraError, TesseraError } from '../../errors.js';
 import { applyMapping, deriveMessageId, selectRecords } from '../../imports/index.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceService } from '../../sources/source-service.js';
 import { basicUser } from '../principal.js';
+import { documentedBody, errors } from '../route-schemas.js';
 import { useTrackingBodyParser } from '../tracking-body-parser.js';
+
+const WebhookParams = Type.Object({ sourceId: Type.String({ description: 'the source: its public id or name' }) });
+const WebhookQuery = Type.Object({
+  key: Type.Optional(
+    Type.String({ description: 'the write key, for senders that can only set a URL (prefer a header)' }),
+  ),
+});
 
 /**
  * Inbound webhooks: `POST /v1/webhooks/{sourceId}` takes any JSON, maps it with the source's mapping and ingests
@@ -19,9 +28,25 @@ import { useTrackingBodyParser } from '../tracking-body-parser.js';
 export function webhookRoutes(deps: { sources: SourceService; ingest: IngestService }) {
   return async (app: FastifyInstance) => {
     useTrackingBodyParser(app);
-    app.post<{ Params: { sourceId: string }; Querystring: { key?: string } }>(
+    app.post<{ Params: Static<typeof WebhookParams>; Querystring: Static<typeof WebhookQuery> }>(
       '/v1/webhooks/:sourceId',
-      { bodyLimit: 4 * 1024 * 1024 },
+      {
+        bodyLimit: 4 * 1024 * 1024,
+        // Any JSON: the source's mapping, not a schema, says what it must hold.
+        config: documentedBody(Type.Unknown({ description: 'any JSON; `records` of the mapping selects the records' })),
+        schema: {
+          tags: ['webhooks'],
+          summary: "Receive a webhook, mapped with the source's mapping",
+          description:
+            'Maps each record of the body to a tracking call and ingests it. Auth: the write key as Basic-auth user ' +
+            'name, `X-Tessera-Key`, or `?key=`. Records that do not map are quarantined in the answer (`index` is ' +
+            'their position in the body); a redelivered webhook is a duplicate.',
+          security: [{ writeKey: [] }, { webhookKey: [] }, { webhookKeyQuery: [] }],
+          params: WebhookParams,
+          querystring: WebhookQuery,
+          response: { 200: TrackingResponse, ...errors(400, 401, 403, 409, 413, 415, 500, 503) },
+        },
+      },
       async (request) => {
         const header = request.headers['x-tessera-key'];
         const key = basicUser(request) ?? (typeof header === 'string' ? header : undefined) ?? request.query.key;

@@ -1,0 +1,292 @@
+/**
+ * `/openapi.json` (DESIGN §9, STYLE #6): every route declares its schemas, so the document lists every route with a
+ * summary, tags, security, parameters and its answers. And since response schemas also serialise the answers
+ * (fast-json-stringify drops undeclared fields and coerces declared ones), the answers of a populated app are
+ * checked field for field against what the handlers produced.
+ */
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestWriter } from '../ingest/ingest-writer.js';
+import { createTestApp, type TestApp } from '../test/test-app.js';
+import { createHttpServer } from './create-http-server.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document and JSON answers, checked by the assertions
+type Json = any;
+
+const MANAGEMENT: [string, string][] = [
+  ['post', '/v1/sources'],
+  ['get', '/v1/sources'],
+  ['post', '/v1/sources/{id}/rotate-key'],
+  ['put', '/v1/sources/{id}/mapping'],
+  ['get', '/v1/sources/{id}/quarantine'],
+  ['post', '/v1/sources/{id}/quarantine/{qid}/replay'],
+  ['get', '/v1/profiles'],
+  ['get', '/v1/profiles/{id}'],
+  ['get', '/v1/profiles/by/{type}/{value}'],
+  ...['events', 'identities', 'history', 'merges', 'accounts'].map((r): [string, string] => [
+    'get',
+    `/v1/profiles/{id}/${r}`,
+  ]),
+];
+const TRACKING: [string, string][] = [
+  ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [
+    'post',
+    `/v1/${r}`,
+  ]),
+  ...['t', 'i', 'p', 's', 'g', 'a', 'b'].map((r): [string, string] => ['post', `/v1/${r}`]),
+];
+const EXPECTED: [string, string][] = [
+  ...TRACKING,
+  ['post', '/v1/webhooks/{sourceId}'],
+  ...MANAGEMENT,
+  ['get', '/healthz'],
+  ['get', '/metrics'],
+];
+const TAGS = ['tracking', 'webhooks', 'sources', 'profiles', 'operations'];
+const QUERY: Record<string, string[]> = {
+  'get /v1/profiles': ['q', 'limit', 'cursor'],
+  'get /v1/profiles/{id}': ['asOf', 'knownAt'],
+  'get /v1/profiles/{id}/events': ['type', 'event', 'name', 'from', 'to', 'limit', 'cursor'],
+  'get /v1/profiles/{id}/history': ['trait'],
+  'get /v1/sources/{id}/quarantine': ['status', 'limit', 'cursor'],
+};
+
+/** `method path` of every route, read from Fastify's route tree (HEAD and `/openapi.json` left out). */
+function registeredRoutes(app: FastifyInstance): string[] {
+  const stack: string[] = [];
+  const out: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[├└]── (.+) \(([^)]+)\)$/.exec(line);
+    if (!m) continue;
+    const depth = m[1].length / 4;
+    stack[depth] = (depth > 0 ? stack[depth - 1] : '') + m[2];
+    const path = stack[depth].replace(/:(\w+)/g, '{$1}');
+    for (const method of m[3].split(', ')) {
+      if (method !== 'HEAD' && path !== '/openapi.json') out.push(`${method.toLowerCase()} ${path}`);
+    }
+  }
+  return out.sort();
+}
+
+describe('/openapi.json', () => {
+  let t: TestApp;
+  let doc: Json;
+  const op = (method: string, path: string): Json => doc.paths[path]?.[method];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const res = await t.app.http.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    doc = res.json();
+  });
+  afterAll(() => t.app.close());
+
+  it('is OpenAPI 3 and documents exactly the registered routes', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    const documented = Object.entries(doc.paths as Json)
+      .flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`))
+      .sort();
+    expect(documented).toEqual(registeredRoutes(t.app.http));
+    expect(documented).toEqual(EXPECTED.map(([m, p]) => `${m} ${p}`).sort());
+  });
+
+  it.each(EXPECTED)('%s %s has a summary, a tag and a described success answer', (method, path) => {
+    const o = op(method, path);
+    expect(o.summary).toMatch(/\w/);
+    expect(o.tags).toHaveLength(1);
+    expect(TAGS).toContain(o.tags[0]);
+    const ok = o.responses['200'] ?? o.responses['201'];
+    expect(ok?.description).toMatch(/\w/);
+    const [type, media] = Object.entries(ok.content as Json)[0] as [string, Json];
+    expect(type).toBe(path === '/metrics' ? 'text/plain' : 'application/json');
+    expect(media.schema.type).toBe(path === '/metrics' ? 'string' : 'object');
+  });
+
+  it.each(MANAGEMENT)('%s %s needs a Bearer token and documents the error answers', (method, path) => {
+    const o = op(method, path);
+    expect(o.security).toEqual([{ bearer: [] }]);
+    for (const status of ['400', '401', '403']) {
+      const schema = o.responses[status]?.content['application/json'].schema;
+      expect(schema?.properties.error.required, `${status}`).toEqual(['code', 'message', 'requestId']);
+      expect(Object.keys(schema.properties.error.properties)).toEqual(['code', 'message', 'requestId', 'details']);
+    }
+    if (path.includes('{')) expect(o.responses['404']).toBeDefined();
+  });
+
+  it('tracking and webhook routes take a write key, document their body and do not validate it', () => {
+    for (const [method, path] of [...TRACKING, ['post', '/v1/webhooks/{sourceId}']]) {
+      const o = op(method, path);
+      expect(o.security, path).toContainEqual({ writeKey: [] });
+      expect(o.responses['401'], path).toBeDefined();
+      expect(o.requestBody?.content['application/json'], path).toBeDefined();
+    }
+    expect(op('post', '/v1/track').requestBody.content['application/json'].schema.required).toEqual(['event']);
+    expect(op('post', '/v1/batch').requestBody.content['application/json'].schema.required).toEqual(['batch']);
+    // `?key=` of webhooks is documented as a security scheme (so not as a plain query parameter).
+    expect(op('post', '/v1/webhooks/{sourceId}').security).toContainEqual({ webhookKeyQuery: [] });
+    expect(doc.components.securitySchemes.webhookKeyQuery).toMatchObject({ type: 'apiKey', in: 'query', name: 'key' });
+    expect(doc.components.securitySchemes.webhookKey).toMatchObject({ in: 'header', name: 'X-Tessera-Key' });
+    expect(op('get', '/healthz').security).toEqual([]);
+  });
+
+  it('documents the path parameters and the query parameters where they apply', () => {
+    for (const [method, path] of EXPECTED) {
+      const params: Json[] = op(method, path).parameters ?? [];
+      const names = (where: string) => params.filter((p) => p.in === where).map((p) => p.name);
+      expect(names('path').sort(), path).toEqual([...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort());
+      expect(names('query').sort(), `${method} ${path}`).toEqual([...(QUERY[`${method} ${path}`] ?? [])].sort());
+      // Query strings are not coerced: every query parameter is a string, parsed by the handler.
+      for (const p of params.filter((x) => x.in === 'query')) expect(p.schema.type, p.name).toBe('string');
+    }
+  });
+});
+
+const BASE = Date.UTC(2026, 0, 1, 12, 0);
+const at = (min: number) => new Date(BASE + min * 60_000).toISOString();
+
+/** Calls giving every kind of answer something to show: traits, consents, a merge, a decision, an account… */
+const CALLS = [
+  {
+    type: 'identify',
+    userId: 'u1',
+    anonymousId: 'a1',
+    messageId: 'm1',
+    timestamp: at(0),
+    traits: { email: 'jane@example.com', plan: 'free', nested: { list: [1, { deep: null }], flag: false } },
+    context: { consent: { categoryPreferences: { newsletter: true } }, ip: '192.0.2.1', page: { path: '/' } },
+  },
+  { type: 'track', anonymousId: 'a2', messageId: 'm2', timestamp: at(1), event: 'Viewed', properties: { n: 9.5 } },
+  { type: 'identify', anonymousId: 'a2', messageId: 'm3', timestamp: at(2), traits: { email: 'jane@example.com' } },
+  { type: 'page', userId: 'u1', messageId: 'm4', timestamp: at(3), name: 'Home', properties: { path: '/' } },
+  { type: 'group', userId: 'u1', messageId: 'm5', timestamp: at(4), groupId: 'acme', traits: { name: 'Acme' } },
+  { type: 'identify', userId: 'u1', messageId: 'm6', timestamp: at(5), traits: { plan: 'pro', phone: '12345' } },
+  { type: 'identify', userId: 'u1', messageId: 'm7', timestamp: at(-10), traits: { plan: 'trial' } },
+  { type: 'track', userId: 'u1', messageId: 'm8', timestamp: at(6) },
+];
+
+const MAPPING = {
+  type: 'track',
+  event: { const: 'Points earned' },
+  identifiers: { email: '$.customer.email' },
+  properties: { points: { from: '$.points', type: 'number' } },
+};
+
+describe('answers through the response schemas', () => {
+  let t: TestApp;
+  let http: FastifyInstance;
+  /** What the last management handler answered, before serialisation. */
+  let sent: unknown;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    // The same services behind a second server whose response filter records each answer before serialisation.
+    http = await createHttpServer({
+      logger: pino({ level: 'silent' }),
+      storage: t.app.storage,
+      writer: undefined as unknown as IngestWriter,
+      metrics: t.app.metrics,
+      sources: t.app.sources,
+      tokens: t.app.tokens,
+      ingest: t.app.ingest,
+      profiles: t.app.profiles,
+      consumer: 'openapi-test',
+      filters: [
+        (body) => {
+          sent = body;
+          return body;
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await http.close();
+    await t.app.close();
+  });
+
+  async function call(method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown): Promise<Json> {
+    sent = undefined;
+    const auth = { authorization: `Bearer ${t.token}` };
+    const res = await http.inject(
+      payload === undefined
+        ? { method, url, headers: auth }
+        : { method, url, headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) },
+    );
+    expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
+    // Nothing dropped, nothing coerced: the answer is the handler's value as JSON.stringify would write it.
+    expect(res.json(), `${method} ${url}`).toEqual(JSON.parse(JSON.stringify(sent)));
+    return res.json();
+  }
+
+  it('loses no field of any answer', async () => {
+    const sent1 = await t.send(CALLS);
+    expect(sent1).toEqual({
+      status: 200,
+      body: {
+        success: true,
+        accepted: 7,
+        duplicates: 0,
+        quarantined: [{ index: 7, messageId: 'm8', code: expect.any(String), reason: expect.any(String) }],
+      },
+    });
+    await t.app.drain();
+
+    const list = await call('GET', '/v1/profiles?limit=10');
+    expect(list.items.length).toBeGreaterThan(0);
+    const p = await call('GET', '/v1/profiles/by/user_id/u1');
+    expect(p.consents).toHaveLength(1);
+    await call('GET', `/v1/profiles/${p.id}?asOf=${encodeURIComponent(at(1))}&knownAt=${Date.now()}`);
+    const events = await call('GET', `/v1/profiles/${p.id}/events?limit=2`);
+    expect(events.nextCursor).not.toBeNull();
+    await call('GET', `/v1/profiles/${p.id}/events?cursor=${events.nextCursor}&from=${at(-60)}&to=${at(60)}`);
+    await call('GET', `/v1/profiles/${p.id}/events?type=page&event=Home`);
+    await call('GET', `/v1/profiles/${p.id}/identities`);
+    const history = await call('GET', `/v1/profiles/${p.id}/history`);
+    expect(history.items.some((i: Json) => i.validTo !== null)).toBe(true);
+    await call('GET', `/v1/profiles/${p.id}/history?trait=plan`);
+    const merges = await call('GET', `/v1/profiles/${p.id}/merges`);
+    expect(merges.items.length).toBeGreaterThan(0);
+    expect(merges.decisions.length).toBeGreaterThan(0);
+    const accounts = await call('GET', `/v1/profiles/${p.id}/accounts`);
+    expect(accounts.items).toHaveLength(1);
+
+    const created = await call('POST', '/v1/sources', { name: 'hook', kind: 'webhook', mapping: MAPPING });
+    expect(created.writeKey).toMatch(/\w/);
+    await call('POST', `/v1/sources/${created.id}/rotate-key`);
+    await call('PUT', `/v1/sources/${created.id}/mapping`, { ...MAPPING, records: '$.items[*]' });
+    await call('GET', '/v1/sources');
+    const quarantine = await call('GET', `/v1/sources/${t.sourceId}/quarantine`);
+    expect(quarantine.items).toHaveLength(1);
+    const fixed = { ...CALLS[7], event: 'Fixed' };
+    const replay = await call('POST', `/v1/sources/${t.sourceId}/quarantine/${quarantine.items[0].id}/replay`, {
+      event: fixed,
+    });
+    expect(replay).toEqual({ replayed: true, success: true, accepted: 1, duplicates: 0, quarantined: [] });
+    await call('GET', `/v1/sources/${t.sourceId}/quarantine?status=replayed&limit=1`);
+  });
+
+  it('keeps the error body, details included', async () => {
+    const res = await t.send([{ type: 'track', userId: 'u1' }]);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: {
+        code: 'no_valid_events',
+        message: expect.any(String),
+        requestId: expect.any(String),
+        details: { quarantined: [{ index: 0, messageId: null, code: expect.any(String), reason: expect.any(String) }] },
+      },
+    });
+    const missing = await t.get('/v1/profiles/prof_00000000-0000-7000-8000-000000000000');
+    expect(missing).toEqual({
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no such profile', requestId: expect.any(String) } },
+    });
+  });
+
+  it('answers /healthz and /metrics as before', async () => {
+    expect((await t.get('/healthz')).body).toEqual({ status: 'ok', backlog: expect.any(Number) });
+    const metrics = await t.app.http.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body).toMatch(/^# HELP /m);
+  });
+});
