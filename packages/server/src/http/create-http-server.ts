@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import { TesseraError } from '../errors.js';
@@ -42,6 +42,13 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     genReqId: () => newUuid(),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Errors Fastify meets before routing (a malformed URL…) answer with our error body too.
+    frameworkErrors: (error, request, reply) => {
+      const body = {
+        error: { code: 'invalid_request', message: error.message.slice(0, 200), requestId: String(request.id) },
+      };
+      (reply as unknown as FastifyReply).status(400).send(body);
+    },
     forceCloseConnections: false,
     // Refuse unknown fields and wrong types instead of silently dropping or coercing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },

@@ -59,4 +59,6 @@ export interface QuarantineStore {
   /** Whether an open row exists for this message (a re-sent refused call is quarantined once). */
   hasOpen(sourceId: string, messageId: string): Promise<boolean>;
   markReplayed(id: string, at: number): Promise<void>;
+  /** Undoes `markReplayed` (a replay whose append failed). */
+  reopen(id: string): Promise<void>;
 }

@@ -12,7 +12,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { type ProfileService, toEventView } from '../../profiles/profile-service.js';
 import type { Storage } from '../../storage/storage.js';
-import { decodeCursor, encodeCursor, parseLimit, parseTime } from '../pagination.js';
+import { decodeCursor, encodeCursor, isIdCursor, isTimeCursor, parseLimit, parseTime } from '../pagination.js';
 import { requireRole } from '../principal.js';
 import { BEARER, errors, MANAGEMENT_ERRORS, PageQuery, TimeQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
@@ -74,7 +74,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         const q = (request.query.q ?? '').trim();
         const rows = await storage.profiles.search(q, {
           limit: limit + 1,
-          after: decodeCursor<string>(request.query.cursor),
+          after: decodeCursor(request.query.cursor, isIdCursor),
         });
         const page = rows.slice(0, limit);
         return respond(request, reply, {
@@ -150,7 +150,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
           from: parseTime('from', request.query.from),
           to: parseTime('to', request.query.to),
           limit: limit + 1,
-          before: decodeCursor<{ timestamp: number; id: string }>(request.query.cursor),
+          before: decodeCursor(request.query.cursor, isTimeCursor),
         });
         const page = rows.slice(0, limit);
         const last = page[page.length - 1];

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
   CreateSourceBody,
+  fromPublicId,
   Mapping,
   QuarantinePage,
   ReplayResponse,
@@ -15,7 +16,7 @@ import { parseMapping } from '../../imports/index.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceService } from '../../sources/source-service.js';
 import type { Storage } from '../../storage/storage.js';
-import { decodeCursor, encodeCursor, parseLimit } from '../pagination.js';
+import { decodeCursor, encodeCursor, isIdCursor, parseLimit } from '../pagination.js';
 import { requireRole } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
@@ -132,7 +133,7 @@ export function sourceRoutes(deps: {
         const rows = await deps.storage.quarantine.list(source.id, {
           status,
           limit: limit + 1,
-          after: decodeCursor<string>(request.query.cursor),
+          after: decodeCursor(request.query.cursor, isIdCursor),
         });
         const page = rows.slice(0, limit);
         return respond(request, reply, {
@@ -165,15 +166,22 @@ export function sourceRoutes(deps: {
       async (request, reply) => {
         requireRole(request, ['admin']);
         const source = await sources.get(request.params.id);
-        const qid = request.params.qid.replace(/^qua_/, '');
-        const row = await deps.storage.quarantine.get(qid);
+        const qid = fromPublicId('quarantine', request.params.qid);
+        const row = qid ? await deps.storage.quarantine.get(qid) : undefined;
         if (!row || row.sourceId !== source.id) throw new TesseraError('not_found', 'no such quarantined event');
         if (row.status !== 'open') throw new TesseraError('conflict', 'this event was already replayed');
         const event = request.body?.event ?? safeParse(row.payload);
-        // A replay that fails validation again throws `no_valid_events` and leaves this row open.
-        const result = await deps.ingest.accept(source, [event]);
+        // Closed before the append, so the pipeline, which may process the replayed call at once, does not take it
+        // for a copy of this open row; reopened when the append fails (e.g. the call is still invalid: 400).
+        // The original receive time is kept, so the call's skew-corrected time does not move to the replay time.
         await deps.storage.quarantine.markReplayed(row.id, Date.now());
-        return respond(request, reply, { replayed: true, ...result });
+        try {
+          const result = await deps.ingest.accept(source, [event], { receivedAt: new Date(row.receivedAt) });
+          return respond(request, reply, { replayed: true, ...result });
+        } catch (e) {
+          await deps.storage.quarantine.reopen(row.id);
+          throw e;
+        }
       },
     );
   };

@@ -251,6 +251,8 @@ for (const db of testDatabases()) {
         expect((await s.quarantine.list(SOURCE, { status: 'replayed', limit: 10 })).map((r) => r.id)).toEqual([
           rows[2].id,
         ]);
+        await s.quarantine.reopen(rows[2].id);
+        expect(await s.quarantine.get(rows[2].id)).toEqual(rows[2]);
       });
     });
 

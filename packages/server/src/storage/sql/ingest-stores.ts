@@ -171,6 +171,9 @@ export function createQuarantineStore(db: Kysely<Database>, d: SqlDialect): Quar
         .executeTakeFirst();
       return r !== undefined;
     },
+    async reopen(id) {
+      await db.updateTable('quarantine').set({ status: 'open', replayed_at: null }).where('id', '=', id).execute();
+    },
     async markReplayed(id, at) {
       await db.updateTable('quarantine').set({ status: 'replayed', replayed_at: at }).where('id', '=', id).execute();
     },

@@ -1,0 +1,43 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test/test-app.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp();
+  await t.send([{ type: 'identify', userId: 'u1', messageId: 'm1', traits: { plan: 'pro' } }]);
+  await t.app.drain();
+});
+afterEach(async () => {
+  await t.app.close();
+});
+
+const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+/** Regressions: each of these answered 500 before; now a 400 with our error body. */
+describe('bad query input on read endpoints', () => {
+  it.each([
+    ['repeated q', '/v1/profiles?q=a&q=b'],
+    ['a search cursor of the wrong shape', `/v1/profiles?cursor=${cursor({ x: 1 })}`],
+    ['an events cursor of the wrong shape', `/v1/profiles/by/user_id/u1/../../PROFILE/events?cursor=${cursor('x')}`],
+    ['an asOf beyond the date range', '/v1/profiles/PROFILE?asOf=99999999999999999'],
+    ['a malformed percent-encoding', '/v1/profiles/%E0%A4%A'],
+  ])('%s → 400', async (_name, url) => {
+    const profile = (await t.get('/v1/profiles/by/user_id/u1')).body.id as string;
+    const res = await t.get(
+      url.replace('/v1/profiles/by/user_id/u1/../../PROFILE', `/v1/profiles/${profile}`).replace('PROFILE', profile),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request' });
+    expect(typeof res.body.error.requestId).toBe('string');
+  });
+
+  it('a quarantine id that is not one answers 404, not 500', async () => {
+    const res = await t.app.http.inject({
+      method: 'POST',
+      url: '/v1/sources/web/quarantine/not-an-id/replay',
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+      payload: {},
+    });
+    expect(res.statusCode).toBe(404);
+  });
+});
