@@ -1,4 +1,5 @@
 import type { LoggedEvent } from '../ingest/logged-event.js';
+import { asJsonObject } from '../json-record.js';
 
 /** An identifier as found on an event, before normalisation. */
 export interface RawIdentifier {
@@ -9,10 +10,6 @@ export interface RawIdentifier {
 }
 
 const TRAIT_IDENTIFIERS = ['email', 'phone'] as const;
-
-function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 /**
  * The identifiers an event carries: `userId`, `anonymousId`, `traits.email` / `traits.phone` (identify),
@@ -25,9 +22,9 @@ export function extractIdentifiers(event: LoggedEvent, configuredTypes: readonly
   if (event.userId !== undefined) out.push({ type: 'user_id', value: event.userId, from: 'userId' });
   if (event.anonymousId !== undefined)
     out.push({ type: 'anonymous_id', value: event.anonymousId, from: 'anonymousId' });
-  const context = asRecord(event.context);
-  const places: [string, Record<string, unknown> | undefined][] = [['context.traits', asRecord(context?.traits)]];
-  if (event.type === 'identify') places.unshift(['traits', asRecord(event.traits)]);
+  const context = asJsonObject(event.context);
+  const places: [string, Record<string, unknown> | undefined][] = [['context.traits', asJsonObject(context?.traits)]];
+  if (event.type === 'identify') places.unshift(['traits', asJsonObject(event.traits)]);
   for (const [where, traits] of places) {
     if (!traits) continue;
     for (const key of TRAIT_IDENTIFIERS)
@@ -40,7 +37,7 @@ export function extractIdentifiers(event: LoggedEvent, configuredTypes: readonly
   const external = context?.externalIds;
   if (Array.isArray(external)) {
     for (const [i, item] of external.entries()) {
-      const rec = asRecord(item);
+      const rec = asJsonObject(item);
       const type =
         typeof rec?.type === 'string'
           ? rec.type

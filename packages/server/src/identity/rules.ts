@@ -75,3 +75,11 @@ export function rankOf(rules: IdentityRules, type: string): number {
   const i = rules.priority.indexOf(type);
   return i === -1 ? rules.priority.length : i;
 }
+
+/** The identity rules in force and their settings version (0 = the defaults, never edited). */
+export async function loadIdentityRules(settings: {
+  latest(key: string): Promise<{ value: unknown; version: number } | undefined>;
+}): Promise<{ rules: IdentityRules; version: number }> {
+  const row = await settings.latest(IDENTITY_RULES_KEY);
+  return { rules: (row?.value as IdentityRules | undefined) ?? DEFAULT_IDENTITY_RULES, version: row?.version ?? 0 };
+}

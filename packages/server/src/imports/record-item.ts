@@ -1,3 +1,5 @@
+import { isJsonObject } from '../json-record.js';
+
 /**
  * One record read from an import file or a webhook body: either the `record` or the `error` that kept it from being
  * read. `line` is the 1-based physical line where the record starts (CSV, NDJSON) or the 1-based position of the
@@ -10,6 +12,4 @@ export interface RecordItem {
 }
 
 /** Whether a parsed JSON value can be a record: a plain object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export const isRecord = isJsonObject;

@@ -1,4 +1,4 @@
-import { DEFAULT_IDENTITY_RULES, IDENTITY_RULES_KEY, type IdentityRules } from '../identity/rules.js';
+import { loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { QuarantineRow } from '../ingest/ports.js';
@@ -66,9 +66,7 @@ export async function processBatch(
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;
-    const rulesRow = await tx.settings.latest(IDENTITY_RULES_KEY);
-    const rules = (rulesRow?.value as IdentityRules | undefined) ?? DEFAULT_IDENTITY_RULES;
-    const rulesVersion = rulesRow?.version ?? 0;
+    const { rules, version: rulesVersion } = await loadIdentityRules(tx.settings);
 
     const bySource = new Map<string, LogEntry[]>();
     for (const e of entries) bySource.set(e.sourceId, [...(bySource.get(e.sourceId) ?? []), e]);

@@ -26,7 +26,7 @@ export async function startWriterThread(
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   type Call = { op: 'append'; log: PackedEntries } | { op: 'drain' } | { op: 'stop' };
   const call = <T>(msg: Call): Promise<T> => {
-    if (dead) return Promise.reject(new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 }));
+    if (dead) return Promise.reject(stopped());
     const id = ++seq;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -48,20 +48,18 @@ export async function startWriterThread(
         else p?.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name }));
       }
     });
-    worker.once('error', (e) => {
-      dead = e;
-      logger.error({ err: { name: e.name, message: e.message } }, 'writer thread failed');
-      for (const p of pending.values())
-        p.reject(new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 }));
+    /** The thread is gone: what waits for it, and all that comes later, answers 503 (never a 200). */
+    const fail = (e: Error) => {
+      dead ??= e;
+      for (const p of pending.values()) p.reject(stopped());
       pending.clear();
+    };
+    worker.once('error', (e) => {
+      logger.error({ err: { name: e.name, message: e.message } }, 'writer thread failed');
+      fail(e);
       reject(e);
     });
-    worker.once('exit', () => {
-      dead ??= new Error('writer thread exited');
-      for (const p of pending.values())
-        p.reject(new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 }));
-      pending.clear();
-    });
+    worker.once('exit', () => fail(new Error('writer thread exited')));
   });
   await ready;
   const writer: IngestWriter = {
@@ -87,4 +85,8 @@ export async function startWriterThread(
     },
   };
   return { writer, runner };
+}
+
+function stopped(): TesseraError {
+  return new TesseraError('unavailable', 'the writer thread stopped', { retryAfter: 5 });
 }

@@ -1,7 +1,7 @@
 import { fromPublicId, toPublicId } from '@tessera/protocol';
 import { TesseraError } from '../errors.js';
 import { normaliseIdentifier } from '../identity/normalise-identifier.js';
-import { DEFAULT_IDENTITY_RULES, IDENTITY_RULES_KEY, type IdentityRules } from '../identity/rules.js';
+import { loadIdentityRules } from '../identity/rules.js';
 import type { Stores } from '../storage/storage.js';
 import type { ConsentRow, EventRow } from './ports.js';
 import { traitsAsOf } from './traits-as-of.js';
@@ -139,9 +139,7 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
 
     /** The profile holding an identifier (normalised like the pipeline does). */
     async byIdentifier(type: string, value: string): Promise<ProfileView> {
-      const rules =
-        ((await stores.settings.latest(IDENTITY_RULES_KEY))?.value as IdentityRules | undefined) ??
-        DEFAULT_IDENTITY_RULES;
+      const { rules } = await loadIdentityRules(stores.settings);
       const n = normaliseIdentifier(type, value, rules.defaultPhoneRegion);
       if (!n.ok) throw new TesseraError('not_found', `no profile with that ${type}`);
       const [row] = await stores.identities.find([{ type, value: n.value }]);

@@ -14,6 +14,7 @@ import {
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
+import { asJsonObject } from '../../json-record.js';
 import type { SourceRow } from '../../sources/ports.js';
 import type { SourceService } from '../../sources/source-service.js';
 import { basicUser } from '../principal.js';
@@ -58,10 +59,6 @@ function trackingRoute(type: EventType | 'batch', short?: string): RouteShorthan
   };
 }
 
-function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
 /** Resolves the write key (Basic-auth user name, else `writeKey` in the body) to its source, or 401. */
 export async function authenticateWriteKey(
   sources: SourceService,
@@ -86,14 +83,14 @@ export function trackingRoutes(deps: { sources: SourceService; ingest: IngestSer
       if (key && !(await deps.sources.authenticate(key))) throw new TesseraError('unauthorized', 'unknown write key');
     });
     const handle = (type: EventType | 'batch') => async (request: FastifyRequest) => {
-      const body = asRecord(request.body);
+      const body = asJsonObject(request.body);
       if (!body) throw new TesseraError('invalid_body', 'the body must be a JSON object');
       const source = await authenticateWriteKey(deps.sources, request, body);
       if (type === 'batch') {
         if (!Array.isArray(body.batch)) throw new TesseraError('invalid_body', '"batch" must be an array of calls');
         return deps.ingest.accept(source, body.batch, {
           sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
-          batchContext: asRecord(body.context),
+          batchContext: asJsonObject(body.context),
         });
       }
       return deps.ingest.accept(source, [body], { typeFromPath: type });

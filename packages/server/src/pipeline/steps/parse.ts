@@ -1,9 +1,6 @@
 import type { LoggedEvent } from '../../ingest/logged-event.js';
+import { asJsonObject } from '../../json-record.js';
 import { OK, type Step } from '../step.js';
-
-function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 /**
  * Reads the logged payload and normalises what later steps use: event time, observed traits (identify `traits`
@@ -23,15 +20,15 @@ export const parseStep: Step = {
     if (!Number.isFinite(at)) return { kind: 'dlq', code: 'invalid_timestamp', reason: 'timestamp is not a date' };
     ctx.event = event;
     ctx.at = at;
-    const context = asRecord(event.context);
-    const traits: Record<string, unknown> = { ...(asRecord(context?.traits) ?? {}) };
-    if (event.type === 'identify') Object.assign(traits, asRecord(event.traits) ?? {});
+    const context = asJsonObject(event.context);
+    const traits: Record<string, unknown> = { ...(asJsonObject(context?.traits) ?? {}) };
+    if (event.type === 'identify') Object.assign(traits, asJsonObject(event.traits) ?? {});
     ctx.traits = traits;
-    const prefs = asRecord(asRecord(context?.consent)?.categoryPreferences);
+    const prefs = asJsonObject(asJsonObject(context?.consent)?.categoryPreferences);
     if (prefs)
       for (const [purpose, granted] of Object.entries(prefs))
         if (typeof granted === 'boolean') ctx.consents.set(purpose, granted);
-    const cm = asRecord(context?.consentManagement);
+    const cm = asJsonObject(context?.consentManagement);
     if (cm) {
       for (const id of Array.isArray(cm.allowedConsentIds) ? cm.allowedConsentIds : [])
         if (typeof id === 'string') ctx.consents.set(id, true);

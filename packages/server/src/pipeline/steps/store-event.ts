@@ -1,8 +1,5 @@
+import { asJsonObject } from '../../json-record.js';
 import { OK, type Step } from '../step.js';
-
-function asRecord(v: unknown): Record<string, unknown> | null {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
 
 /** Writes the derived `events` row; its `profile_id` is the one resolved now and is never rewritten. */
 export const storeEventStep: Step = {
@@ -30,9 +27,14 @@ export const storeEventStep: Step = {
         anonymousId: e.anonymousId ?? null,
         timestamp: ctx.at,
         receivedAt: ctx.entry.receivedAt,
-        properties: asRecord(e.properties),
-        traits: Object.keys(ctx.traits).length > 0 ? ctx.traits : e.type === 'group' ? asRecord(e.traits) : null,
-        context: asRecord(e.context),
+        properties: asJsonObject(e.properties) ?? null,
+        traits:
+          Object.keys(ctx.traits).length > 0
+            ? ctx.traits
+            : e.type === 'group'
+              ? (asJsonObject(e.traits) ?? null)
+              : null,
+        context: asJsonObject(e.context) ?? null,
       },
     ]);
     return OK;
