@@ -49,3 +49,15 @@ export function parseTime(name: string, raw: unknown): number | undefined {
     throw new TesseraError('invalid_request', `${name} must be an ISO 8601 date or epoch milliseconds`);
   return n;
 }
+
+/**
+ * One page of a list read with `limit + 1` rows: the first `limit` rows, mapped, and the cursor after the last one
+ * when there are more.
+ */
+export function toPage<R, T>(rows: readonly R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => unknown) {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(map),
+    nextCursor: rows.length > limit ? encodeCursor(cursorOf(page[page.length - 1])) : null,
+  };
+}

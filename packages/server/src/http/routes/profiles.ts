@@ -12,7 +12,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { type ProfileService, toEventView } from '../../profiles/profile-service.js';
 import type { Storage } from '../../storage/storage.js';
-import { decodeCursor, encodeCursor, isIdCursor, isTimeCursor, parseLimit, parseTime } from '../pagination.js';
+import { decodeCursor, isIdCursor, isTimeCursor, parseLimit, parseTime, toPage } from '../pagination.js';
 import { requireRole } from '../principal.js';
 import { BEARER, errors, MANAGEMENT_ERRORS, PageQuery, TimeQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
@@ -76,16 +76,21 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
           limit: limit + 1,
           after: decodeCursor(request.query.cursor, isIdCursor),
         });
-        const page = rows.slice(0, limit);
-        return respond(request, reply, {
-          items: page.map((p) => ({
-            id: toPublicId('profile', p.id),
-            traits: p.traits,
-            createdAt: iso(p.createdAt),
-            updatedAt: iso(p.updatedAt),
-          })),
-          nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].id) : null,
-        });
+        return respond(
+          request,
+          reply,
+          toPage(
+            rows,
+            limit,
+            (p) => ({
+              id: toPublicId('profile', p.id),
+              traits: p.traits,
+              createdAt: iso(p.createdAt),
+              updatedAt: iso(p.updatedAt),
+            }),
+            (p) => p.id,
+          ),
+        );
       },
     );
     app.get<{ Params: Static<typeof ProfileIdParams>; Querystring: Static<typeof AsOfQuery> }>(
@@ -152,12 +157,11 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
           limit: limit + 1,
           before: decodeCursor(request.query.cursor, isTimeCursor),
         });
-        const page = rows.slice(0, limit);
-        const last = page[page.length - 1];
-        return respond(request, reply, {
-          items: page.map(toEventView),
-          nextCursor: rows.length > limit ? encodeCursor({ timestamp: last.timestamp, id: last.id }) : null,
-        });
+        return respond(
+          request,
+          reply,
+          toPage(rows, limit, toEventView, (e) => ({ timestamp: e.timestamp, id: e.id })),
+        );
       },
     );
     app.get<{ Params: Static<typeof ProfileIdParams> }>(

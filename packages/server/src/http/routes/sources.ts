@@ -16,7 +16,7 @@ import { parseMapping } from '../../imports/index.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceService } from '../../sources/source-service.js';
 import type { Storage } from '../../storage/storage.js';
-import { decodeCursor, encodeCursor, isIdCursor, parseLimit } from '../pagination.js';
+import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
 import { requireRole } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
@@ -135,19 +135,20 @@ export function sourceRoutes(deps: {
           limit: limit + 1,
           after: decodeCursor(request.query.cursor, isIdCursor),
         });
-        const page = rows.slice(0, limit);
-        return respond(request, reply, {
-          items: page.map((q) => ({
-            id: toPublicId('quarantine', q.id),
-            code: q.code,
-            reason: q.reason,
-            messageId: q.messageId,
-            receivedAt: new Date(q.receivedAt).toISOString(),
-            status: q.status,
-            payload: safeParse(q.payload),
-          })),
-          nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].id) : null,
+        const item = (q: (typeof rows)[number]) => ({
+          id: toPublicId('quarantine', q.id),
+          code: q.code,
+          reason: q.reason,
+          messageId: q.messageId,
+          receivedAt: new Date(q.receivedAt).toISOString(),
+          status: q.status,
+          payload: safeParse(q.payload),
         });
+        return respond(
+          request,
+          reply,
+          toPage(rows, limit, item, (q) => q.id),
+        );
       },
     );
     app.post<{ Params: Static<typeof ReplayParams>; Body: { event?: unknown } | undefined }>(
