@@ -50,8 +50,10 @@ withData(program.command('migrate').description('bring the schema to the latest 
 program
   .command('bench')
   .description('run the benchmarks (see npm run bench)')
-  .allowUnknownOption()
+  .option('--only <name>', 'ingest, pipeline or lookup')
+  .option('--scale <f>', 'multiplies durations and fixture sizes (default 1)')
   .action(async () => {
+    // The benchmark reads its flags from process.argv itself.
     await import('../bench/main.js');
   });
 

@@ -3,7 +3,7 @@ import { TesseraError } from '../errors.js';
 import { normaliseIdentifier } from '../identity/normalise-identifier.js';
 import { loadIdentityRules } from '../identity/rules.js';
 import type { Stores } from '../storage/storage.js';
-import type { ConsentRow, EventRow } from './ports.js';
+import type { ConsentRow, EventRow, ProfileRow } from './ports.js';
 import { traitsAsOf } from './traits-as-of.js';
 
 export interface ProfileView {
@@ -60,11 +60,15 @@ export function toEventView(e: EventRow): EventView {
 /** Read side of profiles (DESIGN §5, §9): a merged id answers with its survivor, except `asOf` before the merge. */
 export function createProfileService(stores: Stores, clock: () => number = Date.now) {
   /** Bare id of an existing profile; 404 otherwise. */
-  async function known(publicId: string): Promise<string> {
+  /** The stored row of a public id (merged or not); 404 when there is none. */
+  async function knownRow(publicId: string): Promise<ProfileRow> {
     const uuid = fromPublicId('profile', publicId);
-    if (!uuid) throw new TesseraError('not_found', 'no such profile');
-    if ((await stores.profiles.get([uuid])).length === 0) throw new TesseraError('not_found', 'no such profile');
-    return uuid;
+    const [row] = uuid ? await stores.profiles.get([uuid]) : [];
+    if (!row) throw new TesseraError('not_found', 'no such profile');
+    return row;
+  }
+  async function known(publicId: string): Promise<string> {
+    return (await knownRow(publicId)).id;
   }
   async function survivorOf(uuid: string): Promise<string> {
     return (await stores.identities.resolve([uuid])).get(uuid) ?? uuid;
@@ -83,7 +87,8 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
      * it answers with its own pre-merge profile.
      */
     async get(publicId: string, opts: { asOf?: number; knownAt?: number } = {}): Promise<ProfileView> {
-      const uuid = await known(publicId);
+      const asked = await knownRow(publicId);
+      const uuid = asked.id;
       const survivor = await survivorOf(uuid);
       const { asOf, knownAt } = opts;
       const visible = (validAt: number, recordedAt: number) =>
@@ -101,7 +106,7 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
         const redirects = await stores.identities.redirects(survivor);
         family = [survivor, ...redirects.filter((r) => visible(r.validAt, r.mergedAt)).map((r) => r.fromId)];
       }
-      const [row] = await stores.profiles.get([id]);
+      const [row] = id === uuid ? [asked] : await stores.profiles.get([id]);
       const identities = (await stores.identities.ofProfiles(family))
         .filter((i) => visible(i.firstSeenAt, i.createdAt))
         .sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value))

@@ -180,20 +180,15 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
       );
     },
     async mergedAt(profileId) {
-      const r = await db
-        .selectFrom('profile_redirects')
-        .selectAll()
-        .where('from_id', '=', profileId)
-        .executeTakeFirst();
-      return r ? toRedirect(r) : undefined;
+      const { rows } = await sql<
+        Database['profile_redirects']
+      >`select * from profile_redirects where from_id = ${profileId}`.execute(db);
+      return rows[0] ? toRedirect(rows[0]) : undefined;
     },
     async redirects(survivorId) {
-      const rows = await db
-        .selectFrom('profile_redirects')
-        .selectAll()
-        .where('to_id', '=', survivorId)
-        .orderBy('merged_at')
-        .execute();
+      const { rows } = await sql<
+        Database['profile_redirects']
+      >`select * from profile_redirects where to_id = ${survivorId} order by merged_at`.execute(db);
       return rows.map(toRedirect);
     },
   };

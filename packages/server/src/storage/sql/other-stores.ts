@@ -151,14 +151,10 @@ const toSetting = (r: Database['settings']): SettingRow => ({
 export function createSettingsStore(db: Kysely<Database>): SettingsStore {
   return {
     async latest(key) {
-      const r = await db
-        .selectFrom('settings')
-        .selectAll()
-        .where('key', '=', key)
-        .orderBy('version', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return r ? toSetting(r) : undefined;
+      const { rows } = await sql<
+        Database['settings']
+      >`select * from settings where key = ${key} order by version desc limit 1`.execute(db);
+      return rows[0] ? toSetting(rows[0]) : undefined;
     },
     async put(key, value, createdBy, at) {
       const last = await db

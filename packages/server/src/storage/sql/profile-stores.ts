@@ -251,14 +251,11 @@ export function createConsentStore(db: Kysely<Database>, d: SqlDialect): Consent
     },
     async current(profileIds) {
       if (profileIds.length === 0) return [];
-      const rows = await db
-        .selectFrom('consents')
-        .selectAll()
-        .where('profile_id', 'in', profileIds)
-        .where('superseded_at', 'is', null)
-        .orderBy('valid_from')
-        .orderBy('id')
-        .execute();
+      const { rows } = await sql<
+        Database['consents']
+      >`select * from consents where profile_id in (${sql.join(profileIds)}) and superseded_at is null order by valid_from, id`.execute(
+        db,
+      );
       return rows.map(toConsent);
     },
     async all(profileIds) {
