@@ -41,3 +41,29 @@ describe('bad query input on read endpoints', () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+describe('quarantine replay', () => {
+  it('a replay that is still invalid leaves exactly one open item, with the new reason (regression)', async () => {
+    await t.send([
+      { type: 'track', userId: 'u1', messageId: 'ok', event: 'X' },
+      { type: 'track', userId: 'u1', messageId: 'bad', event: 5 },
+    ]);
+    await t.app.drain();
+    const open = async () =>
+      (await t.get('/v1/sources/web/quarantine')).body.items as { id: string; messageId: string; reason: string }[];
+    const [item] = await open();
+    const replay = (event: unknown) =>
+      t.app.http.inject({
+        method: 'POST',
+        url: `/v1/sources/web/quarantine/${item.id}/replay`,
+        headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+        payload: { event },
+      });
+    const res = await replay({ type: 'track', userId: 'u1', messageId: 'bad', event: 'X', timestamp: 'not a date' });
+    expect(res.statusCode).toBe(400);
+    await t.app.drain();
+    const after = await open();
+    expect(after.map((i) => [i.messageId, i.reason])).toEqual([['bad', 'timestamp: Expected an ISO 8601 date-time']]);
+    expect(after[0].id).not.toBe(item.id);
+  });
+});

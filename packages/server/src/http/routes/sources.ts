@@ -11,7 +11,7 @@ import {
   toPublicId,
 } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
-import { TesseraError } from '../../errors.js';
+import { isTesseraError, TesseraError } from '../../errors.js';
 import { parseMapping } from '../../imports/index.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceService } from '../../sources/source-service.js';
@@ -173,14 +173,16 @@ export function sourceRoutes(deps: {
         if (row.status !== 'open') throw new TesseraError('conflict', 'this event was already replayed');
         const event = request.body?.event ?? safeParse(row.payload);
         // Closed before the append, so the pipeline, which may process the replayed call at once, does not take it
-        // for a copy of this open row; reopened when the append fails (e.g. the call is still invalid: 400).
+        // for a copy of this open row.
         // The original receive time is kept, so the call's skew-corrected time does not move to the replay time.
         await deps.storage.quarantine.markReplayed(row.id, Date.now());
         try {
           const result = await deps.ingest.accept(source, [event], { receivedAt: new Date(row.receivedAt) });
           return respond(request, reply, { replayed: true, ...result });
         } catch (e) {
-          await deps.storage.quarantine.reopen(row.id);
+          // Still invalid: the call was logged again and the pipeline quarantines it anew (the new item carries the
+          // new reason), so this one stays closed. Any other failure (503…) appended nothing: reopen.
+          if (!(isTesseraError(e) && e.code === 'no_valid_events')) await deps.storage.quarantine.reopen(row.id);
           throw e;
         }
       },
