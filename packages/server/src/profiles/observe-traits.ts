@@ -11,6 +11,12 @@ export interface Observation {
   eventId: string | null;
   /** Every id of the profile's family, to find later observations of a trait among its events (only looked up for a late value). */
   family: () => Promise<readonly string[]>;
+  /**
+   * Set when the values come from a profile merged into this one, to the merge's valid (event) time: a value
+   * older than this profile's own latest observation of the trait is not taken (the survivor's is more recent),
+   * and a value taken starts no earlier than the merge, so `asOf` before the merge does not show it.
+   */
+  absorbedAt?: number;
 }
 
 /**
@@ -43,6 +49,8 @@ export async function observeTraits(
     if (value === undefined) continue;
     // Own properties only: a trait named `constructor` must not find Object.prototype's.
     const lastSeen = Object.hasOwn(profile.traitTimes, trait) ? profile.traitTimes[trait] : undefined;
+    if (obs.absorbedAt !== undefined && lastSeen !== undefined && obs.at < lastSeen) continue;
+    const validFrom = obs.absorbedAt === undefined ? obs.at : Math.max(obs.at, obs.absorbedAt);
     if (lastSeen === undefined || obs.at >= lastSeen) {
       profile.traitTimes[trait] = obs.at;
       if (
@@ -55,9 +63,9 @@ export async function observeTraits(
         lastSeen === undefined
           ? undefined
           : (await deps.history.intervals([profile.id], trait)).find((r) => r.validTo === null);
-      if (open && open.validFrom === obs.at) await deps.history.supersede([open.id], obs.now);
-      else if (open) await deps.history.close(open.id, obs.at);
-      await deps.history.insert([row(trait, value, obs.at, null)]);
+      if (open && open.validFrom === validFrom) await deps.history.supersede([open.id], obs.now);
+      else if (open) await deps.history.close(open.id, validFrom);
+      await deps.history.insert([row(trait, value, validFrom, null)]);
       profile.traits[trait] = value;
       changed.push(trait);
       continue;

@@ -3,8 +3,9 @@ import { change } from '../change.js';
 import { OK, type Step } from '../step.js';
 
 /**
- * Profile traits and history: first the current values of the profiles this event merged (each as an observation
- * at its last observed time, so the most recent value survives), then the event's own traits.
+ * Profile traits and history: first the current values of the profiles this event merged (each observed at its own
+ * last observation time, so the most recent value survives, but valid in the survivor's history only from the
+ * merge's event time: `absorbedAt`), then the event's own traits.
  */
 export const traitsStep: Step = {
   name: 'traits',
@@ -23,7 +24,7 @@ export const traitsStep: Step = {
             deps,
             profile,
             { [trait]: value },
-            { ...base, at, sourceId: ctx.entry.sourceId, eventId: ctx.eventId },
+            { ...base, at, absorbedAt: ctx.at, sourceId: ctx.entry.sourceId, eventId: ctx.eventId },
           );
           for (const k of keys) changed.add(k);
         }

@@ -1,0 +1,51 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test/test-app.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp();
+});
+afterEach(async () => {
+  await t.app.close();
+});
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+
+describe('trait history of a survivor around a merge', () => {
+  it('asOf before the merge shows only the survivor’s own values; after it, the most recent of both (regression)', async () => {
+    await t.send([
+      { type: 'identify', anonymousId: 'a1', messageId: 'm1', timestamp: at(10), traits: { plan: 'free' } },
+    ]);
+    await t.app.drain();
+    await t.send([
+      { type: 'identify', userId: 'u1', messageId: 'm2', timestamp: at(20), traits: { plan: 'pro', name: 'Jo' } },
+    ]);
+    await t.app.drain();
+    // The merging event: a1 logs in as u1.
+    await t.send([{ type: 'identify', anonymousId: 'a1', userId: 'u1', messageId: 'm3', timestamp: at(30) }]);
+    await t.app.drain();
+    const now = await t.get('/v1/profiles/by/user_id/u1');
+    expect(now.body.traits).toEqual({ plan: 'pro', name: 'Jo' });
+    const id = now.body.id as string;
+    const before = await t.get(`/v1/profiles/${id}?asOf=${encodeURIComponent(at(25))}`);
+    expect(before.body.id).toBe(id);
+    expect(before.body.traits).toEqual({ plan: 'free' });
+    const after = await t.get(`/v1/profiles/${id}?asOf=${encodeURIComponent(at(31))}`);
+    expect(after.body.traits).toEqual({ plan: 'pro', name: 'Jo' });
+  });
+
+  it('an absorbed value older than the survivor’s own does not enter its history', async () => {
+    await t.send([{ type: 'identify', userId: 'u2', messageId: 'n1', timestamp: at(10), traits: { plan: 'gold' } }]);
+    await t.app.drain();
+    await t.send([
+      { type: 'identify', anonymousId: 'a2', messageId: 'n2', timestamp: at(5), traits: { plan: 'free' } },
+    ]);
+    await t.app.drain();
+    await t.send([{ type: 'identify', anonymousId: 'a2', userId: 'u2', messageId: 'n3', timestamp: at(30) }]);
+    await t.app.drain();
+    const p = await t.get('/v1/profiles/by/user_id/u2');
+    expect(p.body.traits).toEqual({ plan: 'gold' });
+    const history = await t.get(`/v1/profiles/${p.body.id}/history?trait=plan`);
+    expect(history.body.items.map((h: { value: unknown }) => h.value)).toEqual(['gold']);
+  });
+});
