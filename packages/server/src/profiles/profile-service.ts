@@ -95,16 +95,21 @@ export function createProfileService(stores: Stores, clock: () => number = Date.
         (asOf === undefined || validAt <= asOf) && (knownAt === undefined || recordedAt <= knownAt);
       let id = survivor;
       let family: string[];
-      const own = uuid === survivor ? undefined : await stores.identities.mergedAt(uuid);
-      if (own && !visible(own.validAt, own.mergedAt)) {
-        id = uuid;
-        const direct = (await stores.identities.merges([uuid])).filter(
-          (m) => m.survivorId === uuid && visible(m.validAt, m.mergedAt),
-        );
-        family = [uuid, ...direct.map((m) => m.mergedId)];
+      if (asOf === undefined && knownAt === undefined) {
+        family = await stores.identities.family(survivor);
       } else {
-        const redirects = await stores.identities.redirects(survivor);
-        family = [survivor, ...redirects.filter((r) => visible(r.validAt, r.mergedAt)).map((r) => r.fromId)];
+        // Walk the merges one step at a time while each is visible: after A→B (t10) and B→C (t20), A as of t15 is
+        // B, not C. A profile's family is every id whose walk ends at it.
+        const everyone = await stores.identities.family(survivor);
+        const mergedInto = new Map((await stores.identities.merges(everyone)).map((m) => [m.mergedId, m]));
+        const walk = (from: string) => {
+          let cur = from;
+          for (let m = mergedInto.get(cur); m && visible(m.validAt, m.mergedAt); m = mergedInto.get(cur))
+            cur = m.survivorId;
+          return cur;
+        };
+        id = walk(uuid);
+        family = [id, ...everyone.filter((x) => x !== id && walk(x) === id)];
       }
       const [row] = id === uuid ? [asked] : await stores.profiles.get([id]);
       const identities = (await stores.identities.ofProfiles(family))
