@@ -185,6 +185,7 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
       duplicates: 0,
       bad: 1,
       quarantined: 0,
+      via: 'store',
     });
     // docs/mapping.md: line 8 lost its mobile number cell (6 fields instead of 7).
     expect(lineReports(run.stderr)).toEqual([{ line: 8, text: 'expected 7 fields (one per header column), got 6' }]);
@@ -217,6 +218,7 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
       duplicates: 0,
       bad: 1,
       quarantined: 0,
+      via: 'store',
     });
     const reports = lineReports(run.stderr);
     expect(reports.map((r) => r.line)).toEqual([6]);
@@ -426,5 +428,41 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
       });
     expect((await track(shop.writeKey)).status).toBe(200);
     expect((await track(shop.oldKey)).status).toBe(401);
+  });
+
+  it('import while the server runs: the calls go through its API and it processes them', async () => {
+    if (!server) throw new Error('server not started');
+    const file = path.join(tmp, 'late-signups.ndjson');
+    const mappingFile = path.join(tmp, 'late-mapping.json');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ mail: 'Late.One@Example.com', plan: 'gold' })}\n${JSON.stringify({ mail: 'late.two@example.com', plan: 'free' })}\n`,
+    );
+    writeFileSync(
+      mappingFile,
+      JSON.stringify({ type: 'identify', identifiers: { email: 'mail' }, traits: { plan: 'plan' } }),
+    );
+    const run = await tessera([
+      'import',
+      file,
+      '--source',
+      'late',
+      '--mapping',
+      mappingFile,
+      '--data',
+      dataDir,
+      '--json',
+    ]);
+    expect(jsonLine(run)).toMatchObject({ read: 2, accepted: 2, bad: 0, quarantined: 0, via: 'server' });
+    const deadline = Date.now() + 15_000;
+    let found = await api('/v1/profiles/by/email/late.one@example.com');
+    while (found.status !== 200 && Date.now() < deadline) {
+      await sleep(100);
+      found = await api('/v1/profiles/by/email/late.one@example.com');
+    }
+    expect(found.status).toBe(200);
+    expect(found.body.traits).toMatchObject({ plan: 'gold' });
+    const sources = await api('/v1/sources');
+    expect(sources.body.items.map((x: { name: string }) => x.name)).toContain('late');
   });
 });

@@ -15,6 +15,7 @@ import { installErrorHandler } from './errors.js';
 import { bearer } from './principal.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
+import { sourceCallRoutes } from './routes/source-calls.js';
 import { sourceRoutes } from './routes/sources.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -104,6 +105,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   const respond = createResponder(deps.filters ?? []);
   await app.register(trackingRoutes(deps));
   await app.register(webhookRoutes(deps));
+  await app.register(sourceCallRoutes(deps));
   await app.register(sourceRoutes({ ...deps, respond }));
   await app.register(profileRoutes({ ...deps, respond }));
   await app.register(opsRoutes(deps));

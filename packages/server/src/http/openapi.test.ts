@@ -18,6 +18,7 @@ const MANAGEMENT: [string, string][] = [
   ['post', '/v1/sources'],
   ['get', '/v1/sources'],
   ['post', '/v1/sources/{id}/rotate-key'],
+  ['post', '/v1/sources/{id}/calls'],
   ['put', '/v1/sources/{id}/mapping'],
   ['get', '/v1/sources/{id}/quarantine'],
   ['post', '/v1/sources/{id}/quarantine/{qid}/replay'],

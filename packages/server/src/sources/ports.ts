@@ -16,6 +16,8 @@ export interface TokenRow {
   tokenHash: string;
   roles: string[];
   createdAt: number;
+  /** After this time (ms) the token is refused; null: never. */
+  expiresAt: number | null;
 }
 
 /** Sources and their hashed write keys. */

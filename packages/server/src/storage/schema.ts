@@ -17,7 +17,14 @@ export interface Database {
     created_at: number;
     updated_at: number;
   };
-  api_tokens: { id: string; name: string; token_hash: string; roles: string; created_at: number };
+  api_tokens: {
+    id: string;
+    name: string;
+    token_hash: string;
+    roles: string;
+    created_at: number;
+    expires_at: number | null;
+  };
   ingest_log: {
     position: Generated<number>;
     source_id: string;

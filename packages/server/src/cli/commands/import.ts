@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Mapping } from '@tessera/protocol';
 import { SingleBar } from 'cli-progress';
-import pino from 'pino';
-import { createApp } from '../../app.js';
 import { applyMapping, deriveMessageId, fileIdentity, parseMapping, readRecords } from '../../imports/index.js';
 import { runningServer } from '../lock.js';
 import { type CommonOptions, configFrom } from '../options.js';
+import { localSink, remoteSink } from './import-sinks.js';
 
 const BATCH = 500;
 
@@ -14,7 +13,9 @@ const BATCH = 500;
  * `tessera import FILE --source NAME --mapping MAPPING.json`: reads CSV / NDJSON / JSON, maps each record to a
  * tracking call and sends it through the same ingest path as the API (validation, quarantine, de-dup, pipeline).
  * A row's messageId is derived from (source, file content, line) unless the mapping names one, so a re-run imports
- * nothing twice. Bad lines are reported with their number and field; the rest is imported.
+ * nothing twice. Bad lines are reported with their number and field; the rest is imported. When a server serves
+ * the data directory, the calls go through its API (`POST /v1/sources/{id}/calls`); otherwise the command opens
+ * the store and processes them itself.
  */
 export async function importCommand(
   file: string,
@@ -27,8 +28,11 @@ export async function importCommand(
   } catch (e) {
     throw new Error(`mapping ${opts.mapping}: ${(e as Error).message}`);
   }
-  const app = await createApp(config, { pipeline: false, logger: pino({ level: 'silent' }) });
   const summary = { file: path.resolve(file), read: 0, accepted: 0, duplicates: 0, bad: 0, quarantined: 0 };
+  // Read the file before creating anything: a missing file leaves no new source behind.
+  const fileId = await fileIdentity(file);
+  const server = config.databaseUrl ? undefined : runningServer(config.dataDir);
+  const sink = server ? await remoteSink(config, server.url, opts.source) : await localSink(config, opts.source);
   const bar =
     opts.progress === false || opts.json || !process.stderr.isTTY
       ? undefined
@@ -36,24 +40,15 @@ export async function importCommand(
           format: 'importing [{bar}] {value} rows | {accepted} accepted | {bad} bad',
           stream: process.stderr,
         });
+  let finished = false;
   try {
-    // Read the file before creating anything: a missing file leaves no new source behind.
-    const fileId = await fileIdentity(file);
-    const source =
-      (await app.storage.sources.byName(opts.source)) ??
-      (await app.sources.get((await app.sources.create({ name: opts.source, kind: 'import' })).source.id));
     const now = new Date();
     bar?.start(0, 0, { accepted: 0, bad: 0 });
     let calls: unknown[] = [];
     let lines: number[] = [];
     const flush = async () => {
       if (calls.length === 0) return;
-      const r = await app.ingest
-        .accept(source, calls)
-        .catch((e: Error & { details?: { quarantined?: { index: number; code: string; reason: string }[] } }) => {
-          if (!e.details?.quarantined) throw e;
-          return { accepted: 0, duplicates: 0, quarantined: e.details.quarantined };
-        });
+      const r = await sink.send(calls);
       summary.accepted += r.accepted;
       summary.duplicates += r.duplicates;
       summary.quarantined += r.quarantined.length;
@@ -69,7 +64,7 @@ export async function importCommand(
         continue;
       }
       const r = applyMapping(mapping, item.record, {
-        defaultMessageId: deriveMessageId([source.id, fileId, String(item.line)]),
+        defaultMessageId: deriveMessageId([sink.sourceId, fileId, String(item.line)]),
         now,
       });
       if (!r.ok) {
@@ -85,16 +80,17 @@ export async function importCommand(
     }
     await flush();
     bar?.stop();
-    const server = config.databaseUrl ? undefined : runningServer(config.dataDir);
-    if (!server) await app.drain();
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    finished = true;
+    await sink.finish();
+    if (opts.json)
+      process.stdout.write(`${JSON.stringify({ ...summary, via: sink.serverUrl ? 'server' : 'store' })}\n`);
     else {
       process.stdout.write(
-        `${summary.read} rows read, ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.bad} bad lines, ${summary.quarantined} quarantined${server ? ` (the server at ${server.url} processes them)` : ''}\n`,
+        `${summary.read} rows read, ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.bad} bad lines, ${summary.quarantined} quarantined${sink.serverUrl ? ` (sent to the server at ${sink.serverUrl}, which processes them)` : ''}\n`,
       );
     }
   } finally {
     bar?.stop();
-    await app.close();
+    if (!finished) await sink.finish().catch(() => undefined);
   }
 }

@@ -702,11 +702,21 @@ for (const db of testDatabases()) {
 
       it('stores tokens by hash with their roles', async () => {
         expect(await s.tokens.count()).toBe(0);
-        const row = { id: newUuid(), name: 'ci', tokenHash: 'abc', roles: ['admin', 'dpo'], createdAt: T0 };
+        const row = {
+          id: newUuid(),
+          name: 'ci',
+          tokenHash: 'abc',
+          roles: ['admin', 'dpo'],
+          createdAt: T0,
+          expiresAt: null,
+        };
         await s.tokens.create(row);
         expect(await s.tokens.byHash('abc')).toEqual(row);
+        const expiring = { ...row, id: newUuid(), tokenHash: 'exp', expiresAt: T0 + 3_600_000 };
+        await s.tokens.create(expiring);
+        expect(await s.tokens.byHash('exp')).toEqual(expiring);
         expect(await s.tokens.byHash('abd')).toBeUndefined();
-        expect(await s.tokens.count()).toBe(1);
+        expect(await s.tokens.count()).toBe(2);
         await expect(s.tokens.create({ ...row, id: newUuid() })).rejects.toThrow();
       });
     });

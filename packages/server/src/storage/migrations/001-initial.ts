@@ -26,7 +26,7 @@ export function initialSchema(d: SqlDialect): string[] {
   return [
     `create table settings (key text not null, version integer not null, value ${json} not null, created_at ${ts} not null, created_by text not null, primary key (key, version))`,
     `create table sources (id ${id} primary key, name text not null unique, kind text not null, write_key_hash text not null unique, mapping ${json}, created_at ${ts} not null, updated_at ${ts} not null)`,
-    `create table api_tokens (id ${id} primary key, name text not null, token_hash text not null unique, roles ${json} not null, created_at ${ts} not null)`,
+    `create table api_tokens (id ${id} primary key, name text not null, token_hash text not null unique, roles ${json} not null, created_at ${ts} not null, expires_at ${ts})`,
     `create table log_offsets (consumer text primary key, position ${big} not null)`,
     `create table processed_messages (source_id ${id} not null, message_id text not null, event_id ${id}, processed_at ${ts} not null, primary key (source_id, message_id))`,
     `create table events (id ${id} not null, log_position ${big} not null, source_id ${id} not null, type text not null, name text, message_id text not null, profile_id ${id} not null, user_id text, anonymous_id text, timestamp ${ts} not null, received_at ${ts} not null, properties ${json}, traits ${json}, context ${json}, primary key (${pg ? 'profile_id, id, timestamp' : 'id'}))${pg ? ' partition by range (timestamp)' : ''}`,

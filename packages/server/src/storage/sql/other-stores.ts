@@ -121,13 +121,21 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
           token_hash: row.tokenHash,
           roles: toJson(row.roles),
           created_at: row.createdAt,
+          expires_at: row.expiresAt,
         })
         .execute();
     },
     async byHash(hash) {
       const r = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
       return r
-        ? { id: r.id, name: r.name, tokenHash: r.token_hash, roles: fromJson(r.roles), createdAt: Number(r.created_at) }
+        ? {
+            id: r.id,
+            name: r.name,
+            tokenHash: r.token_hash,
+            roles: fromJson(r.roles),
+            createdAt: Number(r.created_at),
+            expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+          }
         : undefined;
     },
     async count() {
