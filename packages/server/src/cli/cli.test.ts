@@ -465,4 +465,27 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
     const sources = await api('/v1/sources');
     expect(sources.body.items.map((x: { name: string }) => x.name)).toContain('late');
   });
+
+  it('sources while the server runs: through its API, so a rotation is seen at once', async () => {
+    if (!server) throw new Error('server not started');
+    const created = jsonLine(await tessera(['sources', 'create', 'live', '--data', dataDir, '--json']));
+    expect(created).toMatchObject({ name: 'live', kind: 'tracking' });
+    const track = (key: string) =>
+      fetch(`${server?.url}/v1/track`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ userId: 'u-live', event: 'Key Checked' }),
+      });
+    expect((await track(created.writeKey)).status).toBe(200);
+    const rotated = jsonLine(await tessera(['sources', 'rotate-key', 'live', '--data', dataDir, '--json']));
+    expect(rotated.writeKey).not.toBe(created.writeKey);
+    // The server did the rotation itself: no cache delay for the old key.
+    expect((await track(created.writeKey)).status).toBe(401);
+    expect((await track(rotated.writeKey)).status).toBe(200);
+    const listed = jsonLine(await tessera(['sources', 'list', '--data', dataDir, '--json']));
+    expect(listed.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['live', 'late', 'shop']));
+  });
 });

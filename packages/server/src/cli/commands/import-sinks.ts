@@ -1,10 +1,10 @@
 import type { QuarantinedItem } from '@tessera/protocol';
 import { fromPublicId } from '@tessera/protocol';
 import pino from 'pino';
-import { createApp, openStorage } from '../../app.js';
-import { createTokenService } from '../../auth/token-service.js';
+import { createApp } from '../../app.js';
 import type { Config } from '../../config.js';
 import { isTesseraError } from '../../errors.js';
+import { serverClient } from '../server-client.js';
 
 /** What one batch of imported calls gave. */
 export interface SinkResult {
@@ -63,29 +63,7 @@ export async function localSink(config: Config, sourceName: string): Promise<Cal
  * by an admin token minted in the store for one hour; the server's pipeline processes them.
  */
 export async function remoteSink(config: Config, url: string, sourceName: string): Promise<CallSink> {
-  const storage = await openStorage(config);
-  let token: string;
-  try {
-    token = (await createTokenService(storage).create('tessera import (expires in 1 h)', ['admin'], 3_600_000)).token;
-  } finally {
-    await storage.close();
-  }
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: (await res.json()) as Record<string, unknown> & {
-        error?: { code: string; message: string; details?: unknown };
-      },
-    };
-  };
+  const { call } = await serverClient(config, url, 'tessera import');
   const list = await call('GET', '/v1/sources');
   const items = (list.body.items ?? []) as { id: string; name: string }[];
   let publicId = items.find((s) => s.name === sourceName)?.id;
