@@ -80,6 +80,16 @@ export const AliasEvent = Type.Object(
   { additionalProperties: true },
 );
 
+/** The wire schema of each call type. */
+export const CALL_SCHEMAS = {
+  track: TrackEvent,
+  identify: IdentifyEvent,
+  page: PageEvent,
+  screen: ScreenEvent,
+  group: GroupEvent,
+  alias: AliasEvent,
+} as const satisfies Record<EventType, unknown>;
+
 /** Any single call, as received (before normalisation). */
 export const TrackingEvent = Type.Union([TrackEvent, IdentifyEvent, PageEvent, ScreenEvent, GroupEvent, AliasEvent]);
 export type TrackingEvent = Static<typeof TrackingEvent>;

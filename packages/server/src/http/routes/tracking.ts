@@ -1,16 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
-import {
-  AliasEvent,
-  BatchBody,
-  EVENT_TYPES,
-  type EventType,
-  GroupEvent,
-  IdentifyEvent,
-  PageEvent,
-  ScreenEvent,
-  TrackEvent,
-  TrackingResponse,
-} from '@tessera/protocol';
+import { BatchBody, CALL_SCHEMAS, EVENT_TYPES, type EventType, TrackingResponse } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
@@ -21,14 +10,7 @@ import { basicUser } from '../principal.js';
 import { documentedBody, errors, WRITE_KEY } from '../route-schemas.js';
 import { useTrackingBodyParser } from '../tracking-body-parser.js';
 
-const CALLS: Record<EventType, TSchema> = {
-  track: TrackEvent,
-  identify: IdentifyEvent,
-  page: PageEvent,
-  screen: ScreenEvent,
-  group: GroupEvent,
-  alias: AliasEvent,
-};
+const CALLS: Record<EventType, TSchema> = CALL_SCHEMAS;
 
 /** The body of `POST /v1/{type}`: one call, whose `type` the path gives. */
 function callBody(type: EventType): TSchema {

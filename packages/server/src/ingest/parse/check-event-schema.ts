@@ -1,23 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler, type ValueError, ValueErrorType } from '@sinclair/typebox/compiler';
-import {
-  AliasEvent,
-  type EventType,
-  GroupEvent,
-  IdentifyEvent,
-  PageEvent,
-  ScreenEvent,
-  TrackEvent,
-} from '@tessera/protocol';
+import { CALL_SCHEMAS, type EventType } from '@tessera/protocol';
 
-const SCHEMAS: Record<EventType, TSchema> = {
-  track: TrackEvent,
-  identify: IdentifyEvent,
-  page: PageEvent,
-  screen: ScreenEvent,
-  group: GroupEvent,
-  alias: AliasEvent,
-};
+const SCHEMAS: Record<EventType, TSchema> = CALL_SCHEMAS;
 
 /** Compiled on first use (nothing happens at import time), then reused: the schemas never change. */
 const checkers = new Map<EventType, TypeCheck<TSchema>>();
