@@ -6,11 +6,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedEnv, freePort } from '../test/processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'tessera.js');
@@ -37,20 +37,13 @@ interface Run {
   stderr: string;
 }
 
-/** The child's environment: the caller's `TESSERA_*` variables must not switch it to PostgreSQL, another dir… */
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TESSERA_')) env[k] = v;
-  return env;
-}
-
 /** Runs `tessera ARGS` from the repository root and answers its exit code and output, whatever the code. */
 function tessera(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: REPO_ROOT, env: childEnv(), timeout: 60_000 },
+      { cwd: REPO_ROOT, env: embeddedEnv(), timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -75,17 +68,6 @@ function lineReports(stderr: string): { line: number; text: string }[] {
     .map((l) => /^line (\d+): (.*)$/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ line: Number(m[1]), text: m[2] }));
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -321,7 +303,7 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
     const port = await freePort();
     const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
       cwd: REPO_ROOT,
-      env: childEnv(),
+      env: embeddedEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const s = { proc, url: `http://127.0.0.1:${port}`, output: [] as string[], exited: false };

@@ -12,13 +12,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedEnv, freePort } from '../test/processes.js';
 
 const SERVER_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(SERVER_ROOT, 'bin', 'tessera.js');
@@ -51,30 +51,12 @@ interface Server {
   exitedNow: boolean;
 }
 
-/** The environment of the child: infrastructure variables of the caller must not switch it to PostgreSQL etc. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TESSERA_')) env[k] = v;
-  return env;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 function runCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: REPO_ROOT, env: childEnv(), timeout: 30_000 },
+      { cwd: REPO_ROOT, env: embeddedEnv(), timeout: 30_000 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`tessera ${args.join(' ')} failed: ${err.message}\n${stderr}`));
         else resolve({ stdout, stderr });
@@ -89,7 +71,7 @@ async function startServer(dataDir: string): Promise<Server> {
   const port = await freePort();
   const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
     cwd: REPO_ROOT,
-    env: childEnv(),
+    env: embeddedEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -6,13 +6,13 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
+import { freePort } from '../../test/processes.js';
 import { type CanonicalForm, canonicalForm, diffCanonical } from './test/canonical.js';
 import { type Call, LoadGenerator, runSender, type SenderStats, seededRandom } from './test/load.js';
 import {
   backlogEvents,
   CLI_MAIN,
   type Exit,
-  freePort,
   initDataDir,
   isBuilt,
   killHard,

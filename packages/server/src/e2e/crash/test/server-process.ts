@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { embeddedEnv } from '../../../test/processes.js';
 
 /** The built CLI (`npm run build`) and the bin that loads it, as an operator runs it. */
 export const CLI_MAIN = fileURLToPath(new URL('../../../../dist/cli/main.js', import.meta.url));
@@ -9,37 +9,11 @@ export const CLI_BIN = fileURLToPath(new URL('../../../../bin/tessera.js', impor
 
 export const isBuilt = () => existsSync(CLI_MAIN);
 
-/** The environment of a child: infrastructure only, embedded mode whatever the caller's shell says. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_LOG_LEVEL: 'warn', TESSERA_MIN_FREE_DISK: '0' };
-  for (const name of [
-    'TESSERA_DATABASE_URL',
-    'TESSERA_DATA_DIR',
-    'TESSERA_PORT',
-    'TESSERA_HOST',
-    'TESSERA_MAX_BACKLOG',
-  ])
-    delete env[name];
-  return env;
-}
-
-/** A port nobody listens on right now (the kernel's choice for port 0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** `tessera init --data DIR --json`: the default source's write key and an admin token. */
 export function initDataDir(dataDir: string): { writeKey: string; adminToken: string } {
   const r = spawnSync(process.execPath, [CLI_BIN, 'init', '--data', dataDir, '--json'], {
     encoding: 'utf8',
-    env: childEnv(),
+    env: embeddedEnv({ TESSERA_LOG_LEVEL: 'warn', TESSERA_MIN_FREE_DISK: '0' }),
     timeout: 60_000,
   });
   if (r.status !== 0) throw new Error(`tessera init failed (${r.status ?? r.signal}): ${r.stderr}`);
@@ -72,7 +46,7 @@ export async function startServer(dataDir: string, port: number, readyMs = 30_00
   const child = spawn(
     process.execPath,
     [CLI_BIN, 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'],
-    { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: embeddedEnv({ TESSERA_LOG_LEVEL: 'warn', TESSERA_MIN_FREE_DISK: '0' }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);
   const lines: string[] = [];
