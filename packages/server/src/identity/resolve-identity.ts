@@ -67,9 +67,9 @@ export async function resolveIdentity(
       createdAt: input.now,
     });
 
-  const raw = extractIdentifiers(event, Object.keys(rules.types));
+  const { types, blocked } = prepared(rules);
+  const raw = extractIdentifiers(event, types);
   const incoming: Incoming[] = [];
-  const blocked = new Set(rules.blockedValues.map((v) => v.toLowerCase()));
   const addIncoming = (type: string, value: unknown, from: string) => {
     const n = normaliseIdentifier(type, value, rules.defaultPhoneRegion);
     if (!n.ok) return decide('blocked', { type, value: String(value).slice(0, 128) }, n.reason, { from });
@@ -286,6 +286,17 @@ export async function resolveIdentity(
     linked: toLink.map(({ type, value }) => ({ type, value })),
     decisions,
   };
+}
+
+/** What every event needs of a rules version, computed once per version. */
+const preparedRules = new WeakMap<IdentityRules, { types: string[]; blocked: Set<string> }>();
+function prepared(rules: IdentityRules): { types: string[]; blocked: Set<string> } {
+  let p = preparedRules.get(rules);
+  if (!p) {
+    p = { types: Object.keys(rules.types), blocked: new Set(rules.blockedValues.map((v) => v.toLowerCase())) };
+    preparedRules.set(rules, p);
+  }
+  return p;
 }
 
 function ownersOf(ids: readonly Incoming[]): string[] {

@@ -1,7 +1,9 @@
+import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { QuarantineRow } from '../ingest/ports.js';
+import { cacheProfileStore } from '../profiles/cached-profile-store.js';
 import type { EventRow, EventStore } from '../profiles/ports.js';
 import type { Storage, Stores } from '../storage/storage.js';
 import { change } from './change.js';
@@ -62,7 +64,15 @@ export async function processBatch(
 ): Promise<BatchOutcome | undefined> {
   return storage.transaction(async (root) => {
     const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
-    const tx: Stores = buffered ? { ...root, events: buffered.store } : root;
+    // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
+    const tx: Stores = buffered
+      ? {
+          ...root,
+          events: buffered.store,
+          identities: cacheIdentityStore(root.identities),
+          profiles: cacheProfileStore(root.profiles),
+        }
+      : root;
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;

@@ -13,6 +13,7 @@ import {
   createHistoryStore,
   createProfileStore,
 } from './profile-stores.js';
+import { type DirectRunner, runDirectlyIn } from './raw.js';
 
 /**
  * The ports implemented once over Kysely, for any dialect. `logDb` holds the ingest log: the same database in
@@ -51,17 +52,26 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
 
 let savepoints = 0;
 
-/** Builds a `Storage` over a Kysely instance (and, in SQLite, the log database's). */
+/**
+ * Builds a `Storage` over a Kysely instance (and, in SQLite, the log database's). `direct` runs a statement on the
+ * one connection of an in-process database: inside a transaction, which holds that connection alone, the hot
+ * statements go straight to it (see `runDirectlyIn`).
+ */
 export function createKyselyStorage(
   db: Kysely<Database>,
   d: SqlDialect,
   close: () => Promise<void>,
   logDb?: Kysely<Database>,
+  direct?: DirectRunner,
 ): Storage {
   return {
     ...createStores(db, d, logDb),
     dialect: d,
-    transaction: (fn) => db.transaction().execute((tx) => fn(createStores(tx, d, logDb))),
+    transaction: (fn) =>
+      db.transaction().execute((tx) => {
+        if (direct) runDirectlyIn(tx, direct);
+        return fn(createStores(tx, d, logDb));
+      }),
     async migrate() {
       if (!logDb) return migrateToLatest(db, d, 'all');
       return [...(await migrateToLatest(logDb, d, 'log')), ...(await migrateToLatest(db, d, 'main'))];

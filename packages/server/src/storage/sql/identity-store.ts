@@ -4,6 +4,9 @@ import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
 import { fromJson, toJson } from './json.js';
+import { insertRows, list, rawQuery } from './raw.js';
+
+const ONE_IDENTIFIER = '(type = ? and value = ?)';
 
 function toIdentity(r: Database['identities']): IdentityRow {
   return {
@@ -45,50 +48,56 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
       if (identifiers.length === 0) return [];
       const out: IdentityRow[] = [];
       for (const part of chunk(identifiers, 2, d.maxParameters)) {
-        const pairs = sql.join(
-          part.map((i) => sql`(type = ${i.type} and value = ${i.value})`),
-          sql` or `,
+        const params: unknown[] = [];
+        for (const i of part) params.push(i.type, i.value);
+        const rows = await rawQuery<Database['identities']>(
+          db,
+          d,
+          `select * from identities where ${part.length === 1 ? ONE_IDENTIFIER : Array(part.length).fill(ONE_IDENTIFIER).join(' or ')}`,
+          params,
         );
-        const { rows } = await sql<Database['identities']>`select * from identities where ${pairs}`.execute(db);
-        out.push(...rows.map(toIdentity));
+        for (const r of rows) out.push(toIdentity(r));
       }
       return out;
     },
     async resolve(profileIds) {
       const map = new Map<string, string>(profileIds.map((id) => [id, id]));
       if (profileIds.length === 0) return map;
-      const { rows } = await sql<{
-        from_id: string;
-        to_id: string;
-      }>`select from_id, to_id from profile_redirects where from_id in (${sql.join(profileIds)})`.execute(db);
+      const rows = await rawQuery<{ from_id: string; to_id: string }>(
+        db,
+        d,
+        `select from_id, to_id from profile_redirects where from_id in (${list(profileIds.length)})`,
+        profileIds,
+      );
       for (const r of rows) map.set(r.from_id, r.to_id);
       return map;
     },
     async family(survivorId) {
-      const { rows } = await sql<{
-        from_id: string;
-      }>`select from_id from profile_redirects where to_id = ${survivorId}`.execute(db);
+      const rows = await rawQuery<{ from_id: string }>(db, d, 'select from_id from profile_redirects where to_id = ?', [
+        survivorId,
+      ]);
       return [survivorId, ...rows.map((r) => r.from_id)];
     },
     async ofProfiles(profileIds) {
       if (profileIds.length === 0) return [];
-      const { rows } = await sql<
-        Database['identities']
-      >`select * from identities where profile_id in (${sql.join(profileIds)})`.execute(db);
+      const rows = await rawQuery<Database['identities']>(
+        db,
+        d,
+        `select * from identities where profile_id in (${list(profileIds.length)})`,
+        profileIds,
+      );
       return rows.map(toIdentity);
     },
     async link(rows) {
-      for (const part of chunk(rows, 7, d.maxParameters)) {
-        const values = sql.join(
-          part.map(
-            (r) =>
-              sql`(${r.type}, ${r.value}, ${r.profileId}, ${r.sourceId}, ${r.eventId}, ${r.firstSeenAt}, ${r.createdAt})`,
-          ),
-        );
-        await sql`insert into identities (type, value, profile_id, source_id, event_id, first_seen_at, created_at) values ${values} on conflict (type, value) do nothing`.execute(
-          db,
-        );
-      }
+      await insertRows(
+        db,
+        d,
+        'insert into identities (type, value, profile_id, source_id, event_id, first_seen_at, created_at)',
+        7,
+        rows,
+        (r, out) => out.push(r.type, r.value, r.profileId, r.sourceId, r.eventId, r.firstSeenAt, r.createdAt),
+        'on conflict (type, value) do nothing',
+      );
     },
     async redirect(fromIds, toId, at, validAt) {
       if (fromIds.length === 0) return;

@@ -3,6 +3,7 @@ import type { IngestLogStore, ProcessedMessageStore, QuarantineRow, QuarantineSt
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
+import { insertRows, list, rawQuery, rowsOf } from './raw.js';
 
 /** The log over `logDb` (its own file in SQLite); consumer offsets over `db`, inside the effects transaction. */
 export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Database>, d: SqlDialect): IngestLogStore {
@@ -14,16 +15,20 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
         if (d.serialiseAppendsSql) await sql.raw(d.serialiseAppendsSql).execute(trx);
         const positions: number[] = [];
         for (const part of chunk(entries, 5, d.maxParameters)) {
-          const values = sql.join(
-            part.map(
-              (e) =>
-                sql`(${e.sourceId}, ${e.messageId}, ${e.receivedAt}, ${e.payload}, ${e.rejection ? JSON.stringify(e.rejection) : null})`,
-            ),
-          );
-          const { rows } = await sql<{
-            position: number;
-          }>`insert into ingest_log (source_id, message_id, received_at, payload, rejection) values ${values} returning position`.execute(
+          const params: unknown[] = [];
+          for (const e of part)
+            params.push(
+              e.sourceId,
+              e.messageId,
+              e.receivedAt,
+              e.payload,
+              e.rejection ? JSON.stringify(e.rejection) : null,
+            );
+          const rows = await rawQuery<{ position: number }>(
             trx,
+            d,
+            `insert into ingest_log (source_id, message_id, received_at, payload, rejection) values ${rowsOf(5, part.length)} returning position`,
+            params,
           );
           for (const r of rows) positions.push(Number(r.position));
         }
@@ -31,13 +36,12 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
       });
     },
     async read(after, limit) {
-      const rows = await logDb
-        .selectFrom('ingest_log')
-        .selectAll()
-        .where('position', '>', after)
-        .orderBy('position')
-        .limit(limit)
-        .execute();
+      const rows = await rawQuery<Database['ingest_log']>(
+        logDb,
+        d,
+        'select * from ingest_log where position > ? order by position limit ?',
+        [after, limit],
+      );
       return rows.map((r) => ({
         position: Number(r.position),
         sourceId: r.source_id,
@@ -91,22 +95,25 @@ export function createProcessedMessageStore(db: Kysely<Database>, d: SqlDialect)
     async existing(sourceId, messageIds) {
       const found = new Set<string>();
       for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
-        const { rows } = await sql<{
-          message_id: string;
-        }>`select message_id from processed_messages where source_id = ${sourceId} and message_id in (${sql.join(part)})`.execute(
+        const rows = await rawQuery<{ message_id: string }>(
           db,
+          d,
+          `select message_id from processed_messages where source_id = ? and message_id in (${list(part.length)})`,
+          [sourceId, ...part],
         );
         for (const r of rows) found.add(r.message_id);
       }
       return found;
     },
     async insert(rows) {
-      for (const part of chunk(rows, 4, d.maxParameters)) {
-        const values = sql.join(part.map((r) => sql`(${r.sourceId}, ${r.messageId}, ${r.eventId}, ${r.processedAt})`));
-        await sql`insert into processed_messages (source_id, message_id, event_id, processed_at) values ${values}`.execute(
-          db,
-        );
-      }
+      await insertRows(
+        db,
+        d,
+        'insert into processed_messages (source_id, message_id, event_id, processed_at)',
+        4,
+        rows,
+        (r, out) => out.push(r.sourceId, r.messageId, r.eventId, r.processedAt),
+      );
     },
   };
 }

@@ -4,18 +4,15 @@ import type { SettingRow, SettingsStore } from '../../settings/ports.js';
 import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
-import { chunk } from './chunk.js';
 import { fromJson, toJson } from './json.js';
+import { insertRows } from './raw.js';
 
 export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeStore {
   return {
     async publish(changes) {
-      for (const part of chunk(changes, 5, d.maxParameters)) {
-        const values = sql.join(
-          part.map((c) => sql`(${c.id}, ${c.kind}, ${c.profileId}, ${toJson(c.payload)}, ${c.createdAt})`),
-        );
-        await sql`insert into changes (id, kind, profile_id, payload, created_at) values ${values}`.execute(db);
-      }
+      await insertRows(db, d, 'insert into changes (id, kind, profile_id, payload, created_at)', 5, changes, (c, out) =>
+        out.push(c.id, c.kind, c.profileId, toJson(c.payload), c.createdAt),
+      );
     },
     async read(consumer, limit) {
       const off = await db

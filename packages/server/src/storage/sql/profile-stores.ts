@@ -14,6 +14,7 @@ import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
 import { fromJson, toJson } from './json.js';
+import { insertRows, list, rawQuery } from './raw.js';
 
 const toProfile = (r: Database['profiles']): ProfileRow => ({
   id: r.id,
@@ -26,21 +27,30 @@ const toProfile = (r: Database['profiles']): ProfileRow => ({
 export function createProfileStore(db: Kysely<Database>, d: SqlDialect): ProfileStore {
   return {
     async create(row) {
-      await sql`insert into profiles (id, created_at, updated_at, traits, trait_times) values (${row.id}, ${row.createdAt}, ${row.updatedAt}, ${toJson(row.traits)}, ${toJson(row.traitTimes)})`.execute(
+      await rawQuery(
         db,
+        d,
+        'insert into profiles (id, created_at, updated_at, traits, trait_times) values (?, ?, ?, ?, ?)',
+        [row.id, row.createdAt, row.updatedAt, toJson(row.traits), toJson(row.traitTimes)],
       );
     },
     async get(ids) {
       if (ids.length === 0) return [];
-      const { rows } = await sql<Database['profiles']>`select * from profiles where id in (${sql.join(ids)})`.execute(
+      const rows = await rawQuery<Database['profiles']>(
         db,
+        d,
+        `select * from profiles where id in (${list(ids.length)})`,
+        ids,
       );
       return rows.map(toProfile);
     },
     async update(id, traits, traitTimes, updatedAt) {
-      await sql`update profiles set traits = ${toJson(traits)}, trait_times = ${toJson(traitTimes)}, updated_at = ${updatedAt} where id = ${id}`.execute(
-        db,
-      );
+      await rawQuery(db, d, 'update profiles set traits = ?, trait_times = ?, updated_at = ? where id = ?', [
+        toJson(traits),
+        toJson(traitTimes),
+        updatedAt,
+        id,
+      ]);
     },
     async search(q, opts) {
       const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -96,31 +106,44 @@ const toHistory = (r: Database['trait_history']): HistoryRow => ({
 export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): HistoryStore {
   return {
     async insert(rows) {
-      for (const part of chunk(rows, 10, d.maxParameters)) {
-        const values = sql.join(
-          part.map(
-            (r) =>
-              sql`(${r.id}, ${r.profileId}, ${r.trait}, ${toJson(r.value)}, ${r.validFrom}, ${r.validTo}, ${r.recordedAt}, ${r.supersededAt}, ${r.sourceId}, ${r.eventId})`,
+      await insertRows(
+        db,
+        d,
+        'insert into trait_history (id, profile_id, trait, value, valid_from, valid_to, recorded_at, superseded_at, source_id, event_id)',
+        10,
+        rows,
+        (r, out) =>
+          out.push(
+            r.id,
+            r.profileId,
+            r.trait,
+            toJson(r.value),
+            r.validFrom,
+            r.validTo,
+            r.recordedAt,
+            r.supersededAt,
+            r.sourceId,
+            r.eventId,
           ),
-        );
-        await sql`insert into trait_history (id, profile_id, trait, value, valid_from, valid_to, recorded_at, superseded_at, source_id, event_id) values ${values}`.execute(
-          db,
-        );
-      }
+      );
     },
     async supersede(ids, at) {
       if (ids.length === 0) return;
-      await db.updateTable('trait_history').set({ superseded_at: at }).where('id', 'in', ids).execute();
+      await rawQuery(db, d, `update trait_history set superseded_at = ? where id in (${list(ids.length)})`, [
+        at,
+        ...ids,
+      ]);
     },
     async close(id, validTo) {
-      await sql`update trait_history set valid_to = ${validTo} where id = ${id}`.execute(db);
+      await rawQuery(db, d, 'update trait_history set valid_to = ? where id = ?', [validTo, id]);
     },
     async intervals(profileIds, trait) {
       if (profileIds.length === 0) return [];
-      const { rows } = await sql<
-        Database['trait_history']
-      >`select * from trait_history where profile_id in (${sql.join(profileIds)}) and trait = ${trait} and superseded_at is null order by valid_from, id`.execute(
+      const rows = await rawQuery<Database['trait_history']>(
         db,
+        d,
+        `select * from trait_history where profile_id in (${list(profileIds.length)}) and trait = ? and superseded_at is null order by valid_from, id`,
+        [...profileIds, trait],
       );
       return rows.map(toHistory);
     },
@@ -154,17 +177,30 @@ const toEvent = (r: Database['events']): EventRow => ({
 export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStore {
   return {
     async insert(rows) {
-      for (const part of chunk(rows, 14, d.maxParameters)) {
-        const values = sql.join(
-          part.map(
-            (r) =>
-              sql`(${r.id}, ${r.logPosition}, ${r.sourceId}, ${r.type}, ${r.name}, ${r.messageId}, ${r.profileId}, ${r.userId}, ${r.anonymousId}, ${r.timestamp}, ${r.receivedAt}, ${r.properties === null ? null : toJson(r.properties)}, ${r.traits === null ? null : toJson(r.traits)}, ${r.context === null ? null : toJson(r.context)})`,
+      await insertRows(
+        db,
+        d,
+        'insert into events (id, log_position, source_id, type, name, message_id, profile_id, user_id, anonymous_id, timestamp, received_at, properties, traits, context)',
+        14,
+        rows,
+        (r, out) =>
+          out.push(
+            r.id,
+            r.logPosition,
+            r.sourceId,
+            r.type,
+            r.name,
+            r.messageId,
+            r.profileId,
+            r.userId,
+            r.anonymousId,
+            r.timestamp,
+            r.receivedAt,
+            r.properties === null ? null : toJson(r.properties),
+            r.traits === null ? null : toJson(r.traits),
+            r.context === null ? null : toJson(r.context),
           ),
-        );
-        await sql`insert into events (id, log_position, source_id, type, name, message_id, profile_id, user_id, anonymous_id, timestamp, received_at, properties, traits, context) values ${values}`.execute(
-          db,
-        );
-      }
+      );
     },
     async list(q) {
       if (q.profileIds.length === 0) return [];

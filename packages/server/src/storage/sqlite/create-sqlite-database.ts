@@ -3,6 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
+import type { DirectRunner } from '../sql/raw.js';
 
 export interface SqliteOptions {
   /** A file path, or `:memory:`. */
@@ -17,7 +18,12 @@ export interface SqliteOptions {
  * `synchronous=NORMAL` (survives a process crash) or `FULL` (survives power loss), a busy timeout for the rare
  * management write from a second connection, foreign keys off (integrity is the engine's).
  */
-export function openSqlite(opts: SqliteOptions): { db: Kysely<Database>; raw: BetterSqlite3.Database } {
+export function openSqlite(opts: SqliteOptions): {
+  db: Kysely<Database>;
+  raw: BetterSqlite3.Database;
+  /** Runs one statement on the connection, bypassing Kysely (see `runDirectlyIn`). */
+  direct: DirectRunner;
+} {
   if (opts.file !== ':memory:') mkdirSync(path.dirname(opts.file), { recursive: true });
   const raw = new BetterSqlite3(opts.file, { readonly: opts.readonly ?? false });
   if (!opts.readonly) {
@@ -31,8 +37,15 @@ export function openSqlite(opts: SqliteOptions): { db: Kysely<Database>; raw: Be
   // SQLite's lower() folds ASCII only; search must match 'Émilie' with 'émilie' as PostgreSQL does.
   raw.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
   raw.defaultSafeIntegers(false);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return { db, raw };
+  const statements = withStatementCache(raw);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  const direct: DirectRunner = (text, params) => {
+    const stmt = statements.prepare(text);
+    if (stmt.reader) return stmt.all(params as unknown[]);
+    stmt.run(params as unknown[]);
+    return [];
+  };
+  return { db, raw, direct };
 }
 
 /**

@@ -23,6 +23,7 @@ export function createSqliteStorage(opts: SqliteOptions): Storage & { checkpoint
       await log.db.destroy();
     },
     log.db,
+    main.direct,
   );
   return {
     ...storage,

@@ -1,0 +1,97 @@
+import type { Identifier, IdentityRow, IdentityStore } from './ports.js';
+
+const keyOf = (i: Identifier) => `${i.type}\u0000${i.value}`;
+
+/**
+ * An `IdentityStore` that remembers, for the life of one pipeline transaction, what it read and wrote: identifier →
+ * row (or known absent), redirects, families and each profile's identities. Events of a batch mostly name the same
+ * people again, so most look-ups are answered without a statement.
+ *
+ * Valid only while no other transaction changes identities or redirects under it: the embedded pipeline is the
+ * only writer of these tables, and a cluster worker holds the advisory locks of the identifiers it resolves until
+ * it commits. Never used with savepoints (a rolled-back savepoint would leave the cache ahead of the database):
+ * the isolated mode works on the bare store.
+ */
+export function cacheIdentityStore(inner: IdentityStore): IdentityStore {
+  /** `null`: known to have no row. */
+  const byKey = new Map<string, IdentityRow | null>();
+  const survivorOf = new Map<string, string>();
+  const families = new Map<string, string[]>();
+  const identitiesOf = new Map<string, IdentityRow[]>();
+  return {
+    ...inner,
+    async find(identifiers) {
+      const out: IdentityRow[] = [];
+      const missing: Identifier[] = [];
+      for (const i of identifiers) {
+        const hit = byKey.get(keyOf(i));
+        if (hit === undefined) missing.push(i);
+        else if (hit !== null) out.push(hit);
+      }
+      if (missing.length > 0) {
+        const found = await inner.find(missing);
+        for (const i of missing) byKey.set(keyOf(i), null);
+        for (const r of found) {
+          byKey.set(keyOf(r), r);
+          out.push(r);
+        }
+      }
+      return out;
+    },
+    async resolve(profileIds) {
+      const map = new Map<string, string>();
+      const missing: string[] = [];
+      for (const id of profileIds) {
+        const hit = survivorOf.get(id);
+        if (hit === undefined) missing.push(id);
+        else map.set(id, hit);
+      }
+      if (missing.length > 0) {
+        for (const [from, to] of await inner.resolve(missing)) {
+          survivorOf.set(from, to);
+          map.set(from, to);
+        }
+      }
+      return map;
+    },
+    async family(survivorId) {
+      let ids = families.get(survivorId);
+      if (!ids) {
+        ids = await inner.family(survivorId);
+        families.set(survivorId, ids);
+      }
+      return [...ids];
+    },
+    async ofProfiles(profileIds) {
+      const out: IdentityRow[] = [];
+      const missing = profileIds.filter((id) => !identitiesOf.has(id));
+      if (missing.length > 0) {
+        const rows = await inner.ofProfiles(missing);
+        for (const id of missing) identitiesOf.set(id, []);
+        for (const r of rows) identitiesOf.get(r.profileId)?.push(r);
+      }
+      for (const id of profileIds) out.push(...(identitiesOf.get(id) ?? []));
+      return out;
+    },
+    async link(rows) {
+      await inner.link(rows);
+      for (const r of rows) {
+        const k = keyOf(r);
+        if (byKey.get(k) === null) {
+          // Known absent, so the insert took it (`link` leaves an existing identifier as it is).
+          const row = { ...r };
+          byKey.set(k, row);
+          identitiesOf.get(r.profileId)?.push(row);
+        } else if (!byKey.has(k)) {
+          // Not looked up: whether the insert took it is unknown; forget what it could change.
+          identitiesOf.delete(r.profileId);
+        }
+      }
+    },
+    async redirect(fromIds, toId, at, validAt) {
+      await inner.redirect(fromIds, toId, at, validAt);
+      survivorOf.clear();
+      families.clear();
+    },
+  };
+}
