@@ -13,6 +13,8 @@ export interface AcceptOptions {
   sentAt?: string;
   batchContext?: Record<string, unknown>;
   receivedAt?: Date;
+  /** See `NormaliseContext.withinLimits`. */
+  withinLimits?: boolean;
 }
 
 export interface IngestLimits {
@@ -66,6 +68,7 @@ export function createIngestService(deps: {
           batchContext: opts.batchContext,
           typeFromPath: opts.typeFromPath,
           generateMessageId: newUuid,
+          withinLimits: opts.withinLimits,
         });
         if (!r.ok) {
           quarantined.push({ index, messageId: r.messageId, code: r.code, reason: r.reason });
@@ -79,14 +82,14 @@ export function createIngestService(deps: {
           });
           return;
         }
-        if (inRequest.has(r.event.messageId)) {
+        if (inRequest.has(r.messageId)) {
           duplicates++;
           return;
         }
-        inRequest.add(r.event.messageId);
+        inRequest.add(r.messageId);
         accepted.push({
           sourceId: source.id,
-          messageId: r.event.messageId,
+          messageId: r.messageId,
           receivedAt: receivedAt.getTime(),
           payload: r.json,
         });

@@ -3,6 +3,7 @@ import { BatchBody, CALL_SCHEMAS, EVENT_TYPES, type EventType, TrackingResponse 
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
+import { isWithinEventLimits } from '../../ingest/parse/index.js';
 import { asJsonObject } from '../../json-record.js';
 import type { SourceRow } from '../../sources/ports.js';
 import type { SourceService } from '../../sources/source-service.js';
@@ -73,9 +74,10 @@ export function trackingRoutes(deps: { sources: SourceService; ingest: IngestSer
         return deps.ingest.accept(source, body.batch, {
           sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
           batchContext: asJsonObject(body.context),
+          withinLimits: isWithinEventLimits(body),
         });
       }
-      return deps.ingest.accept(source, [body], { typeFromPath: type });
+      return deps.ingest.accept(source, [body], { typeFromPath: type, withinLimits: isWithinEventLimits(body) });
     };
     for (const type of [...EVENT_TYPES, 'batch'] as const) {
       app.post(`/v1/${type}`, trackingRoute(type), handle(type));

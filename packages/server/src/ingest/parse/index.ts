@@ -13,6 +13,13 @@
 export { checkEventSchema } from './check-event-schema.js';
 export { type NormaliseContext, type NormaliseResult, normaliseEvent } from './normalise-event.js';
 export { parseIsoTimestamp } from './parse-iso-timestamp.js';
-export { type JsonLimits, type JsonMeasure, measureJson, parseJsonBody, REQUEST_JSON_LIMITS } from './parse-json.js';
+export {
+  isWithinEventLimits,
+  type JsonLimits,
+  type JsonMeasure,
+  measureJson,
+  parseJsonBody,
+  REQUEST_JSON_LIMITS,
+} from './parse-json.js';
 export { type ReadBodyOptions, readBody } from './read-body.js';
 export { type EventTime, type EventTimeInput, resolveEventTime } from './resolve-event-time.js';

@@ -10,7 +10,7 @@ function ctx(extra: Partial<NormaliseContext> = {}): NormaliseContext {
 
 function accepted(result: NormaliseResult) {
   if (!result.ok) throw new Error(`expected an accepted event, got ${result.code}: ${result.reason}`);
-  return result.event;
+  return JSON.parse(result.json) as Record<string, unknown>;
 }
 
 /** A valid call of each type, to break one field at a time. */
@@ -362,5 +362,14 @@ describe('normaliseEvent: U+0000 in ids', () => {
       code: 'schema_invalid',
       reason: `/${field}: must not contain U+0000`,
     });
+  });
+
+  it('keeps a `__proto__` member as data, never as the prototype', () => {
+    const raw = JSON.parse('{"type":"track","event":"E","userId":"u1","__proto__":{"polluted":true}}');
+    const result = normaliseEvent(raw, ctx());
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.json).toContain('"__proto__":{"polluted":true}');
+    expect(Object.getPrototypeOf(JSON.parse(result.json))).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

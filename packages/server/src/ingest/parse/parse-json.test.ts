@@ -1,7 +1,7 @@
 import { TRACKING_LIMITS } from '@tessera/protocol';
 import { describe, expect, it } from 'vitest';
 import { TesseraError } from '../../errors.js';
-import { measureJson, parseJsonBody, REQUEST_JSON_LIMITS } from './parse-json.js';
+import { isWithinEventLimits, measureJson, parseJsonBody, REQUEST_JSON_LIMITS } from './parse-json.js';
 
 function errorOf(fn: () => unknown): TesseraError {
   try {
@@ -101,5 +101,28 @@ describe('parseJsonBody', () => {
     const body = `{"batch":[${Array.from({ length: Math.ceil(keys / 1000) }, () => event).join(',')}]}`;
     const error = errorOf(() => parseJsonBody(Buffer.from(body)));
     expect(error.code).toBe('too_many_keys');
+  });
+});
+
+describe('isWithinEventLimits', () => {
+  const body = (value: unknown) => parseJsonBody(Buffer.from(JSON.stringify(value)));
+  const deep = (depth: number) => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  };
+  const wide = (keys: number) => Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, 1]));
+
+  it('is true for a parsed body within the per-event depth and strictly below the key limit', () => {
+    expect(isWithinEventLimits(body({ batch: [{ type: 'track' }] }))).toBe(true);
+    expect(isWithinEventLimits(body(deep(TRACKING_LIMITS.maxDepth)))).toBe(true);
+    expect(isWithinEventLimits(body(wide(TRACKING_LIMITS.maxKeys - 1)))).toBe(true);
+  });
+
+  it('is false past them, for values not parsed here, and for scalars', () => {
+    expect(isWithinEventLimits(body(deep(TRACKING_LIMITS.maxDepth + 1)))).toBe(false);
+    expect(isWithinEventLimits(body(wide(TRACKING_LIMITS.maxKeys)))).toBe(false);
+    expect(isWithinEventLimits({ batch: [] })).toBe(false);
+    expect(isWithinEventLimits(body(1))).toBe(false);
   });
 });

@@ -59,7 +59,27 @@ export function parseJsonBody(buf: Buffer, limits: JsonLimits = REQUEST_JSON_LIM
       details: { limit: limits.maxKeys },
     });
   }
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    measure.depth <= TRACKING_LIMITS.maxDepth &&
+    measure.keys < TRACKING_LIMITS.maxKeys
+  )
+    withinEventLimits.add(value);
   return value;
+}
+
+/** Bodies whose whole measure is within the per-event limits (see {@link isWithinEventLimits}). */
+const withinEventLimits = new WeakSet<object>();
+
+/**
+ * Whether `body` came from {@link parseJsonBody} with a depth and key count within `TRACKING_LIMITS`' per-event
+ * limits. Then no call in it can exceed them, even with the batch `context` merged into it (that context sits one
+ * level below the body's top, and its keys are already counted), so the calls need no measure of their own (keys
+ * count strictly below the limit: a single-call endpoint adds `type`).
+ */
+export function isWithinEventLimits(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && withinEventLimits.has(body);
 }
 
 function tooDeep(maxDepth: number): TesseraError {

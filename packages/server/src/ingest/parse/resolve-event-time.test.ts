@@ -83,4 +83,18 @@ describe('resolveEventTime', () => {
     const result = resolveEventTime({ sentAt: '2024-03-01T12:00:00Z' }, RECEIVED, 'soon');
     expect(result.ok).toBe(true);
   });
+
+  it.each<[string, EventTimeInput, string | undefined]>([
+    ['canonical and unchanged', { timestamp: '2024-03-01T11:00:00.000Z' }, '2024-03-01T11:00:00.000Z'],
+    ['canonical originalTimestamp', { originalTimestamp: '2024-03-01T11:00:00.000Z' }, '2024-03-01T11:00:00.000Z'],
+    ['not canonical (no ms)', { timestamp: '2024-03-01T11:00:00Z' }, undefined],
+    ['not canonical (offset)', { timestamp: '2024-03-01T12:00:00.000+01:00' }, undefined],
+    ['a leap second', { timestamp: '2016-12-31T23:59:60.000Z' }, undefined],
+    ['corrected by sentAt', { timestamp: '2024-03-01T11:00:00.000Z', sentAt: '2024-03-01T11:00:05.000Z' }, undefined],
+  ])('gives the timestamp text to reuse only when it is %s', (_name, event, text) => {
+    const result = resolveEventTime(event, RECEIVED);
+    if (!result.ok) throw new Error('expected a time');
+    expect(result.timestampText).toBe(text);
+    if (text !== undefined) expect(new Date(result.timestamp).toISOString()).toBe(text);
+  });
 });

@@ -1,5 +1,8 @@
 import { parseIsoTimestamp } from './parse-iso-timestamp.js';
 
+/** `toISOString`'s form; a leap second (`:60`) is excluded, since it is read as the next second. */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:[0-5]\d\.\d{3}Z$/;
+
 /** The time fields of one call, as the client sent them (absent or `null` both mean "not given"). */
 export interface EventTimeInput {
   timestamp?: string | null;
@@ -11,7 +14,15 @@ export interface EventTimeInput {
  * The resolved event time in epoch ms, and which `sentAt` text applies (the event's own, else the batch's); or
  * the field whose timestamp could not be parsed.
  */
-export type EventTime = { ok: true; timestamp: number; sentAt: string | undefined } | { ok: false; field: string };
+export type EventTime =
+  | {
+      ok: true;
+      timestamp: number;
+      /** `timestamp` as ISO 8601 (`toISOString`'s form) when the client's own text already is that; else unset. */
+      timestampText?: string;
+      sentAt: string | undefined;
+    }
+  | { ok: false; field: string };
 
 /**
  * Resolves when an event happened, correcting the client's clock as Segment does:
@@ -44,5 +55,9 @@ export function resolveEventTime(event: EventTimeInput, receivedAt: Date, batchS
   let timestamp = base ?? received;
   // With four-digit years the result stays well inside Date's range (±273,790 years).
   if (base !== undefined && sentAt !== undefined) timestamp = received - (sentAt - base);
-  return { ok: true, timestamp, sentAt: sentAtText };
+  const baseText = event.originalTimestamp ?? event.timestamp;
+  // Unchanged by the correction and already canonical (`2024-03-01T12:00:00.000Z`): no need to format it again.
+  const timestampText =
+    timestamp === base && typeof baseText === 'string' && CANONICAL.test(baseText) ? baseText : undefined;
+  return { ok: true, timestamp, timestampText, sentAt: sentAtText };
 }
