@@ -20,6 +20,27 @@ export interface Config {
   readonly logLevel: string;
   /** Events per pipeline transaction. */
   readonly pipelineBatchSize: number;
+  /**
+   * `nats://…` of a NATS server with JetStream: cluster mode (DESIGN §2), with `databaseUrl`. The ingest log and the
+   * change bus are JetStream streams; absent = the log is a table of the store.
+   */
+  readonly natsUrl: string | undefined;
+  /** Prefix of the JetStream stream and consumer names (several installs on one NATS). */
+  readonly natsPrefix: string;
+  /** What this process does in cluster mode: `api` (HTTP), `worker` (pipeline, outbox relay), `scheduler` (jobs). */
+  readonly roles: readonly Role[];
+}
+
+export const ROLES = ['api', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Parses `api,worker` (any subset of {@link ROLES}, at least one). */
+export function parseRoles(text: string): Role[] {
+  const roles = [...new Set(text.split(',').map((r) => r.trim()))].filter((r) => r !== '');
+  const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknown.length > 0 || roles.length === 0)
+    throw new Error(`roles must be a comma-separated subset of ${ROLES.join(', ')}, got "${text}"`);
+  return roles as Role[];
 }
 
 const DEFAULTS = {
@@ -54,12 +75,28 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     minFreeDisk: int(env, 'TESSERA_MIN_FREE_DISK', DEFAULTS.minFreeDisk),
     logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
     pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
+    natsUrl: env.TESSERA_NATS_URL || undefined,
+    natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
+    roles: parseRoles(env.TESSERA_ROLES || ROLES.join(',')),
     ...overrides,
   };
+  if (config.natsUrl && !config.databaseUrl)
+    throw new Error('TESSERA_NATS_URL (cluster mode) needs TESSERA_DATABASE_URL (PostgreSQL)');
+  if (!/^[A-Za-z0-9_-]+$/.test(config.natsPrefix))
+    throw new Error(`TESSERA_NATS_PREFIX must be letters, digits, _ or -, got "${config.natsPrefix}"`);
   return Object.freeze(config);
 }
 
 /** The config as it may be logged: the database URL's password is redacted. */
 export function redactConfig(config: Config): Record<string, unknown> {
-  return { ...config, databaseUrl: config.databaseUrl?.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@') };
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl && redactUrl(config.databaseUrl),
+    natsUrl: config.natsUrl && redactUrl(config.natsUrl),
+  };
+}
+
+/** A database URL as it may be shown: the password (`user:password@`, or a `password=` parameter) becomes `***`. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
 import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
@@ -21,6 +22,11 @@ withData(program.command('init').description('create the data directory, a "defa
 withData(program.command('serve').description('run the server (embedded by default)'))
   .option('--port <n>', 'port (default 8700)')
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option(
+    '--nats-url <url>',
+    'cluster mode: NATS with JetStream for the ingest log and change bus (with --database-url)',
+  )
+  .option('--roles <list>', 'cluster mode: any of api,worker,scheduler (default all)')
   .action(serveCommand);
 
 withData(program.command('demo').description('run a server loaded with a realistic demo data set'))
@@ -46,6 +52,16 @@ withData(program.command('sources <action> [name]').description('list | create N
 withData(program.command('migrate').description('bring the schema to the latest migration'))
   .option('--json', 'JSON output')
   .action(migrateCommand);
+
+program
+  .command('copy')
+  .description('copy an embedded data directory into PostgreSQL (embedded → cluster), verifying the counts')
+  .requiredOption('--from <dir>', 'embedded data directory (no server may run on it)')
+  .requiredOption('--to <url>', 'postgres://… URL of the target database')
+  .option('--replace', "delete the target's rows first instead of refusing a non-empty target")
+  .option('--json', 'print the result as JSON')
+  .option('--no-progress', 'no progress bar')
+  .action(copyCommand);
 
 program
   .command('bench')

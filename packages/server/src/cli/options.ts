@@ -7,6 +7,8 @@ export interface CommonOptions {
   port?: string;
   host?: string;
   databaseUrl?: string;
+  natsUrl?: string;
+  roles?: string;
 }
 
 /** The config of a CLI command: the environment, overridden by flags. Only the CLI and `main` read process.env. */
@@ -16,6 +18,8 @@ export function configFrom(opts: CommonOptions): Config {
   if (opts.port) env.TESSERA_PORT = opts.port;
   if (opts.host) env.TESSERA_HOST = opts.host;
   if (opts.databaseUrl) env.TESSERA_DATABASE_URL = opts.databaseUrl;
+  if (opts.natsUrl) env.TESSERA_NATS_URL = opts.natsUrl;
+  if (opts.roles) env.TESSERA_ROLES = opts.roles;
   return loadConfig(env);
 }
 

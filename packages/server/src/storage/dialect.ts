@@ -12,10 +12,20 @@ export interface SqlDialect {
   readonly jsonType: 'text' | 'jsonb';
   /** Auto-incrementing 64-bit primary key column definition (`position`, `seq`). */
   readonly serialPrimaryKey: string;
+  /**
+   * Words between an INSERT's column list and `values` that let it write explicit values into a generated key
+   * column (`tessera copy`): PostgreSQL's `generated always` identity refuses them otherwise; empty where none are
+   * needed.
+   */
+  readonly explicitSerialSql: string;
   /** `INSERT … ON CONFLICT DO NOTHING` works (both do; kept for future dialects). */
   readonly supportsOnConflict: boolean;
   /** `RETURNING` works. */
   readonly supportsReturning: boolean;
+  /** Only one connection ever writes (SQLite: the writer thread): row and advisory locks are not needed. */
+  readonly singleWriter: boolean;
+  /** Row-locking suffix of a select that skips rows other transactions hold (`for update skip locked`). */
+  readonly skipLockedSql: string;
   /** Maximum bound parameters per statement. */
   readonly maxParameters: number;
   /**
@@ -36,8 +46,11 @@ export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
   timeType: 'integer',
   jsonType: 'text',
   serialPrimaryKey: 'integer primary key autoincrement',
+  explicitSerialSql: '',
   supportsOnConflict: true,
   supportsReturning: true,
+  singleWriter: true,
+  skipLockedSql: '',
   maxParameters: 32_000,
   serialiseAppendsSql: undefined,
   currentSchemaSql: undefined,
@@ -53,8 +66,11 @@ export const postgresDialect: SqlDialect = Object.freeze<SqlDialect>({
   timeType: 'bigint',
   jsonType: 'jsonb',
   serialPrimaryKey: 'bigint generated always as identity primary key',
+  explicitSerialSql: 'overriding system value',
   supportsOnConflict: true,
   supportsReturning: true,
+  singleWriter: false,
+  skipLockedSql: 'for update skip locked',
   maxParameters: 65_000,
   serialiseAppendsSql: 'select pg_advisory_xact_lock(7301001)',
   currentSchemaSql: 'select current_schema() as s',

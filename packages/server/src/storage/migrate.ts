@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import type { SqlDialect } from './dialect.js';
 import { initialSchema, logSchema } from './migrations/001-initial.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
+import type { Database } from './schema.js';
 
 type Migrations = Record<string, (d: SqlDialect) => string[]>;
 
@@ -44,15 +45,28 @@ export async function migrateToLatest(
   const migrator = new Migrator({ db, provider: provider(dialect, part), migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
-  if (dialect.name === 'postgres' && part !== 'main') {
-    for (const statement of monthlyPartitionStatements(now, 1, 3)) {
-      try {
-        await sql.raw(statement).execute(db);
-      } catch (e) {
-        // A month whose rows already sit in the default partition cannot be created; they stay there.
-        if (!/default partition|would be violated/i.test(String(e))) throw e;
-      }
+  if (part !== 'main') await createMonthlyPartitions(db, dialect, now, 1, 3);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Creates, if absent, the default partitions of `ingest_log` and `events` and their monthly partitions from
+ * `monthsBack` months before the month of `now` to `monthsAhead` months after it (PostgreSQL; a no-op in dialects
+ * without partitions). A month whose rows already sit in the default partition cannot be created; they stay there.
+ */
+export async function createMonthlyPartitions(
+  db: Kysely<Database>,
+  dialect: SqlDialect,
+  now: Date,
+  monthsBack: number,
+  monthsAhead: number,
+): Promise<void> {
+  if (dialect.name !== 'postgres') return;
+  for (const statement of monthlyPartitionStatements(now, monthsBack, monthsAhead)) {
+    try {
+      await sql.raw(statement).execute(db);
+    } catch (e) {
+      if (!/default partition|would be violated/i.test(String(e))) throw e;
     }
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -36,25 +36,31 @@ export function testDatabases(): TestDatabase[] {
       skip: url ? undefined : 'TESSERA_TEST_DATABASE_URL is not set',
       async create() {
         // Each store gets its own schema, dropped on close.
-        const schema = `t_${randomBytes(6).toString('hex')}`;
-        await adminQuery(url as string, `create schema ${schema}`);
-        const sep = (url as string).includes('?') ? '&' : '?';
-        const s = await createPostgresStorage({
-          url: `${url}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-          poolSize: 4,
-        });
+        const schema = await createTestSchema(url as string);
+        const s = await createPostgresStorage({ url: schema.url, poolSize: 4 });
         await s.migrate();
         const close = s.close;
         return {
           ...s,
           async close() {
             await close();
-            await adminQuery(url as string, `drop schema ${schema} cascade`);
+            await schema.drop();
           },
         };
       },
     },
   ];
+}
+
+/** A fresh, empty schema of the test database, and a URL whose connections use it (`search_path`). */
+export async function createTestSchema(url: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  await adminQuery(url, `create schema ${schema}`);
+  const sep = url.includes('?') ? '&' : '?';
+  return {
+    url: `${url}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    drop: () => adminQuery(url, `drop schema ${schema} cascade`),
+  };
 }
 
 async function adminQuery(url: string, text: string): Promise<void> {
