@@ -2,16 +2,24 @@ import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createTokenService, type TokenService } from './auth/token-service.js';
-import type { Config } from './config.js';
+import { openJetStream } from './cluster/jetstream.js';
+import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
+import { createJetStreamWorker } from './cluster/jetstream-worker.js';
+import { createOutboxRelay } from './cluster/outbox-relay.js';
+import type { Config, Role } from './config.js';
+import { TesseraError } from './errors.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
+import type { IngestWriter } from './ingest/ingest-writer.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createEmbeddedPipeline } from './pipeline/embedded-pipeline.js';
 import type { PipelineRunner } from './pipeline/pipeline-runner.js';
 import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.js';
+import { DEFAULT_STEPS } from './pipeline/steps/index.js';
 import { startWriterThread } from './pipeline/thread-writer.js';
 import { createProfileService, type ProfileService } from './profiles/profile-service.js';
+import { createScheduler } from './scheduler/scheduler.js';
 import { createSourceService, type SourceService } from './sources/source-service.js';
 import { createPostgresStorage } from './storage/postgres/create-postgres-storage.js';
 import { createSqliteStorage } from './storage/sqlite/create-sqlite-storage.js';
@@ -67,22 +75,26 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);
     for (const q of outcome.quarantined) metrics.quarantined.inc({ code: q.code }, q.count);
   };
+  const sources = createSourceService(storage);
+  const cluster = config.natsUrl ? await startCluster(config, storage, sources, logger, onBatch) : undefined;
   // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
   // HTTP. In-memory (tests), PostgreSQL, or running from TypeScript sources: the same code in-process.
   const useThread = opts.writerThread ?? (!opts.memory && !config.databaseUrl && import.meta.url.endsWith('.js'));
-  const { writer, runner: pipeline } = useThread
-    ? await startWriterThread(
-        {
-          file: sqliteFile(config),
-          durability: config.durability,
-          batchSize: config.pipelineBatchSize,
-          logLevel: config.logLevel,
-          runPipeline: opts.pipeline !== false,
-        },
-        logger,
-        onBatch,
-      )
-    : await createEmbeddedPipeline(storage, { batchSize: config.pipelineBatchSize, logger, onBatch });
+  const { writer, runner: pipeline } = cluster
+    ? cluster
+    : useThread
+      ? await startWriterThread(
+          {
+            file: sqliteFile(config),
+            durability: config.durability,
+            batchSize: config.pipelineBatchSize,
+            logLevel: config.logLevel,
+            runPipeline: opts.pipeline !== false,
+          },
+          logger,
+          onBatch,
+        )
+      : await createEmbeddedPipeline(storage, { batchSize: config.pipelineBatchSize, logger, onBatch });
   const freeDisk = () => {
     if (opts.memory || config.databaseUrl) return Number.MAX_SAFE_INTEGER;
     try {
@@ -93,7 +105,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }
   };
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
-  const sources = createSourceService(storage);
   const tokens = createTokenService(storage);
   const ingest = createIngestService({
     storage,
@@ -120,6 +131,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     consumer: PIPELINE_CONSUMER,
   });
   if (opts.pipeline !== false) pipeline.start();
+  cluster?.start();
 
   return {
     config,
@@ -138,7 +150,83 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close() {
       await http.close();
       await pipeline.stop();
+      await cluster?.stop();
       await storage.close();
     },
   };
+}
+
+/**
+ * Cluster mode (DESIGN §2): the log and the change bus on JetStream, each role as `config.roles` says. `api`: the
+ * JetStream ingest writer, and write keys kept in memory (reloaded every 30 s, answered from memory while
+ * PostgreSQL is down). `worker`: a pipeline consumer and the outbox relay. `scheduler`: the periodic jobs. A node
+ * without `api` still answers reads and `/healthz`, `/metrics`, but refuses ingest (503).
+ */
+async function startCluster(
+  config: Config,
+  storage: Storage,
+  sources: SourceService,
+  logger: Logger,
+  onBatch: (outcome: BatchOutcome) => void,
+) {
+  const has = (role: Role) => config.roles.includes(role);
+  const handle = await openJetStream(config.natsUrl as string, config.natsPrefix);
+  const jsWriter = has('api') ? createJetStreamIngestWriter(handle, logger) : undefined;
+  const writer = jsWriter ?? refusingWriter();
+  const runner: PipelineRunner = has('worker')
+    ? createJetStreamWorker({
+        handle,
+        storage,
+        steps: DEFAULT_STEPS,
+        batchSize: config.pipelineBatchSize,
+        logger,
+        onBatch,
+      })
+    : idleRunner();
+  const relay = has('worker') ? createOutboxRelay({ handle, storage, logger }) : undefined;
+  const scheduler = has('scheduler') ? createScheduler({ storage, logger }) : undefined;
+  let warmTimer: NodeJS.Timeout | undefined;
+  return {
+    writer,
+    runner: {
+      ...runner,
+      async drain() {
+        await runner.drain();
+        if (relay) while ((await relay.relayOnce()) > 0);
+      },
+    } satisfies PipelineRunner,
+    start() {
+      relay?.start();
+      scheduler?.start();
+      if (has('api')) {
+        const warm = () =>
+          sources.warm().catch((e) => logger.warn({ err: { name: (e as Error).name } }, 'key reload failed'));
+        void warm();
+        warmTimer = setInterval(warm, 30_000);
+        warmTimer.unref();
+      }
+    },
+    async stop() {
+      if (warmTimer) clearInterval(warmTimer);
+      await relay?.stop();
+      await scheduler?.stop();
+      jsWriter?.close();
+      await handle.close();
+    },
+  };
+}
+
+/** The ingest writer of a node without the `api` role: ingest goes to api nodes. */
+function refusingWriter(): IngestWriter {
+  return {
+    async append() {
+      throw new TesseraError('unavailable', 'this node does not take ingest (no api role)', { retryAfter: 1 });
+    },
+    backlog: () => ({ events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 }),
+    alive: () => true,
+  };
+}
+
+function idleRunner(): PipelineRunner {
+  return { start() {}, notify() {}, async drain() {}, async stop() {} };
 }

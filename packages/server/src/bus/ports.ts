@@ -20,4 +20,10 @@ export interface ChangeStore {
   read(consumer: string, limit: number): Promise<Change[]>;
   commit(consumer: string, seq: number): Promise<void>;
   lastSeq(): Promise<number>;
+  /**
+   * Removes and returns up to `limit` of the oldest rows, ascending (cluster mode's outbox relay, inside a
+   * transaction whose commit confirms the rows were published). Rows another transaction holds are skipped, so
+   * relays on several nodes never take the same row.
+   */
+  take(limit: number): Promise<Change[]>;
 }

@@ -72,6 +72,12 @@ export interface IdentityStore {
   family(survivorId: string): Promise<string[]>;
   /** Identity rows of these (stored) profile ids. */
   ofProfiles(profileIds: readonly string[]): Promise<IdentityRow[]>;
+  /**
+   * Until the transaction ends, no other transaction resolving any of these identifiers runs: the first step of a
+   * cluster worker's batch (PostgreSQL advisory locks, taken in one fixed order so two workers never deadlock on
+   * them). Nothing to do where the store has a single writer.
+   */
+  lock(identifiers: readonly Identifier[]): Promise<void>;
   /** Inserts identity rows; an identifier already linked is left as it is. */
   link(rows: readonly IdentityRow[]): Promise<void>;
   /** Redirects `fromIds` (and every id redirected to them) to `toId`; `at` is record time, `validAt` event time. */

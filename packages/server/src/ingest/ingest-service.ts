@@ -95,10 +95,14 @@ export function createIngestService(deps: {
         });
       });
       if (accepted.length > 0) {
-        const done = await deps.storage.processed.existing(
-          source.id,
-          accepted.map((e) => e.messageId),
-        );
+        // An early answer for duplicates; the pipeline de-duplicates anyway, so a store that cannot be read (a
+        // cluster api node while PostgreSQL is down) does not stop ingest.
+        const done = await deps.storage.processed
+          .existing(
+            source.id,
+            accepted.map((e) => e.messageId),
+          )
+          .catch(() => new Set<string>());
         if (done.size > 0) {
           duplicates += done.size;
           for (let i = accepted.length - 1; i >= 0; i--) if (done.has(accepted[i].messageId)) accepted.splice(i, 1);

@@ -1,11 +1,12 @@
 import { cacheIdentityStore } from '../identity/cached-identity-store.js';
-import { loadIdentityRules } from '../identity/rules.js';
+import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { QuarantineRow } from '../ingest/ports.js';
 import { cacheProfileStore } from '../profiles/cached-profile-store.js';
 import type { EventRow, EventStore } from '../profiles/ports.js';
 import type { Storage, Stores } from '../storage/storage.js';
+import { isTransientStoreError } from '../storage/transient.js';
 import { change } from './change.js';
 import type { PipelineContext, Step, StepResult } from './step.js';
 
@@ -62,124 +63,153 @@ export async function processBatch(
   now = Date.now(),
   mode: BatchMode = 'isolated',
 ): Promise<BatchOutcome | undefined> {
-  return storage.transaction(async (root) => {
-    const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
-    // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
-    const tx: Stores = buffered
-      ? {
-          ...root,
-          events: buffered.store,
-          identities: cacheIdentityStore(root.identities),
-          profiles: cacheProfileStore(root.profiles),
-        }
-      : root;
+  return storage.transaction(async (tx) => {
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;
-    const { rules, version: rulesVersion } = await loadIdentityRules(tx.settings);
-
-    const bySource = new Map<string, LogEntry[]>();
-    for (const e of entries) bySource.set(e.sourceId, [...(bySource.get(e.sourceId) ?? []), e]);
-    const seen = new Set<string>();
-    for (const [sourceId, list] of bySource) {
-      for (const id of await tx.processed.existing(
-        sourceId,
-        list.map((e) => e.messageId),
-      ))
-        seen.add(`${sourceId}\u0000${id}`);
-    }
-
-    const outcome: BatchOutcome = {
-      read: entries.length,
-      stored: 0,
-      duplicates: 0,
-      dropped: 0,
-      quarantined: [],
-      merges: 0,
-      lastPosition: 0,
-      lastReceivedAt: 0,
-    };
-    const quarantined = new Map<string, number>();
-    const processed: { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[] = [];
-    const changes: PipelineContext['changes'] = [];
-    const counters = { merges: 0 };
-    const quarantinedKeys = new Set<string>();
-    /** One open quarantine row per (source, messageId): a re-sent refused call is not quarantined twice. */
-    const quarantine = async (entry: LogEntry, code: string, reason: string) => {
-      const key = `${entry.sourceId}\u0000${entry.messageId}`;
-      if (quarantinedKeys.has(key) || (await tx.quarantine.hasOpen(entry.sourceId, entry.messageId))) {
-        outcome.duplicates++;
-        return;
-      }
-      quarantinedKeys.add(key);
-      quarantined.set(code, (quarantined.get(code) ?? 0) + 1);
-      await tx.quarantine.insert([quarantineRow(entry, code, reason)]);
-    };
-    for (const [n, entry] of entries.entries()) {
-      // Let appends (another database) and messages in between: a batch must not starve the ingest path.
-      if (n > 0 && n % 32 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      outcome.lastPosition = entry.position;
-      outcome.lastReceivedAt = entry.receivedAt;
-      if (entry.rejection) {
-        await quarantine(entry, entry.rejection.code, entry.rejection.reason);
-        continue;
-      }
-      const dedupKey = `${entry.sourceId}\u0000${entry.messageId}`;
-      if (seen.has(dedupKey)) {
-        outcome.duplicates++;
-        continue;
-      }
-      seen.add(dedupKey);
-      const ctx = {
-        tx,
-        entry,
-        eventId: newUuid(),
-        now,
-        rules,
-        rulesVersion,
-        merged: [],
-        family: async () => [],
-        traits: {},
-        consents: new Map(),
-        changes: [],
-        counters,
-      } as unknown as PipelineContext;
-      let result: StepResult;
-      if (mode === 'fast') {
-        try {
-          result = await runSteps(steps, ctx);
-        } catch (e) {
-          if (e instanceof RetryBatch) throw e;
-          throw new IsolateBatch((e as Error).name);
-        }
-        if (result.kind === 'dlq') throw new IsolateBatch(result.code);
-      } else {
-        result = await runIsolated(tx, steps, ctx);
-      }
-      if (result.kind === 'retry') throw new RetryBatch(result.reason);
-      if (result.kind === 'dlq') {
-        await quarantine(entry, result.code, result.reason);
-        // No de-dup key: the quarantined message may be replayed after a fix under the same messageId.
-        continue;
-      }
-      if (result.kind === 'drop') {
-        outcome.dropped++;
-        processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: null, processedAt: now });
-        continue;
-      }
-      outcome.stored++;
-      ctx.changes.push(change(ctx, 'event.stored', { profileId: ctx.profileId, type: ctx.event.type }));
-      changes.push(...ctx.changes);
-      processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: ctx.eventId, processedAt: now });
-    }
-    await buffered?.flush();
-    await tx.processed.insert(processed);
-    await tx.changes.publish(changes);
+    const outcome = await applyEntries(tx, steps, entries, now, mode);
     await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
-    outcome.merges = counters.merges;
-    outcome.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
     return outcome;
   });
+}
+
+/**
+ * Processes `entries` (read from elsewhere: a JetStream batch in cluster mode) in one store transaction, like
+ * {@link processBatch} but without a log offset: `prepare` runs first inside the transaction (cluster mode takes its
+ * locks there). The caller acknowledges the entries' messages after it resolves.
+ */
+export async function processEntries(
+  storage: Storage,
+  steps: readonly Step[],
+  entries: readonly LogEntry[],
+  opts: { now?: number; mode?: BatchMode; prepare?: (tx: Stores, rules: IdentityRules) => Promise<void> } = {},
+): Promise<BatchOutcome> {
+  return storage.transaction(async (tx) => {
+    if (opts.prepare) await opts.prepare(tx, (await loadIdentityRules(tx.settings)).rules);
+    return applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated');
+  });
+}
+
+/** The effects of a batch inside transaction `root`: de-dup, steps, quarantine, de-dup keys and outbox rows. */
+async function applyEntries(
+  root: Stores,
+  steps: readonly Step[],
+  entries: readonly LogEntry[],
+  now: number,
+  mode: BatchMode,
+): Promise<BatchOutcome> {
+  const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
+  // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
+  const tx: Stores = buffered
+    ? {
+        ...root,
+        events: buffered.store,
+        identities: cacheIdentityStore(root.identities),
+        profiles: cacheProfileStore(root.profiles),
+      }
+    : root;
+  const { rules, version: rulesVersion } = await loadIdentityRules(tx.settings);
+
+  const bySource = new Map<string, LogEntry[]>();
+  for (const e of entries) bySource.set(e.sourceId, [...(bySource.get(e.sourceId) ?? []), e]);
+  const seen = new Set<string>();
+  for (const [sourceId, list] of bySource) {
+    for (const id of await tx.processed.existing(
+      sourceId,
+      list.map((e) => e.messageId),
+    ))
+      seen.add(`${sourceId}\u0000${id}`);
+  }
+
+  const outcome: BatchOutcome = {
+    read: entries.length,
+    stored: 0,
+    duplicates: 0,
+    dropped: 0,
+    quarantined: [],
+    merges: 0,
+    lastPosition: 0,
+    lastReceivedAt: 0,
+  };
+  const quarantined = new Map<string, number>();
+  const processed: { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[] = [];
+  const changes: PipelineContext['changes'] = [];
+  const counters = { merges: 0 };
+  const quarantinedKeys = new Set<string>();
+  /** One open quarantine row per (source, messageId): a re-sent refused call is not quarantined twice. */
+  const quarantine = async (entry: LogEntry, code: string, reason: string) => {
+    const key = `${entry.sourceId}\u0000${entry.messageId}`;
+    if (quarantinedKeys.has(key) || (await tx.quarantine.hasOpen(entry.sourceId, entry.messageId))) {
+      outcome.duplicates++;
+      return;
+    }
+    quarantinedKeys.add(key);
+    quarantined.set(code, (quarantined.get(code) ?? 0) + 1);
+    await tx.quarantine.insert([quarantineRow(entry, code, reason)]);
+  };
+  for (const [n, entry] of entries.entries()) {
+    // Let appends (another database) and messages in between: a batch must not starve the ingest path.
+    if (n > 0 && n % 32 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    outcome.lastPosition = entry.position;
+    outcome.lastReceivedAt = entry.receivedAt;
+    if (entry.rejection) {
+      await quarantine(entry, entry.rejection.code, entry.rejection.reason);
+      continue;
+    }
+    const dedupKey = `${entry.sourceId}\u0000${entry.messageId}`;
+    if (seen.has(dedupKey)) {
+      outcome.duplicates++;
+      continue;
+    }
+    seen.add(dedupKey);
+    const ctx = {
+      tx,
+      entry,
+      eventId: newUuid(),
+      now,
+      rules,
+      rulesVersion,
+      merged: [],
+      family: async () => [],
+      traits: {},
+      consents: new Map(),
+      changes: [],
+      counters,
+    } as unknown as PipelineContext;
+    let result: StepResult;
+    if (mode === 'fast') {
+      try {
+        result = await runSteps(steps, ctx);
+      } catch (e) {
+        if (e instanceof RetryBatch || isTransientStoreError(e)) throw e;
+        throw new IsolateBatch((e as Error).name);
+      }
+      if (result.kind === 'dlq') throw new IsolateBatch(result.code);
+    } else {
+      result = await runIsolated(tx, steps, ctx);
+    }
+    if (result.kind === 'retry') throw new RetryBatch(result.reason);
+    if (result.kind === 'dlq') {
+      await quarantine(entry, result.code, result.reason);
+      // No de-dup key: the quarantined message may be replayed after a fix under the same messageId.
+      continue;
+    }
+    if (result.kind === 'drop') {
+      outcome.dropped++;
+      processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: null, processedAt: now });
+      continue;
+    }
+    outcome.stored++;
+    ctx.changes.push(change(ctx, 'event.stored', { profileId: ctx.profileId, type: ctx.event.type }));
+    changes.push(...ctx.changes);
+    processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: ctx.eventId, processedAt: now });
+  }
+  await buffered?.flush();
+  await tx.processed.insert(processed);
+  await tx.changes.publish(changes);
+  outcome.merges = counters.merges;
+  outcome.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
+  return outcome;
 }
 
 function quarantineRow(entry: LogEntry, code: string, reason: string): QuarantineRow {
@@ -238,7 +268,7 @@ async function runIsolated(tx: Stores, steps: readonly Step[], ctx: PipelineCont
     });
   } catch (e) {
     const r = (e as { stepResult?: StepResult }).stepResult;
-    if (!r && e instanceof RetryBatch) throw e;
+    if (!r && (e instanceof RetryBatch || isTransientStoreError(e))) throw e;
     return (
       r ?? {
         kind: 'dlq',

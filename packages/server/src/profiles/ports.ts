@@ -75,6 +75,8 @@ export interface AccountRow {
 export interface ProfileStore {
   create(row: ProfileRow): Promise<void>;
   get(ids: readonly string[]): Promise<ProfileRow[]>;
+  /** Locks these profile rows until the transaction ends, in id order (nothing where the store has a single writer). */
+  lock(ids: readonly string[]): Promise<void>;
   update(
     id: string,
     traits: Record<string, unknown>,

@@ -85,15 +85,30 @@ export function createSourceService(storage: Storage, clock: () => number = Date
       byHash.delete(row.writeKeyHash);
       return toSourceView({ ...row, mapping, updatedAt: clock() });
     },
-    /** The source a write key belongs to, or undefined. */
+    /**
+     * The source a write key belongs to, or undefined. When the store cannot be read, a key looked up before (or
+     * loaded by `warm`) is still answered from memory, however old: an api node keeps accepting while the database
+     * is down.
+     */
     async authenticate(writeKey: string): Promise<SourceRow | undefined> {
       const hash = hashSecret(writeKey);
       const cached = byHash.get(hash);
       if (cached && cached.until > clock()) return cached.row ?? undefined;
-      const row = await storage.sources.byKeyHash(hash);
+      let row: SourceRow | undefined;
+      try {
+        row = await storage.sources.byKeyHash(hash);
+      } catch (e) {
+        if (cached) return cached.row ?? undefined;
+        throw e;
+      }
       if (byHash.size > 10_000) byHash.clear();
       byHash.set(hash, { row: row ?? null, until: clock() + CACHE_MS });
       return row;
+    },
+    /** Loads every source's key hash into memory (cluster api nodes, at start and then periodically). */
+    async warm(): Promise<void> {
+      const until = clock() + CACHE_MS;
+      for (const row of await storage.sources.list()) byHash.set(row.writeKeyHash, { row, until });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COPIED_TABLES } from './copied-tables.js';
 import { postgresDialect } from './dialect.js';
-import { initialSchema, logSchema } from './migrations/001-initial.js';
+import { migrationStatements } from './migrate.js';
 
 /** Columns of each table, read from the PostgreSQL DDL of both migrations (a new migration is covered at once). */
 function tablesOf(statements: string[]): Map<string, string[]> {
@@ -15,8 +15,8 @@ function tablesOf(statements: string[]): Map<string, string[]> {
 
 /** Guards `tessera copy`: a table or a JSON column the copy does not know would be lost or mangled. */
 describe('COPIED_TABLES', () => {
-  const log = tablesOf(logSchema(postgresDialect));
-  const main = tablesOf(initialSchema(postgresDialect));
+  const log = tablesOf(migrationStatements(postgresDialect).log);
+  const main = tablesOf(migrationStatements(postgresDialect).main);
 
   it('lists every table of both migrations once, in the file that holds it', () => {
     const listed = COPIED_TABLES.map((t) => `${t.file}:${t.name}`).sort();

@@ -29,6 +29,7 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
     serial: { column: 'position', offsets: { table: 'log_offsets', column: 'position' } },
   },
   { name: 'settings', file: 'main', json: ['value'] },
+  { name: 'job_runs', file: 'main', json: [] },
   { name: 'sources', file: 'main', json: ['mapping'] },
   { name: 'api_tokens', file: 'main', json: ['roles'] },
   { name: 'log_offsets', file: 'main', json: [] },

@@ -57,6 +57,10 @@ export const CITUS_PLAN: CitusPlan = {
     kind: 'local',
     why: 'In cluster mode change-bus consumers are JetStream consumers, with their own ack state.',
   },
+  job_runs: {
+    kind: 'reference',
+    why: 'One row per scheduled job, claimed by whichever scheduler node runs it; read and written rarely.',
+  },
   profiles: { kind: 'distributed', column: 'id', colocation: 'profile', why: 'The profile row, by its own id.' },
   events: {
     kind: 'distributed',

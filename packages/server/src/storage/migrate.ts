@@ -1,15 +1,21 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialect } from './dialect.js';
 import { initialSchema, logSchema } from './migrations/001-initial.js';
+import { jobRunsSchema } from './migrations/002-job-runs.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
-type Migrations = Record<string, (d: SqlDialect) => string[]>;
+export type Migrations = Readonly<Record<string, (d: SqlDialect) => string[]>>;
 
 /** The ordered migrations of the main database, each a list of statements built from the dialect's fragments. */
-const MAIN: Migrations = { '001-initial': initialSchema };
+const MAIN: Migrations = { '001-initial': initialSchema, '002-job-runs': jobRunsSchema };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };
+
+/** Every migration's statements for `d`, by database: for tests that read the schema as the migrations build it. */
+export function migrationStatements(d: SqlDialect): { main: string[]; log: string[] } {
+  return { main: Object.values(MAIN).flatMap((m) => m(d)), log: Object.values(LOG).flatMap((m) => m(d)) };
+}
 
 /** Which schemas a database holds. */
 export type SchemaPart = 'main' | 'log' | 'all';

@@ -141,6 +141,7 @@ export interface Database {
     created_at: number;
   };
   change_offsets: { consumer: string; seq: number };
+  job_runs: { name: string; last_run_at: number; run_by: string };
 }
 
 export type TableName = keyof Database;

@@ -2,6 +2,7 @@ import type { ChangeStore } from '../bus/ports.js';
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
 import type { AccountStore, ConsentStore, EventStore, HistoryStore, ProfileStore } from '../profiles/ports.js';
+import type { JobStore } from '../scheduler/ports.js';
 import type { SettingsStore } from '../settings/ports.js';
 import type { SourceStore, TokenStore } from '../sources/ports.js';
 import type { SqlDialect } from './dialect.js';
@@ -21,6 +22,7 @@ export interface Stores {
   readonly sources: SourceStore;
   readonly tokens: TokenStore;
   readonly settings: SettingsStore;
+  readonly jobs: JobStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.

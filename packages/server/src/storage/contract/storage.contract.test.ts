@@ -663,6 +663,102 @@ for (const db of testDatabases()) {
       });
     });
 
+    describe('changes taken by a relay', () => {
+      it('take removes and returns the oldest rows, ascending; the rest stay for the next take', async () => {
+        const ids = [newUuid(), newUuid(), newUuid()];
+        await s.changes.publish(
+          ids.map((id, i) => ({ id, kind: 'k', profileId: null, payload: { i }, createdAt: T0 + i })),
+        );
+        const first = await s.transaction((tx) => tx.changes.take(2));
+        expect(first.map((c) => c.id)).toEqual(ids.slice(0, 2));
+        expect(first[0].payload).toEqual({ i: 0 });
+        expect((await s.changes.take(10)).map((c) => c.id)).toEqual([ids[2]]);
+        expect(await s.changes.take(10)).toEqual([]);
+      });
+
+      it('a rolled-back take leaves the rows in place', async () => {
+        const id = newUuid();
+        await s.changes.publish([{ id, kind: 'k', profileId: null, payload: {}, createdAt: T0 }]);
+        await expect(
+          s.transaction(async (tx) => {
+            expect(await tx.changes.take(10)).toHaveLength(1);
+            throw new Error('publish failed');
+          }),
+        ).rejects.toThrow('publish failed');
+        expect((await s.changes.take(10)).map((c) => c.id)).toEqual([id]);
+      });
+    });
+
+    describe('jobs', () => {
+      it('claims a run once per period and records who ran it', async () => {
+        expect(await s.jobs.lastRun('partitions')).toBeUndefined();
+        expect(await s.transaction((tx) => tx.jobs.claim('partitions', T0, 60_000, 'node-a'))).toBe(true);
+        expect(await s.transaction((tx) => tx.jobs.claim('partitions', T0 + 59_999, 60_000, 'node-b'))).toBe(false);
+        expect(await s.jobs.lastRun('partitions')).toEqual({ at: T0, by: 'node-a' });
+        expect(await s.transaction((tx) => tx.jobs.claim('partitions', T0 + 60_000, 60_000, 'node-b'))).toBe(true);
+        expect(await s.jobs.lastRun('partitions')).toEqual({ at: T0 + 60_000, by: 'node-b' });
+        expect(await s.transaction((tx) => tx.jobs.claim('other', T0, 60_000, 'node-a'))).toBe(true);
+      });
+
+      it('two nodes claiming at once: exactly one wins', async () => {
+        const claims = await Promise.all(
+          ['a', 'b', 'c'].map((node) => s.transaction((tx) => tx.jobs.claim('race', T0, 60_000, node))),
+        );
+        expect(claims.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('locks', () => {
+      it('lock calls succeed inside a transaction (a no-op with a single writer)', async () => {
+        const p = newUuid();
+        await s.profiles.create(profile(p));
+        await s.transaction(async (tx) => {
+          await tx.identities.lock([
+            { type: 'user_id', value: 'u1' },
+            { type: 'email', value: 'a@example.com' },
+            { type: 'user_id', value: 'u1' },
+          ]);
+          await tx.identities.lock([]);
+          await tx.profiles.lock([p, p, newUuid()]);
+          await tx.profiles.lock([]);
+        });
+      });
+
+      it.skipIf(db.name === 'sqlite')(
+        'an identifier lock makes a second transaction on it wait until the first commits',
+        async () => {
+          const order: string[] = [];
+          let release!: () => void;
+          const held = new Promise<void>((r) => {
+            release = r;
+          });
+          let locked!: () => void;
+          const isLocked = new Promise<void>((r) => {
+            locked = r;
+          });
+          const first = s.transaction(async (tx) => {
+            await tx.identities.lock([{ type: 'email', value: 'x@example.com' }]);
+            locked();
+            await held;
+            order.push('first commits');
+          });
+          await isLocked;
+          const second = s.transaction(async (tx) => {
+            await tx.identities.lock([
+              { type: 'user_id', value: 'other' },
+              { type: 'email', value: 'x@example.com' },
+            ]);
+            order.push('second has the lock');
+          });
+          await new Promise((r) => setTimeout(r, 200));
+          expect(order).toEqual([]);
+          release();
+          await Promise.all([first, second]);
+          expect(order).toEqual(['first commits', 'second has the lock']);
+        },
+      );
+    });
+
     describe('sources and tokens', () => {
       it('creates sources and finds them by id, name and key hash; rotates keys and sets mappings', async () => {
         const [id1, id2] = [newUuid(), newUuid()].sort();

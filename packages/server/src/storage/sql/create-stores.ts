@@ -5,7 +5,13 @@ import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
-import { createChangeStore, createSettingsStore, createSourceStore, createTokenStore } from './other-stores.js';
+import {
+  createChangeStore,
+  createJobStore,
+  createSettingsStore,
+  createSourceStore,
+  createTokenStore,
+} from './other-stores.js';
 import {
   createAccountStore,
   createConsentStore,
@@ -34,6 +40,7 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     sources: createSourceStore(db),
     tokens: createTokenStore(db),
     settings: createSettingsStore(db),
+    jobs: createJobStore(db, d),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);

@@ -6,6 +6,21 @@ import { chunk } from './chunk.js';
 import { fromJson, toJson } from './json.js';
 import { insertRows, list, rawQuery } from './raw.js';
 
+/**
+ * A 52-bit advisory-lock key for an identifier (two 32-bit FNV-1a variants). A collision only makes two
+ * identifiers wait for each other. The top bits stay clear of `serialiseAppendsSql`'s small constant key.
+ */
+export function lockKey(text: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 2 ** 20 + ((b >>> 0) & 0xfffff) + 2 ** 40;
+}
+
 const ONE_IDENTIFIER = '(type = ? and value = ?)';
 
 function toIdentity(r: Database['identities']): IdentityRow {
@@ -83,10 +98,16 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
       const rows = await rawQuery<Database['identities']>(
         db,
         d,
-        `select * from identities where profile_id in (${list(profileIds.length)})`,
+        `select * from identities where profile_id in (${list(profileIds.length)}) order by type, value`,
         profileIds,
       );
       return rows.map(toIdentity);
+    },
+    async lock(identifiers) {
+      if (d.singleWriter || identifiers.length === 0) return;
+      const keys = [...new Set(identifiers.map((i) => lockKey(`${i.type}\u0000${i.value}`)))].sort((a, b) => a - b);
+      // unnest yields the array's order, so the locks are taken in ascending key order in every transaction.
+      await rawQuery(db, d, 'select pg_advisory_xact_lock(k) from unnest(?::bigint[]) as k', [keys]);
     },
     async link(rows) {
       await insertRows(

@@ -1,11 +1,13 @@
 import { type Kysely, sql } from 'kysely';
 import type { ChangeStore } from '../../bus/ports.js';
+import type { JobStore } from '../../scheduler/ports.js';
 import type { SettingRow, SettingsStore } from '../../settings/ports.js';
 import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
+import { lockKey } from './identity-store.js';
 import { fromJson, toJson } from './json.js';
-import { insertRows } from './raw.js';
+import { insertRows, rawQuery } from './raw.js';
 
 export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeStore {
   return {
@@ -42,6 +44,24 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         .values({ consumer, seq })
         .onConflict((oc) => oc.column('consumer').doUpdateSet({ seq }))
         .execute();
+    },
+    async take(limit) {
+      const rows = await rawQuery<Database['changes']>(
+        db,
+        d,
+        `delete from changes where seq in (select seq from changes order by seq limit ? ${d.skipLockedSql}) returning *`,
+        [limit],
+      );
+      return rows
+        .map((r) => ({
+          seq: Number(r.seq),
+          id: r.id,
+          kind: r.kind,
+          profileId: r.profile_id,
+          payload: fromJson(r.payload),
+          createdAt: Number(r.created_at),
+        }))
+        .sort((a, b) => a.seq - b.seq);
     },
     async lastSeq() {
       const r = await db
@@ -183,6 +203,34 @@ export function createSettingsStore(db: Kysely<Database>): SettingsStore {
       return (await db.selectFrom('settings').selectAll().where('key', '=', key).orderBy('version').execute()).map(
         toSetting,
       );
+    },
+  };
+}
+
+export function createJobStore(db: Kysely<Database>, d: SqlDialect): JobStore {
+  return {
+    async claim(name, now, everyMs, by) {
+      if (!d.singleWriter) {
+        const [row] = await rawQuery<{ ok: boolean }>(db, d, 'select pg_try_advisory_xact_lock(?) as ok', [
+          lockKey(`job\u0000${name}`),
+        ]);
+        if (!row?.ok) return false;
+      }
+      const [last] = await rawQuery<{ last_run_at: number }>(db, d, 'select last_run_at from job_runs where name = ?', [
+        name,
+      ]);
+      if (last && now - Number(last.last_run_at) < everyMs) return false;
+      await rawQuery(
+        db,
+        d,
+        'insert into job_runs (name, last_run_at, run_by) values (?, ?, ?) on conflict (name) do update set last_run_at = excluded.last_run_at, run_by = excluded.run_by',
+        [name, now, by],
+      );
+      return true;
+    },
+    async lastRun(name) {
+      const [row] = await rawQuery<Database['job_runs']>(db, d, 'select * from job_runs where name = ?', [name]);
+      return row ? { at: Number(row.last_run_at), by: row.run_by } : undefined;
     },
   };
 }

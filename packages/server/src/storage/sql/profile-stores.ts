@@ -44,6 +44,16 @@ export function createProfileStore(db: Kysely<Database>, d: SqlDialect): Profile
       );
       return rows.map(toProfile);
     },
+    async lock(ids) {
+      if (d.singleWriter || ids.length === 0) return;
+      const sorted = [...new Set(ids)].sort();
+      await rawQuery(
+        db,
+        d,
+        `select id from profiles where id in (${list(sorted.length)}) order by id for update`,
+        sorted,
+      );
+    },
     async update(id, traits, traitTimes, updatedAt) {
       await rawQuery(db, d, 'update profiles set traits = ?, trait_times = ?, updated_at = ? where id = ?', [
         toJson(traits),

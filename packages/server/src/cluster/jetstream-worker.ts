@@ -1,0 +1,144 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import type { LogEntry } from '../ingest/logged-event.js';
+import type { Logger } from '../logger.js';
+import { lockBatch } from '../pipeline/lock-batch.js';
+import type { PipelineRunner } from '../pipeline/pipeline-runner.js';
+import { type BatchOutcome, IsolateBatch, processEntries, RetryBatch } from '../pipeline/process-batch.js';
+import type { Step } from '../pipeline/step.js';
+import type { Storage } from '../storage/storage.js';
+import { isTransientStoreError } from '../storage/transient.js';
+import { decodeLogMessage, type JetStreamHandle, logPosition } from './jetstream.js';
+
+export interface JetStreamWorkerOptions {
+  handle: JetStreamHandle;
+  storage: Storage;
+  steps: readonly Step[];
+  /** Events per transaction (about: whole messages are taken). */
+  batchSize: number;
+  logger: Logger;
+  onBatch?: (outcome: BatchOutcome, ms: number) => void;
+  /** How long a fetch waits for messages (ms). */
+  fetchWaitMs?: number;
+}
+
+/**
+ * A pipeline worker of cluster mode (DESIGN §2, §3): pulls messages of the log stream from the shared durable
+ * consumer, processes their entries in one PostgreSQL transaction that first takes the batch's identity locks
+ * (`lockBatch`), and acknowledges the messages only after the commit. A worker killed before its acks leaves the
+ * messages to be delivered again (after the consumer's ack wait), where `processed_messages` makes them no-ops.
+ * A transient store failure (database down, deadlock) hands the messages back with a growing delay: workers pause
+ * while PostgreSQL is down and resume by themselves.
+ */
+export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRunner {
+  const { handle, logger } = opts;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let failures = 0;
+  let entriesPerMessage = 1;
+  let stopFetch: (() => void) | undefined;
+
+  async function fetchBatch(waitMs: number): Promise<JsMsg[]> {
+    const consumer = await handle.js.consumers.get(handle.names.logStream, handle.names.pipelineConsumer);
+    const max = Math.max(1, Math.min(1000, Math.round(opts.batchSize / entriesPerMessage)));
+    const iter = await consumer.fetch({ max_messages: max, expires: Math.max(1000, waitMs) });
+    stopFetch = () => iter.stop();
+    const out: JsMsg[] = [];
+    for await (const m of iter) out.push(m);
+    stopFetch = undefined;
+    return out;
+  }
+
+  /** Processes one fetched batch; true when it committed (the messages are acknowledged). */
+  async function handleBatch(msgs: JsMsg[]): Promise<boolean> {
+    const entries: LogEntry[] = [];
+    const good: JsMsg[] = [];
+    for (const m of msgs) {
+      try {
+        decodeLogMessage(m.data).forEach((e, i) => {
+          entries.push({ ...e, position: logPosition(m.seq, i), rejection: e.rejection ?? null });
+        });
+        good.push(m);
+      } catch (e) {
+        // Not a message Tessera wrote: it stays in the stream (the raw store) and is never processed.
+        logger.error({ seq: m.seq, err: { name: (e as Error).name } }, 'undecodable log message; terminated');
+        m.term();
+      }
+    }
+    if (good.length === 0) return true;
+    entriesPerMessage = entriesPerMessage * 0.8 + (entries.length / good.length) * 0.2;
+    const started = performance.now();
+    const run = (mode: 'fast' | 'isolated') =>
+      processEntries(opts.storage, opts.steps, entries, {
+        mode,
+        prepare: (tx, rules) => lockBatch(tx, entries, rules),
+      });
+    let outcome: BatchOutcome;
+    try {
+      try {
+        outcome = await run('fast');
+      } catch (e) {
+        if (e instanceof RetryBatch || isTransientStoreError(e)) throw e;
+        if (!(e instanceof IsolateBatch))
+          logger.warn(
+            { err: { name: (e as Error).name, message: (e as Error).message } },
+            'fast batch failed; isolating',
+          );
+        outcome = await run('isolated');
+      }
+    } catch (e) {
+      failures++;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+      logger.warn(
+        { err: { name: (e as Error).name, message: (e as Error).message }, failures, delay },
+        'worker batch failed; handing it back',
+      );
+      for (const m of good) m.nak(delay);
+      await new Promise((r) => setTimeout(r, delay));
+      return false;
+    }
+    failures = 0;
+    for (const m of good) m.ack();
+    opts.onBatch?.(outcome, performance.now() - started);
+    return true;
+  }
+
+  async function run() {
+    while (running) {
+      let msgs: JsMsg[];
+      try {
+        msgs = await fetchBatch(opts.fetchWaitMs ?? 1000);
+      } catch (e) {
+        if (!running) return;
+        logger.warn({ err: { name: (e as Error).name, message: (e as Error).message } }, 'fetch failed; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (msgs.length > 0) await handleBatch(msgs);
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    notify() {},
+    async drain() {
+      // Until a short fetch finds nothing (tests): the messages of a failed batch come back after their delay.
+      for (let empty = 0; empty < 2; ) {
+        const msgs = await fetchBatch(300);
+        if (msgs.length === 0) empty++;
+        else {
+          empty = 0;
+          await handleBatch(msgs);
+        }
+      }
+    },
+    async stop() {
+      running = false;
+      stopFetch?.();
+      await loop;
+    },
+  };
+}

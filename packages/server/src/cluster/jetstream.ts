@@ -1,0 +1,123 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { LogEntryInput } from '../ingest/logged-event.js';
+import { packEntries, unpackEntries } from '../pipeline/pack-entries.js';
+
+/** Names of the JetStream objects of one install (`prefix` = `TESSERA_NATS_PREFIX`). */
+export interface StreamNames {
+  /** The ingest log: one message per accepted request (its entries, packed). */
+  readonly logStream: string;
+  readonly logSubject: string;
+  /** Durable pull consumer shared by every pipeline worker. */
+  readonly pipelineConsumer: string;
+  /** The change bus, fed by the outbox relay: one message per `changes` row. */
+  readonly changeStream: string;
+  readonly changeSubject: string;
+}
+
+export function streamNames(prefix: string): StreamNames {
+  const lower = prefix.toLowerCase();
+  return {
+    logStream: `${prefix}_LOG`,
+    logSubject: `${lower}.log`,
+    pipelineConsumer: `${lower}-pipeline`,
+    changeStream: `${prefix}_CHANGES`,
+    changeSubject: `${lower}.changes`,
+  };
+}
+
+export interface JetStreamHandle {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly names: StreamNames;
+  close(): Promise<void>;
+}
+
+const NS_PER_MS = 1_000_000;
+
+/**
+ * Connects to NATS (reconnecting forever: a node outlives a NATS restart) and makes sure the streams and the
+ * pipeline consumer exist: file storage, `replicas` copies (R3 in a NATS cluster), de-duplication of re-published
+ * messages by `Nats-Msg-Id` within two minutes, nothing ever discarded for age (the log is the raw store).
+ */
+export async function openJetStream(
+  url: string,
+  prefix: string,
+  opts: { replicas?: number } = {},
+): Promise<JetStreamHandle> {
+  const nc = await connect({
+    servers: url,
+    name: `tessera-${process.pid}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  const jsm = await jetstreamManager(nc);
+  const names = streamNames(prefix);
+  const replicas = opts.replicas ?? 1;
+  for (const [name, subject] of [
+    [names.logStream, names.logSubject],
+    [names.changeStream, names.changeSubject],
+  ]) {
+    const wanted = {
+      name,
+      subjects: [subject],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      num_replicas: replicas,
+      duplicate_window: 120_000 * NS_PER_MS,
+    };
+    try {
+      await jsm.streams.info(name);
+    } catch {
+      await jsm.streams.add(wanted);
+    }
+  }
+  await jsm.consumers.add(names.logStream, {
+    durable_name: names.pipelineConsumer,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    // A batch that takes longer is delivered again to another worker; de-duplication keeps it harmless.
+    ack_wait: 60_000 * NS_PER_MS,
+    max_ack_pending: 20_000,
+  });
+  return {
+    nc,
+    js: jetstream(nc),
+    jsm,
+    names,
+    async close() {
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}
+
+/** One log message: the packed entries' metadata line, then their payloads (JSON texts hold no raw newline). */
+export function encodeLogMessage(entries: readonly LogEntryInput[]): Uint8Array {
+  const { meta, payloads } = packEntries(entries);
+  return Buffer.from(`${meta}\n${payloads}`, 'utf8');
+}
+
+export function decodeLogMessage(data: Uint8Array): LogEntryInput[] {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  const cut = text.indexOf('\n');
+  if (cut < 0) throw new Error('a log message without its payloads');
+  return unpackEntries({ meta: text.slice(0, cut), payloads: text.slice(cut + 1) });
+}
+
+/**
+ * A log position for entry `index` of the message with stream sequence `seq`: positions grow with the stream, and
+ * a request holds far fewer than 65,536 calls (500 KB, at least ~30 bytes each).
+ */
+export function logPosition(seq: number, index: number): number {
+  return seq * 65_536 + index;
+}

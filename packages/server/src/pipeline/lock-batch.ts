@@ -1,0 +1,50 @@
+import { extractIdentifiers } from '../identity/extract-identifiers.js';
+import { normaliseIdentifier } from '../identity/normalise-identifier.js';
+import type { Identifier } from '../identity/ports.js';
+import type { IdentityRules } from '../identity/rules.js';
+import type { LogEntry, LoggedEvent } from '../ingest/logged-event.js';
+import type { Stores } from '../storage/storage.js';
+
+/**
+ * Serialises a batch with every other worker's that could touch the same people (cluster mode, DESIGN §4): first
+ * the advisory locks of every normalised identifier the batch names, in one global order; then the rows of the
+ * profiles that own them now (survivors), in id order. A worker resolving any of these identifiers, or changing
+ * one of these profiles through another identifier, waits for this transaction; locks are always taken
+ * identifiers-then-profiles, so two batches wait for each other at most once (a deadlock PostgreSQL still reports
+ * is retried by the worker).
+ */
+export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules: IdentityRules): Promise<void> {
+  const identifiers = new Map<string, Identifier>();
+  const add = (type: string, value: unknown) => {
+    const n = normaliseIdentifier(type, value, rules.defaultPhoneRegion);
+    if (n.ok) identifiers.set(`${type}\u0000${n.value}`, { type, value: n.value });
+  };
+  const types = Object.keys(rules.types);
+  for (const entry of entries) {
+    if (entry.rejection) continue;
+    let event: LoggedEvent;
+    try {
+      event = JSON.parse(entry.payload) as LoggedEvent;
+    } catch {
+      continue; // the parse step quarantines it
+    }
+    for (const r of extractIdentifiers(event, types)) add(r.type, r.value);
+    if (event.type === 'alias' && event.previousId !== undefined) {
+      // The resolver looks previousId up as a user id, else links it as an anonymous id.
+      add('user_id', event.previousId);
+      add('anonymous_id', event.previousId);
+    }
+  }
+  const all = [...identifiers.values()];
+  if (all.length === 0) return;
+  await tx.identities.lock(all);
+  const owners = [...new Set((await tx.identities.find(all)).map((r) => r.profileId))];
+  // A survivor may be merged away while this waits for its row: resolve again until every survivor is locked.
+  const locked = new Set<string>();
+  for (;;) {
+    const survivors = [...new Set((await tx.identities.resolve(owners)).values())].filter((id) => !locked.has(id));
+    if (survivors.length === 0) return;
+    await tx.profiles.lock(survivors);
+    for (const id of survivors) locked.add(id);
+  }
+}

@@ -1,0 +1,75 @@
+import os from 'node:os';
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+
+/** A periodic job: run at most once per `everyMs` across every scheduler node. */
+export interface Job {
+  readonly name: string;
+  readonly everyMs: number;
+  run(storage: Storage): Promise<void>;
+}
+
+/**
+ * The jobs of the `scheduler` role. `partitions`: creates the coming months' partitions of `ingest_log` and
+ * `events` (the migration run does it from a month back to three ahead; a server running for months needs it again).
+ */
+export const DEFAULT_JOBS: readonly Job[] = [
+  { name: 'partitions', everyMs: 6 * 3_600_000, run: async (storage) => void (await storage.migrate()) },
+];
+
+/**
+ * The scheduler (DESIGN §2's `scheduler` role): every `tickMs`, each job whose period has passed is claimed in a
+ * short transaction (`JobStore.claim`: advisory lock, then the last run's time) and, if this node won the claim,
+ * run outside it. Two schedulers never run a job twice in one period; a node that dies during a run leaves it to
+ * the next period.
+ */
+export function createScheduler(opts: {
+  storage: Storage;
+  logger: Logger;
+  jobs?: readonly Job[];
+  tickMs?: number;
+  node?: string;
+}) {
+  const jobs = opts.jobs ?? DEFAULT_JOBS;
+  const node = opts.node ?? `${os.hostname()}:${process.pid}`;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  async function tick(now = Date.now()): Promise<string[]> {
+    const ran: string[] = [];
+    for (const job of jobs) {
+      try {
+        const claimed = await opts.storage.transaction((tx) => tx.jobs.claim(job.name, now, job.everyMs, node));
+        if (!claimed) continue;
+        const started = performance.now();
+        await job.run(opts.storage);
+        ran.push(job.name);
+        opts.logger.info({ job: job.name, ms: Math.round(performance.now() - started) }, 'scheduled job ran');
+      } catch (e) {
+        opts.logger.warn(
+          { job: job.name, err: { name: (e as Error).name, message: (e as Error).message } },
+          'job failed',
+        );
+      }
+    }
+    return ran;
+  }
+
+  return {
+    tick,
+    start() {
+      if (timer) return;
+      const loop = () => {
+        running = tick().then(() => undefined);
+      };
+      loop();
+      timer = setInterval(loop, opts.tickMs ?? 60_000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
