@@ -170,7 +170,9 @@ async function startCluster(
   onBatch: (outcome: BatchOutcome) => void,
 ) {
   const has = (role: Role) => config.roles.includes(role);
-  const handle = await openJetStream(config.natsUrl as string, config.natsPrefix);
+  const handle = await openJetStream(config.natsUrl as string, config.natsPrefix, {
+    ackWaitMs: config.natsAckWaitMs,
+  });
   const jsWriter = has('api') ? createJetStreamIngestWriter(handle, logger) : undefined;
   const writer = jsWriter ?? refusingWriter();
   const runner: PipelineRunner = has('worker')

@@ -27,6 +27,8 @@ export interface Config {
   readonly natsUrl: string | undefined;
   /** Prefix of the JetStream stream and consumer names (several installs on one NATS). */
   readonly natsPrefix: string;
+  /** How long a worker may hold a log message unacknowledged before it is delivered to another (ms). */
+  readonly natsAckWaitMs: number;
   /** What this process does in cluster mode: `api` (HTTP), `worker` (pipeline, outbox relay), `scheduler` (jobs). */
   readonly roles: readonly Role[];
 }
@@ -77,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
     natsUrl: env.TESSERA_NATS_URL || undefined,
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
+    natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),
     roles: parseRoles(env.TESSERA_ROLES || ROLES.join(',')),
     ...overrides,
   };

@@ -53,7 +53,7 @@ const NS_PER_MS = 1_000_000;
 export async function openJetStream(
   url: string,
   prefix: string,
-  opts: { replicas?: number } = {},
+  opts: { replicas?: number; ackWaitMs?: number } = {},
 ): Promise<JetStreamHandle> {
   const nc = await connect({
     servers: url,
@@ -82,14 +82,21 @@ export async function openJetStream(
       await jsm.streams.add(wanted);
     }
   }
-  await jsm.consumers.add(names.logStream, {
+  const consumer = {
     durable_name: names.pipelineConsumer,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     // A batch that takes longer is delivered again to another worker; de-duplication keeps it harmless.
-    ack_wait: 60_000 * NS_PER_MS,
+    ack_wait: (opts.ackWaitMs ?? 60_000) * NS_PER_MS,
     max_ack_pending: 20_000,
-  });
+  };
+  try {
+    const info = await jsm.consumers.info(names.logStream, names.pipelineConsumer);
+    if (info.config.ack_wait !== consumer.ack_wait)
+      await jsm.consumers.update(names.logStream, names.pipelineConsumer, { ack_wait: consumer.ack_wait });
+  } catch {
+    await jsm.consumers.add(names.logStream, consumer);
+  }
   return {
     nc,
     js: jetstream(nc),

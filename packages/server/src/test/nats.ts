@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './processes.js';
+
+/** NATS (JetStream) URL for tests; under CI=true its absence is an error, not a skip (README, `.ci/run`). */
+export function testNatsUrl(env: Record<string, string | undefined> = process.env): string | undefined {
+  const url = env.TESSERA_TEST_NATS_URL;
+  if (!url && env.CI === 'true')
+    throw new Error('CI=true but TESSERA_TEST_NATS_URL is not set: cluster suites cannot be skipped in CI');
+  return url || undefined;
+}
+
+const NATS_SERVER = '/usr/sbin/nats-server';
+
+/**
+ * A NATS server of the test's own (JetStream, a temporary store, a free port on 127.0.0.1), for tests that stop
+ * and restart it. Uses the machine's `nats-server` (Debian package).
+ */
+export interface PrivateNats {
+  url: string;
+  /** Kills the server (SIGKILL: nothing is flushed that JetStream did not already store). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and store. */
+  restart(): Promise<void>;
+  /** Stops it and removes its store. */
+  remove(): Promise<void>;
+}
+
+export async function startPrivateNats(): Promise<PrivateNats> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-nats-'));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      if (await answers(port)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the private nats-server did not start');
+  };
+  const stop = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    c.kill('SIGKILL');
+    await new Promise((r) => c.once('exit', r));
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    stop,
+    async restart() {
+      await stop();
+      await start();
+    },
+    async remove() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export function natsServerInstalled(): boolean {
+  return existsSync(NATS_SERVER);
+}
