@@ -30,9 +30,23 @@ export interface ProcessedMessageStore {
   /** Which of these message ids of a source were already processed. */
   existing(sourceId: string, messageIds: readonly string[]): Promise<Set<string>>;
   /** Records processed keys; a key already present is a conflict the caller must have excluded. */
-  insert(
-    rows: readonly { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[],
-  ): Promise<void>;
+  insert(rows: readonly ProcessedRow[]): Promise<void>;
+  /**
+   * The next value of the order in which batches apply their effects (see migration `003-batch-seq`), or null where
+   * batches run one at a time in log order (a single writer).
+   */
+  nextBatchSeq(): Promise<number | null>;
+}
+
+export interface ProcessedRow {
+  sourceId: string;
+  messageId: string;
+  eventId: string | null;
+  processedAt: number;
+  /** The batch's place in the order effects were applied (cluster mode), else null. */
+  batchSeq?: number | null;
+  /** The log position of the message's entry. */
+  logPosition?: number | null;
 }
 
 export interface QuarantineRow {

@@ -2,7 +2,7 @@ import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
-import type { QuarantineRow } from '../ingest/ports.js';
+import type { ProcessedRow, QuarantineRow } from '../ingest/ports.js';
 import { cacheProfileStore } from '../profiles/cached-profile-store.js';
 import type { EventRow, EventStore } from '../profiles/ports.js';
 import type { Storage, Stores } from '../storage/storage.js';
@@ -86,7 +86,9 @@ export async function processEntries(
 ): Promise<BatchOutcome> {
   return storage.transaction(async (tx) => {
     if (opts.prepare) await opts.prepare(tx, (await loadIdentityRules(tx.settings)).rules);
-    return applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated');
+    // Taken once the batch holds its locks: a batch that waited for another's gets a larger value.
+    const batchSeq = await tx.processed.nextBatchSeq();
+    return applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated', batchSeq);
   });
 }
 
@@ -97,6 +99,7 @@ async function applyEntries(
   entries: readonly LogEntry[],
   now: number,
   mode: BatchMode,
+  batchSeq: number | null = null,
 ): Promise<BatchOutcome> {
   const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
   // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
@@ -132,7 +135,7 @@ async function applyEntries(
     lastReceivedAt: 0,
   };
   const quarantined = new Map<string, number>();
-  const processed: { sourceId: string; messageId: string; eventId: string | null; processedAt: number }[] = [];
+  const processed: ProcessedRow[] = [];
   const changes: PipelineContext['changes'] = [];
   const counters = { merges: 0 };
   const quarantinedKeys = new Set<string>();
@@ -196,13 +199,13 @@ async function applyEntries(
     }
     if (result.kind === 'drop') {
       outcome.dropped++;
-      processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: null, processedAt: now });
+      processed.push(processedRow(entry, null, now, batchSeq));
       continue;
     }
     outcome.stored++;
     ctx.changes.push(change(ctx, 'event.stored', { profileId: ctx.profileId, type: ctx.event.type }));
     changes.push(...ctx.changes);
-    processed.push({ sourceId: entry.sourceId, messageId: entry.messageId, eventId: ctx.eventId, processedAt: now });
+    processed.push(processedRow(entry, ctx.eventId, now, batchSeq));
   }
   await buffered?.flush();
   await tx.processed.insert(processed);
@@ -210,6 +213,17 @@ async function applyEntries(
   outcome.merges = counters.merges;
   outcome.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
   return outcome;
+}
+
+function processedRow(entry: LogEntry, eventId: string | null, now: number, batchSeq: number | null): ProcessedRow {
+  return {
+    sourceId: entry.sourceId,
+    messageId: entry.messageId,
+    eventId,
+    processedAt: now,
+    batchSeq,
+    logPosition: entry.position,
+  };
 }
 
 function quarantineRow(entry: LogEntry, code: string, reason: string): QuarantineRow {

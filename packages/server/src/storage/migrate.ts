@@ -2,13 +2,18 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import type { SqlDialect } from './dialect.js';
 import { initialSchema, logSchema } from './migrations/001-initial.js';
 import { jobRunsSchema } from './migrations/002-job-runs.js';
+import { batchSeqSchema } from './migrations/003-batch-seq.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
 export type Migrations = Readonly<Record<string, (d: SqlDialect) => string[]>>;
 
 /** The ordered migrations of the main database, each a list of statements built from the dialect's fragments. */
-const MAIN: Migrations = { '001-initial': initialSchema, '002-job-runs': jobRunsSchema };
+const MAIN: Migrations = {
+  '001-initial': initialSchema,
+  '002-job-runs': jobRunsSchema,
+  '003-batch-seq': batchSeqSchema,
+};
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };
 

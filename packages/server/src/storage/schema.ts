@@ -34,7 +34,14 @@ export interface Database {
     rejection: string | null;
   };
   log_offsets: { consumer: string; position: number };
-  processed_messages: { source_id: string; message_id: string; event_id: string | null; processed_at: number };
+  processed_messages: {
+    source_id: string;
+    message_id: string;
+    event_id: string | null;
+    processed_at: number;
+    batch_seq: number | null;
+    log_position: number | null;
+  };
   events: {
     id: string;
     log_position: number;

@@ -109,11 +109,17 @@ export function createProcessedMessageStore(db: Kysely<Database>, d: SqlDialect)
       await insertRows(
         db,
         d,
-        'insert into processed_messages (source_id, message_id, event_id, processed_at)',
-        4,
+        'insert into processed_messages (source_id, message_id, event_id, processed_at, batch_seq, log_position)',
+        6,
         rows,
-        (r, out) => out.push(r.sourceId, r.messageId, r.eventId, r.processedAt),
+        (r, out) =>
+          out.push(r.sourceId, r.messageId, r.eventId, r.processedAt, r.batchSeq ?? null, r.logPosition ?? null),
       );
+    },
+    async nextBatchSeq() {
+      if (d.singleWriter) return null;
+      const [row] = await rawQuery<{ n: string | number }>(db, d, "select nextval('batch_seq') as n", []);
+      return Number(row.n);
     },
   };
 }
