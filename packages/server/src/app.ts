@@ -148,10 +148,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     drain: () => pipeline.drain(),
     async close() {
-      await http.close();
-      await pipeline.stop();
-      await cluster?.stop();
-      await storage.close();
+      // Each step runs even if one before it fails; the store closes last.
+      try {
+        await http.close();
+      } finally {
+        try {
+          await pipeline.stop();
+        } finally {
+          try {
+            await cluster?.stop();
+          } finally {
+            await storage.close();
+          }
+        }
+      }
     },
   };
 }

@@ -31,3 +31,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination ?? pino.destination({ dest: 2, sync: false }),
   );
 }
+
+/**
+ * What a log line may say of an error: its name and code (SQLSTATE, errno, NATS code). Never its message: a
+ * database error's message can quote the value that failed (an e-mail, a payload).
+ */
+export function errorFields(e: unknown): { name: string; code?: string } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return {
+    name: e instanceof Error ? e.name : typeof e,
+    ...(code !== undefined ? { code: String(code) } : {}),
+  };
+}

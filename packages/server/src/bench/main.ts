@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuSeconds, peakRssMb, startChild } from './child.js';
+import { clusterBench } from './cluster.js';
 import { lookupFixture } from './lookup-fixture.js';
 
 /**
@@ -13,7 +14,8 @@ import { lookupFixture } from './lookup-fixture.js';
  *   against Tessera and against a bare node:http server that only parses the JSON; ratio and CPU per process;
  * - pipeline: events/s the pipeline processed during and after that load;
  * - lookup: GET /v1/profiles/by/user_id/… p50 / p99 over the profiles the run created;
- * - peak RSS of the server.
+ * - peak RSS of the server;
+ * - cluster: ingest and pipeline throughput of cluster mode with 1 and 2 workers, CPU per process (bench/cluster.ts).
  */
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -212,6 +214,7 @@ async function main() {
   console.log(`Tessera benchmark (scale ${scale}, ${os.cpus().length} cores, node ${process.version})`);
   if (!only || only === 'ingest' || only === 'pipeline') await ingestAndPipeline(seconds);
   if (!only || only === 'lookup') await lookups();
+  if (!only || only === 'cluster') await clusterBench(seconds, load);
 }
 
 await main();

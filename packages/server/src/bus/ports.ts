@@ -22,8 +22,8 @@ export interface ChangeStore {
   lastSeq(): Promise<number>;
   /**
    * Removes and returns up to `limit` of the oldest rows, ascending (cluster mode's outbox relay, inside a
-   * transaction whose commit confirms the rows were published). Rows another transaction holds are skipped, so
-   * relays on several nodes never take the same row.
+   * transaction whose commit confirms the rows were published). One relay at a time: while another transaction
+   * holds the relay's lock this returns nothing, so rows are published in the order they were committed.
    */
   take(limit: number): Promise<Change[]>;
 }

@@ -199,6 +199,59 @@ suite('cluster mode (PostgreSQL + NATS JetStream)', () => {
     30_000,
   );
 
+  it('cluster: a request near the 500 KB limit is split into messages NATS accepts', async () => {
+    const { apps, writeKey, token, prefix } = await setup(['api,worker']);
+    const [app] = apps;
+    const calls = Array.from({ length: 6000 }, (_, i) => ({ type: 'track', userId: `s${i % 50}`, event: 'E' }));
+    const body = JSON.stringify({ batch: calls });
+    expect(body.length).toBeLessThan(500 * 1024);
+    const res = await post(app, writeKey, calls);
+    expect(res.body).toMatchObject({ accepted: 6000 });
+    expect(await streamMessages(natsUrl as string, streamNames(prefix).logStream)).toBeGreaterThan(1);
+    await app.drain();
+    const p = await get(app, token, '/v1/profiles/by/user_id/s7');
+    const events = await get(app, token, `/v1/profiles/${p.body.id}/events?limit=1000`);
+    expect(events.body.items).toHaveLength(120);
+  });
+
+  it('cluster: a message that fails on its own is set aside after repeated deliveries; the others go through', async () => {
+    const { apps, writeKey, token, prefix } = await setup(['api', 'worker']);
+    const [api, worker] = apps;
+    // Not a message the api would write: its source id is not a UUID, which PostgreSQL refuses every time.
+    const nc = await connect({ servers: natsUrl as string });
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    await js.publish(
+      streamNames(prefix).logSubject,
+      encodeLogMessage([
+        {
+          sourceId: 'not-a-uuid',
+          messageId: 'bad',
+          receivedAt: Date.now(),
+          payload:
+            '{"type":"track","userId":"x","event":"E","timestamp":"2026-11-01T00:00:00.000Z","receivedAt":"2026-11-01T00:00:00.000Z","messageId":"bad"}',
+        },
+      ]),
+    );
+    await nc.close();
+    expect((await post(api, writeKey, [{ type: 'track', userId: 'good', event: 'E', messageId: 'g1' }])).status).toBe(
+      200,
+    );
+    const deadline = Date.now() + 40_000;
+    let pending = 1;
+    const admin = await connect({ servers: natsUrl as string });
+    const jsm = await jetstreamManager(admin);
+    while (pending > 0 && Date.now() < deadline) {
+      await worker.drain();
+      const c = await jsm.consumers.info(streamNames(prefix).logStream, streamNames(prefix).pipelineConsumer);
+      pending = c.num_pending + c.num_ack_pending;
+      if (pending > 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    await admin.close();
+    expect(pending).toBe(0);
+    const p = await get(api, token, '/v1/profiles/by/user_id/good');
+    expect(p.status).toBe(200);
+  }, 60_000);
+
   it('cluster: two workers on overlapping identities give the partition and traits of the embedded pipeline', async () => {
     const { apps, writeKey, token } = await setup(['api', 'worker', 'worker']);
     const [api, w1, w2] = apps;

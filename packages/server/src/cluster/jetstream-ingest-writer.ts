@@ -2,7 +2,8 @@ import { TesseraError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { AppendRequest, AppendResult } from '../ingest/group-commit.js';
 import type { BacklogState, IngestWriter } from '../ingest/ingest-writer.js';
-import type { Logger } from '../logger.js';
+import type { LogEntryInput } from '../ingest/logged-event.js';
+import { errorFields, type Logger } from '../logger.js';
 import { encodeLogMessage, type JetStreamHandle, logPosition } from './jetstream.js';
 
 /**
@@ -40,7 +41,7 @@ export function createJetStreamIngestWriter(
         processed: logPosition(acked, 0),
       };
     } catch (e) {
-      logger.debug({ err: { name: (e as Error).name, message: (e as Error).message } }, 'consumer info failed');
+      logger.debug({ err: errorFields(e) }, 'consumer info failed');
     }
   };
   const timer = setInterval(poll, opts.pollMs ?? 1000);
@@ -50,24 +51,44 @@ export function createJetStreamIngestWriter(
   return {
     async append(req: AppendRequest): Promise<AppendResult> {
       if (req.log.length === 0) return { lastPosition: 0 };
-      let seq: number;
-      try {
-        const ack = await js.publish(names.logSubject, encodeLogMessage(req.log), {
-          msgID: newUuid(),
-          timeout: opts.publishTimeoutMs ?? 5000,
-        });
-        seq = ack.seq;
-      } catch (e) {
-        logger.warn({ err: { name: (e as Error).name, message: (e as Error).message } }, 'log publish failed');
+      // While disconnected, the client would buffer the publish and send it after a reconnect, even one answered 503.
+      if (!handle.connected()) {
         throw new TesseraError('unavailable', 'the ingest log is unavailable; retry later', { retryAfter: 5 });
       }
-      entriesPerMessage = entriesPerMessage * 0.9 + req.log.length * 0.1;
-      return { lastPosition: logPosition(seq, req.log.length - 1) };
+      const messages = splitToFit(req.log, Math.floor((nc.info?.max_payload ?? 1024 * 1024) * 0.95));
+      let last = 0;
+      try {
+        const acks = await Promise.all(
+          messages.map((m) =>
+            js.publish(names.logSubject, m.data, { msgID: newUuid(), timeout: opts.publishTimeoutMs ?? 5000 }),
+          ),
+        );
+        for (const [i, ack] of acks.entries()) last = Math.max(last, logPosition(ack.seq, messages[i].count - 1));
+      } catch (e) {
+        // Some messages of a split request may be stored: the client's retry makes them duplicates, which the
+        // pipeline drops.
+        logger.warn({ err: errorFields(e) }, 'log publish failed');
+        throw new TesseraError('unavailable', 'the ingest log is unavailable; retry later', { retryAfter: 5 });
+      }
+      entriesPerMessage = entriesPerMessage * 0.9 + (req.log.length / messages.length) * 0.1;
+      return { lastPosition: last };
     },
     backlog: () => backlog,
-    alive: () => !nc.isClosed(),
+    alive: () => handle.connected(),
+    independentOfStore: true,
     close() {
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * The request's entries as log messages of at most `maxBytes` each (NATS refuses a message over its `max_payload`,
+ * 1 MB by default, and a 500 KB request grows by the server's fields): halves until each part fits.
+ */
+export function splitToFit(entries: readonly LogEntryInput[], maxBytes: number): { data: Uint8Array; count: number }[] {
+  const data = encodeLogMessage(entries);
+  if (data.byteLength <= maxBytes || entries.length === 1) return [{ data, count: entries.length }];
+  const half = Math.ceil(entries.length / 2);
+  return [...splitToFit(entries.slice(0, half), maxBytes), ...splitToFit(entries.slice(half), maxBytes)];
 }

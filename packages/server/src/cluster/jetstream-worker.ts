@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { LogEntry } from '../ingest/logged-event.js';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import { lockBatch } from '../pipeline/lock-batch.js';
 import type { PipelineRunner } from '../pipeline/pipeline-runner.js';
 import { type BatchOutcome, IsolateBatch, processEntries, RetryBatch } from '../pipeline/process-batch.js';
@@ -8,6 +8,9 @@ import type { Step } from '../pipeline/step.js';
 import type { Storage } from '../storage/storage.js';
 import { isTransientStoreError } from '../storage/transient.js';
 import { decodeLogMessage, type JetStreamHandle, logPosition } from './jetstream.js';
+
+/** A message that fails on its own this many times (not because the store is down) is terminated. */
+const MAX_DELIVERIES = 5;
 
 export interface JetStreamWorkerOptions {
   handle: JetStreamHandle;
@@ -78,20 +81,31 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
         outcome = await run('fast');
       } catch (e) {
         if (e instanceof RetryBatch || isTransientStoreError(e)) throw e;
-        if (!(e instanceof IsolateBatch))
-          logger.warn(
-            { err: { name: (e as Error).name, message: (e as Error).message } },
-            'fast batch failed; isolating',
-          );
+        if (!(e instanceof IsolateBatch)) logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
         outcome = await run('isolated');
       }
     } catch (e) {
+      const err = errorFields(e);
+      if (!(e instanceof RetryBatch || isTransientStoreError(e)) && good.length > 1) {
+        // A failure that is not the store's: find the message that causes it by running each on its own.
+        logger.warn({ err, messages: good.length }, 'worker batch failed; running its messages one by one');
+        let all = true;
+        for (const m of good) all = (await handleBatch([m])) && all;
+        return all;
+      }
       failures++;
       const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-      logger.warn(
-        { err: { name: (e as Error).name, message: (e as Error).message }, failures, delay },
-        'worker batch failed; handing it back',
-      );
+      const [only] = good;
+      if (!(e instanceof RetryBatch || isTransientStoreError(e)) && only.info.deliveryCount >= MAX_DELIVERIES) {
+        // It fails alone, every time: set it aside (it stays in the stream, the raw store) rather than block the log.
+        logger.error(
+          { err, seq: only.seq, deliveries: only.info.deliveryCount },
+          'log message failed repeatedly; terminated',
+        );
+        only.term();
+        return false;
+      }
+      logger.warn({ err, failures, delay }, 'worker batch failed; handing it back');
       for (const m of good) m.nak(delay);
       await new Promise((r) => setTimeout(r, delay));
       return false;
@@ -109,7 +123,7 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
         msgs = await fetchBatch(opts.fetchWaitMs ?? 1000);
       } catch (e) {
         if (!running) return;
-        logger.warn({ err: { name: (e as Error).name, message: (e as Error).message } }, 'fetch failed; retrying');
+        logger.warn({ err: errorFields(e) }, 'fetch failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }

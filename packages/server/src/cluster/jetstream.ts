@@ -40,6 +40,8 @@ export interface JetStreamHandle {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly names: StreamNames;
+  /** False while the connection is down (it reconnects by itself). */
+  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -60,7 +62,16 @@ export async function openJetStream(
     name: `tessera-${process.pid}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // A node started while NATS is down waits for it instead of exiting.
+    waitOnFirstConnect: true,
   });
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connected = false;
+      else if (s.type === 'reconnect') connected = true;
+    }
+  })();
   const jsm = await jetstreamManager(nc);
   const names = streamNames(prefix);
   const replicas = opts.replicas ?? 1;
@@ -78,7 +89,8 @@ export async function openJetStream(
     };
     try {
       await jsm.streams.info(name);
-    } catch {
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
       await jsm.streams.add(wanted);
     }
   }
@@ -94,7 +106,8 @@ export async function openJetStream(
     const info = await jsm.consumers.info(names.logStream, names.pipelineConsumer);
     if (info.config.ack_wait !== consumer.ack_wait)
       await jsm.consumers.update(names.logStream, names.pipelineConsumer, { ack_wait: consumer.ack_wait });
-  } catch {
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
     await jsm.consumers.add(names.logStream, consumer);
   }
   return {
@@ -102,10 +115,23 @@ export async function openJetStream(
     js: jetstream(nc),
     jsm,
     names,
+    connected: () => connected && !nc.isClosed(),
     async close() {
-      await nc.drain().catch(() => nc.close());
+      // drain() waits for the server; while NATS is down that is forever.
+      const drained = nc.drain().catch(() => undefined);
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 3000).unref())]);
+      if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return (
+    err?.api_error?.err_code === 10059 ||
+    err?.api_error?.err_code === 10014 ||
+    /not found/i.test(String(err?.message ?? ''))
+  );
 }
 
 /** One log message: the packed entries' metadata line, then their payloads (JSON texts hold no raw newline). */

@@ -1,5 +1,5 @@
 import { headers } from '@nats-io/transport-node';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import type { JetStreamHandle } from './jetstream.js';
 
@@ -56,10 +56,7 @@ export function createOutboxRelay(opts: {
         failures = 0;
       } catch (e) {
         failures++;
-        logger.warn(
-          { err: { name: (e as Error).name, message: (e as Error).message }, failures },
-          'outbox relay failed',
-        );
+        logger.warn({ err: errorFields(e), failures }, 'outbox relay failed');
       }
       if (moved === 0 || failures > 0) {
         await new Promise<void>((resolve) => {

@@ -12,7 +12,10 @@ const keyOf = (i: Identifier) => `${i.type}\u0000${i.value}`;
  * it commits. Never used with savepoints (a rolled-back savepoint would leave the cache ahead of the database):
  * the isolated mode works on the bare store.
  */
-export function cacheIdentityStore(inner: IdentityStore): IdentityStore {
+export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
+  /** Forgets redirects and families: after waiting for profile row locks, merges may have committed meanwhile. */
+  forgetRedirects(): void;
+} {
   /** `null`: known to have no row. */
   const byKey = new Map<string, IdentityRow | null>();
   const survivorOf = new Map<string, string>();
@@ -90,6 +93,10 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore {
     },
     async redirect(fromIds, toId, at, validAt) {
       await inner.redirect(fromIds, toId, at, validAt);
+      survivorOf.clear();
+      families.clear();
+    },
+    forgetRedirects() {
       survivorOf.clear();
       families.clear();
     },

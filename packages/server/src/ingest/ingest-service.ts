@@ -75,7 +75,8 @@ export function createIngestService(deps: {
           // Refused calls go to the log too (the raw store), marked: the pipeline quarantines them.
           rejected.push({
             sourceId: source.id,
-            messageId: r.messageId ?? newUuid(),
+            // An id the store cannot hold (U+0000 in PostgreSQL text) gets a fresh one: the raw call keeps the original.
+            messageId: r.messageId && !r.messageId.includes('\u0000') ? r.messageId : newUuid(),
             receivedAt: receivedAt.getTime(),
             payload: safeStringify(raw),
             rejection: { code: r.code, reason: r.reason },

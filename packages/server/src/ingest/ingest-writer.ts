@@ -21,6 +21,11 @@ export interface BacklogState {
 export interface IngestWriter {
   append(req: AppendRequest): Promise<AppendResult>;
   backlog(): BacklogState;
-  /** False once the writer can no longer append (its thread died): `/healthz` answers 503. */
+  /** False once the writer can no longer append (its thread died, NATS is unreachable): `/healthz` answers 503. */
   alive(): boolean;
+  /**
+   * Ingest goes on while the store is down (a cluster api node): `/healthz` then does not check the store, so a
+   * load balancer keeps the node while PostgreSQL restarts.
+   */
+  readonly independentOfStore?: boolean;
 }

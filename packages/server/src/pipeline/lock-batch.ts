@@ -7,7 +7,8 @@ import type { Stores } from '../storage/storage.js';
 
 /**
  * Serialises a batch with every other worker's that could touch the same people (cluster mode, DESIGN §4): first
- * the advisory locks of every normalised identifier the batch names, in one global order; then the rows of the
+ * the advisory locks of every normalised identifier the batch names (blocked values aside) and of the group ids of
+ * its `group` calls, in one global order; then the rows of the
  * profiles that own them now (survivors), in id order. A worker resolving any of these identifiers, or changing
  * one of these profiles through another identifier, waits for this transaction; locks are always taken
  * identifiers-then-profiles, so two batches wait for each other at most once (a deadlock PostgreSQL still reports
@@ -15,11 +16,15 @@ import type { Stores } from '../storage/storage.js';
  */
 export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules: IdentityRules): Promise<void> {
   const identifiers = new Map<string, Identifier>();
+  const blocked = new Set(rules.blockedValues.map((v) => v.toLowerCase()));
   const add = (type: string, value: unknown) => {
     const n = normaliseIdentifier(type, value, rules.defaultPhoneRegion);
-    if (n.ok) identifiers.set(`${type}\u0000${n.value}`, { type, value: n.value });
+    // Blocked values (`null`, `anonymous`…) are dropped by the resolver: locking them would serialise every batch.
+    if (n.ok && !blocked.has(n.value.toLowerCase()))
+      identifiers.set(`${type}\u0000${n.value}`, { type, value: n.value });
   };
   const types = Object.keys(rules.types);
+  const groups = new Map<string, string>();
   for (const entry of entries) {
     if (entry.rejection) continue;
     let event: LoggedEvent;
@@ -29,6 +34,8 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
       continue; // the parse step quarantines it
     }
     for (const r of extractIdentifiers(event, types)) add(r.type, r.value);
+    // Accounts are upserted by group id (read, merge traits, write): one worker at a time per group.
+    if (event.type === 'group' && typeof event.groupId === 'string') groups.set(event.groupId, event.groupId);
     if (event.type === 'alias' && event.previousId !== undefined) {
       // The resolver looks previousId up as a user id, else links it as an anonymous id.
       add('user_id', event.previousId);
@@ -36,8 +43,8 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
     }
   }
   const all = [...identifiers.values()];
+  await tx.identities.lock([...all, ...[...groups.keys()].map((value) => ({ type: '$group', value }))]);
   if (all.length === 0) return;
-  await tx.identities.lock(all);
   const owners = [...new Set((await tx.identities.find(all)).map((r) => r.profileId))];
   // A survivor may be merged away while this waits for its row: resolve again until every survivor is locked.
   const locked = new Set<string>();

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { type BatchOutcome, IsolateBatch, processBatch, RetryBatch } from './process-batch.js';
 import type { Step } from './step.js';
@@ -47,11 +47,7 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
         if (e instanceof RetryBatch) throw e;
         // An event was rejected, a step failed, or a batch-level write failed (which one is unknown): the same
         // entries again, each in its own savepoint. A store that is down fails here too and backs off.
-        if (!(e instanceof IsolateBatch))
-          opts.logger.warn(
-            { err: { name: (e as Error).name, message: (e as Error).message } },
-            'fast batch failed; isolating',
-          );
+        if (!(e instanceof IsolateBatch)) opts.logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
         outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated');
       }
       if (outcome) opts.timed?.(outcome, performance.now() - started);
@@ -83,10 +79,7 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
       } catch (e) {
         failures++;
         const delay = Math.min(5000, 50 * 2 ** Math.min(failures, 7));
-        opts.logger.error(
-          { err: { name: (e as Error).name, message: (e as Error).message }, failures, delay },
-          'pipeline batch failed; retrying',
-        );
+        opts.logger.error({ err: errorFields(e), failures, delay }, 'pipeline batch failed; retrying');
         await sleep(delay);
       }
     }

@@ -84,12 +84,9 @@ export async function processEntries(
   entries: readonly LogEntry[],
   opts: { now?: number; mode?: BatchMode; prepare?: (tx: Stores, rules: IdentityRules) => Promise<void> } = {},
 ): Promise<BatchOutcome> {
-  return storage.transaction(async (tx) => {
-    if (opts.prepare) await opts.prepare(tx, (await loadIdentityRules(tx.settings)).rules);
-    // Taken once the batch holds its locks: a batch that waited for another's gets a larger value.
-    const batchSeq = await tx.processed.nextBatchSeq();
-    return applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated', batchSeq);
-  });
+  return storage.transaction((tx) =>
+    applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated', opts.prepare),
+  );
 }
 
 /** The effects of a batch inside transaction `root`: de-dup, steps, quarantine, de-dup keys and outbox rows. */
@@ -99,19 +96,32 @@ async function applyEntries(
   entries: readonly LogEntry[],
   now: number,
   mode: BatchMode,
-  batchSeq: number | null = null,
+  prepare?: (tx: Stores, rules: IdentityRules) => Promise<void>,
 ): Promise<BatchOutcome> {
   const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
   // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
-  const tx: Stores = buffered
-    ? {
-        ...root,
-        events: buffered.store,
-        identities: cacheIdentityStore(root.identities),
-        profiles: cacheProfileStore(root.profiles),
-      }
-    : root;
+  let tx: Stores = root;
+  if (buffered) {
+    const identities = cacheIdentityStore(root.identities);
+    const profiles = cacheProfileStore(root.profiles);
+    tx = {
+      ...root,
+      events: buffered.store,
+      identities,
+      profiles: {
+        ...profiles,
+        async lock(ids) {
+          await profiles.lock(ids);
+          identities.forgetRedirects();
+        },
+      },
+    };
+  }
   const { rules, version: rulesVersion } = await loadIdentityRules(tx.settings);
+  // Cluster mode locks the batch's people first; through the caches, so its look-ups serve the events too.
+  if (prepare) await prepare(tx, rules);
+  // Taken once the batch holds its locks: a batch that waited for another's gets a larger value.
+  const batchSeq = prepare ? await tx.processed.nextBatchSeq() : null;
 
   const bySource = new Map<string, LogEntry[]>();
   for (const e of entries) bySource.set(e.sourceId, [...(bySource.get(e.sourceId) ?? []), e]);

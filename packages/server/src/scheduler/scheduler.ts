@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 
 /** A periodic job: run at most once per `everyMs` across every scheduler node. */
@@ -46,10 +46,7 @@ export function createScheduler(opts: {
         ran.push(job.name);
         opts.logger.info({ job: job.name, ms: Math.round(performance.now() - started) }, 'scheduled job ran');
       } catch (e) {
-        opts.logger.warn(
-          { job: job.name, err: { name: (e as Error).name, message: (e as Error).message } },
-          'job failed',
-        );
+        opts.logger.warn({ job: job.name, err: errorFields(e) }, 'job failed');
       }
     }
     return ran;

@@ -101,14 +101,23 @@ export function createSourceService(storage: Storage, clock: () => number = Date
         if (cached) return cached.row ?? undefined;
         throw e;
       }
-      if (byHash.size > 10_000) byHash.clear();
-      byHash.set(hash, { row: row ?? null, until: clock() + CACHE_MS });
+      if (byHash.size > 10_000) {
+        // Unknown keys (random ones, an attack) must not push out known ones: forget the negatives only.
+        for (const [h, entry] of byHash) if (entry.row === null) byHash.delete(h);
+      }
+      if (row || byHash.size <= 10_000) byHash.set(hash, { row: row ?? null, until: clock() + CACHE_MS });
       return row;
     },
-    /** Loads every source's key hash into memory (cluster api nodes, at start and then periodically). */
+    /**
+     * Loads every source's key hash into memory, forgetting keys that are gone (rotated): cluster api nodes, at
+     * start and then periodically. While the store is down, the keys of the last load keep being accepted.
+     */
     async warm(): Promise<void> {
       const until = clock() + CACHE_MS;
-      for (const row of await storage.sources.list()) byHash.set(row.writeKeyHash, { row, until });
+      const rows = await storage.sources.list();
+      const live = new Set(rows.map((r) => r.writeKeyHash));
+      for (const [h, entry] of byHash) if (entry.row && !live.has(h)) byHash.delete(h);
+      for (const row of rows) byHash.set(row.writeKeyHash, { row, until });
     },
   };
 }

@@ -32,7 +32,7 @@ export function opsRoutes(deps: { storage: Storage; writer: IngestWriter; metric
       async (_request, reply) => {
         try {
           if (!deps.writer.alive()) return reply.status(503).send({ status: 'unavailable', reason: 'writer stopped' });
-          await deps.storage.log.offset(deps.consumer);
+          if (!deps.writer.independentOfStore) await deps.storage.log.offset(deps.consumer);
           return { status: 'ok', backlog: deps.writer.backlog().events };
         } catch {
           return reply.status(503).send({ status: 'unavailable' });

@@ -21,7 +21,16 @@ export async function openPostgres(opts: PostgresOptions): Promise<{ db: Kysely<
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types });
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    types,
+    // An unreachable host fails a query within seconds instead of the OS connect timeout.
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle client whose server restarted emits 'error' on the pool; unhandled, it would end the process. The
+  // next query gets a fresh connection (or fails as transient while the server is down).
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, end: () => db.destroy() };
 }

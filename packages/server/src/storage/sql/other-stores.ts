@@ -46,6 +46,14 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         .execute();
     },
     async take(limit) {
+      // One relay at a time: rows of one profile are written in its lock order, so one relay taking the oldest
+      // committed rows publishes them in that order; several could publish a later batch first.
+      if (!d.singleWriter) {
+        const [lock] = await rawQuery<{ ok: boolean }>(db, d, 'select pg_try_advisory_xact_lock(?) as ok', [
+          lockKey('outbox-relay'),
+        ]);
+        if (!lock?.ok) return [];
+      }
       const rows = await rawQuery<Database['changes']>(
         db,
         d,

@@ -43,11 +43,23 @@ export function liveChildren(): ChildProcess[] {
 
 /** Starts `tessera serve` and resolves once `/healthz` answers 200 (rejects if it exits or takes over `readyMs`). */
 export async function startServer(dataDir: string, port: number, readyMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI_BIN, 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'],
-    { env: embeddedEnv({ TESSERA_LOG_LEVEL: 'warn', TESSERA_MIN_FREE_DISK: '0' }), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  return startServeProcess(['--data', dataDir], port, {}, readyMs);
+}
+
+/**
+ * Starts `tessera serve ARGS --port PORT` with `env` over a clean environment (cluster nodes: a database and NATS
+ * URL, roles) and resolves once `/healthz` answers 200.
+ */
+export async function startServeProcess(
+  args: string[],
+  port: number,
+  env: Record<string, string>,
+  readyMs = 30_000,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI_BIN, 'serve', ...args, '--port', String(port), '--host', '127.0.0.1'], {
+    env: embeddedEnv({ TESSERA_LOG_LEVEL: 'warn', TESSERA_MIN_FREE_DISK: '0', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
