@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchema, testDatabaseUrl } from '../test/databases.js';
+import { testNatsUrl } from '../test/nats.js';
 import { embeddedEnv, freePort } from '../test/processes.js';
 
 const SERVER_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,12 +53,12 @@ interface Server {
   exitedNow: boolean;
 }
 
-function runCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
+function runCli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: REPO_ROOT, env: embeddedEnv(), timeout: 30_000 },
+      { cwd: REPO_ROOT, env: embeddedEnv(env), timeout: 30_000 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`tessera ${args.join(' ')} failed: ${err.message}\n${stderr}`));
         else resolve({ stdout, stderr });
@@ -67,11 +69,11 @@ function runCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function startServer(dataDir: string): Promise<Server> {
+async function startServer(target: Target): Promise<Server> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...target.args, '--port', String(port)], {
     cwd: REPO_ROOT,
-    env: embeddedEnv(),
+    env: embeddedEnv(target.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -122,8 +124,56 @@ async function stopServer(server: Server): Promise<{ code: number | null; signal
 // ---------------------------------------------------------------------------------------------------------------
 // Test state and HTTP helpers
 
+/**
+ * Where the server keeps its data: a data directory (embedded), or a PostgreSQL schema and a JetStream prefix
+ * (cluster mode: one process with every role, the log on JetStream, the pipeline a JetStream consumer).
+ */
+interface Target {
+  args: string[];
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+interface Mode {
+  name: string;
+  skip?: string;
+  target(): Promise<Target>;
+}
+
+function modes(): Mode[] {
+  const dbUrl = testDatabaseUrl();
+  const natsUrl = testNatsUrl();
+  return [
+    {
+      name: 'embedded',
+      async target() {
+        tmp = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
+        const dataDir = path.join(tmp, 'data');
+        return { args: ['--data', dataDir], env: {}, drop: async () => rmSync(tmp, { recursive: true, force: true }) };
+      },
+    },
+    {
+      name: 'cluster mode (PostgreSQL + NATS JetStream)',
+      skip: !dbUrl || !natsUrl ? 'TESSERA_TEST_DATABASE_URL or TESSERA_TEST_NATS_URL is not set' : undefined,
+      async target() {
+        const schema = await createTestSchema(dbUrl as string);
+        const prefix = `E2E${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
+        return {
+          args: [],
+          env: {
+            TESSERA_DATABASE_URL: schema.url,
+            TESSERA_NATS_URL: natsUrl as string,
+            TESSERA_NATS_PREFIX: prefix,
+          },
+          drop: () => schema.drop(),
+        };
+      },
+    },
+  ];
+}
+
 let tmp: string;
-let dataDir: string;
+let target: Target;
 let server: Server | undefined;
 let writeKey: string;
 let adminToken: string;
@@ -310,421 +360,435 @@ let firstPageId: string;
 /** Jane's profile and timeline as they must stay from the third step on. */
 let janeSnapshot: { profile: Profile; items: EventItem[] };
 
-describe.skipIf(!BUILT)('Segment and RudderStack SDKs against the real server process', () => {
-  beforeAll(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
-    dataDir = path.join(tmp, 'data');
-    const init = await runCli(['init', '--data', dataDir, '--json']);
-    const secrets = JSON.parse(init.stdout.trim()) as { writeKey: string; adminToken: string };
-    expect(secrets.writeKey).toMatch(/\S{20,}/);
-    expect(secrets.adminToken).toMatch(/\S{20,}/);
-    ({ writeKey, adminToken } = secrets);
-    server = await startServer(dataDir);
-  }, TIMEOUT);
+for (const mode of modes()) {
+  if (mode.skip) console.warn(`[e2e/sdk] ${mode.name} skipped: ${mode.skip}`);
+  describe.skipIf(!BUILT || mode.skip !== undefined)(
+    `Segment and RudderStack SDKs against the real server process, ${mode.name}`,
+    () => {
+      beforeAll(async () => {
+        expectedTimeline.length = 0;
+        target = await mode.target();
+        const init = await runCli(['init', ...target.args, '--json'], target.env);
+        const secrets = JSON.parse(init.stdout.trim()) as { writeKey: string; adminToken: string };
+        expect(secrets.writeKey).toMatch(/\S{20,}/);
+        expect(secrets.adminToken).toMatch(/\S{20,}/);
+        ({ writeKey, adminToken } = secrets);
+        server = await startServer(target);
+      }, TIMEOUT);
 
-  afterAll(async () => {
-    if (server) await stopServer(server);
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }, TIMEOUT);
+      afterAll(async () => {
+        if (server) await stopServer(server);
+        server = undefined;
+        await target?.drop();
+      }, TIMEOUT);
 
-  it(
-    'first device (Segment SDK): anonymous page views, identify with raw e-mail and phone, then an order',
-    async () => {
-      const answers: TrackingAnswer[] = [];
-      const segment = segmentClient(answers, 1);
-      let generatedId: string | undefined;
-      await acked((cb) =>
-        segment.page(
-          {
+      it(
+        'first device (Segment SDK): anonymous page views, identify with raw e-mail and phone, then an order',
+        async () => {
+          const answers: TrackingAnswer[] = [];
+          const segment = segmentClient(answers, 1);
+          let generatedId: string | undefined;
+          await acked((cb) =>
+            segment.page(
+              {
+                anonymousId: ANON1,
+                name: 'Home',
+                properties: { path: '/', title: 'Shop' },
+                context: pageContext('/', 'Shop'),
+                timestamp: at(0),
+              },
+              (err, ctx) => {
+                generatedId = ctx?.event.messageId;
+                cb(err);
+              },
+            ),
+          );
+          expect(generatedId).toEqual(expect.any(String));
+          firstPageId = generatedId!;
+          await acked((cb) =>
+            segment.page(
+              {
+                anonymousId: ANON1,
+                name: 'Product',
+                messageId: 'seg-page-2',
+                properties: { path: '/products/42', title: 'Trail shoe' },
+                context: pageContext('/products/42', 'Trail shoe'),
+                timestamp: at(1),
+              },
+              cb,
+            ),
+          );
+          await acked((cb) =>
+            segment.identify(
+              {
+                userId: USER,
+                anonymousId: ANON1,
+                messageId: 'seg-identify-1',
+                traits: { email: EMAIL_RAW, phone: PHONE_RAW, firstName: 'Jane' },
+                context: pageContext('/login', 'Log in'),
+                timestamp: at(2),
+              },
+              cb,
+            ),
+          );
+          await acked((cb) =>
+            segment.track(
+              {
+                userId: USER,
+                anonymousId: ANON1,
+                event: 'Order Completed',
+                messageId: 'seg-order-1',
+                properties: { total: 42.5, orderId: 'order-1001', currency: 'USD' },
+                context: pageContext('/checkout/done', 'Thank you'),
+                timestamp: at(3),
+              },
+              cb,
+            ),
+          );
+          await segment.closeAndFlush();
+          // flushAt 1: one request per call, each stored.
+          expect(answers).toEqual(Array(4).fill({ success: true, accepted: 1, duplicates: 0, quarantined: [] }));
+          expectedTimeline.push('seg-order-1', 'seg-identify-1', 'seg-page-2', firstPageId);
+
+          const { profile, items } = await waitForTimeline('user_id', USER, expectedTimeline);
+          expect(profile.identities).toEqual([
+            { type: 'anonymous_id', value: ANON1 },
+            { type: 'email', value: EMAIL },
+            { type: 'phone', value: PHONE },
+            { type: 'user_id', value: USER },
+          ]);
+          expect(items.map((e) => e.messageId)).toEqual(expectedTimeline);
+          const order = items.find((e) => e.messageId === 'seg-order-1');
+          expect(order).toMatchObject({
+            type: 'track',
+            event: 'Order Completed',
+            userId: USER,
             anonymousId: ANON1,
+            properties: { total: 42.5, orderId: 'order-1001', currency: 'USD' },
+          });
+          // Segment's timestamp, corrected by the upload delay only (sentAt − timestamp replayed on the server clock).
+          expect(Math.abs(Date.parse(order!.timestamp) - at(3).getTime())).toBeLessThan(5_000);
+          const home = items.find((e) => e.messageId === firstPageId);
+          expect(home).toMatchObject({
+            type: 'page',
             name: 'Home',
+            anonymousId: ANON1,
             properties: { path: '/', title: 'Shop' },
-            context: pageContext('/', 'Shop'),
-            timestamp: at(0),
-          },
-          (err, ctx) => {
-            generatedId = ctx?.event.messageId;
-            cb(err);
-          },
-        ),
+            context: { page: { path: '/', url: 'https://shop.example/', referrer: 'https://search.example/?q=shoes' } },
+          });
+          expect(home!.context.library).toMatchObject({ name: '@segment/analytics-node' });
+        },
+        TIMEOUT,
       );
-      expect(generatedId).toEqual(expect.any(String));
-      firstPageId = generatedId!;
-      await acked((cb) =>
-        segment.page(
-          {
-            anonymousId: ANON1,
-            name: 'Product',
-            messageId: 'seg-page-2',
-            properties: { path: '/products/42', title: 'Trail shoe' },
-            context: pageContext('/products/42', 'Trail shoe'),
-            timestamp: at(1),
-          },
-          cb,
-        ),
-      );
-      await acked((cb) =>
-        segment.identify(
-          {
-            userId: USER,
-            anonymousId: ANON1,
-            messageId: 'seg-identify-1',
-            traits: { email: EMAIL_RAW, phone: PHONE_RAW, firstName: 'Jane' },
-            context: pageContext('/login', 'Log in'),
-            timestamp: at(2),
-          },
-          cb,
-        ),
-      );
-      await acked((cb) =>
-        segment.track(
-          {
-            userId: USER,
-            anonymousId: ANON1,
-            event: 'Order Completed',
-            messageId: 'seg-order-1',
-            properties: { total: 42.5, orderId: 'order-1001', currency: 'USD' },
-            context: pageContext('/checkout/done', 'Thank you'),
-            timestamp: at(3),
-          },
-          cb,
-        ),
-      );
-      await segment.closeAndFlush();
-      // flushAt 1: one request per call, each stored.
-      expect(answers).toEqual(Array(4).fill({ success: true, accepted: 1, duplicates: 0, quarantined: [] }));
-      expectedTimeline.push('seg-order-1', 'seg-identify-1', 'seg-page-2', firstPageId);
 
-      const { profile, items } = await waitForTimeline('user_id', USER, expectedTimeline);
-      expect(profile.identities).toEqual([
-        { type: 'anonymous_id', value: ANON1 },
-        { type: 'email', value: EMAIL },
-        { type: 'phone', value: PHONE },
-        { type: 'user_id', value: USER },
-      ]);
-      expect(items.map((e) => e.messageId)).toEqual(expectedTimeline);
-      const order = items.find((e) => e.messageId === 'seg-order-1');
-      expect(order).toMatchObject({
-        type: 'track',
-        event: 'Order Completed',
-        userId: USER,
-        anonymousId: ANON1,
-        properties: { total: 42.5, orderId: 'order-1001', currency: 'USD' },
-      });
-      // Segment's timestamp, corrected by the upload delay only (sentAt − timestamp replayed on the server clock).
-      expect(Math.abs(Date.parse(order!.timestamp) - at(3).getTime())).toBeLessThan(5_000);
-      const home = items.find((e) => e.messageId === firstPageId);
-      expect(home).toMatchObject({
-        type: 'page',
-        name: 'Home',
-        anonymousId: ANON1,
-        properties: { path: '/', title: 'Shop' },
-        context: { page: { path: '/', url: 'https://shop.example/', referrer: 'https://search.example/?q=shoes' } },
-      });
-      expect(home!.context.library).toMatchObject({ name: '@segment/analytics-node' });
-    },
-    TIMEOUT,
-  );
+      it(
+        'second device (RudderStack SDK, gzip): anonymous page and track, then identify → one profile, one timeline',
+        async () => {
+          const answers: TrackingAnswer[] = [];
+          const rudder = rudderClient(answers);
+          const calls: [string, (cb: (err?: unknown) => void) => void][] = [
+            [
+              'rs-page-1',
+              (cb) => {
+                const message = {
+                  anonymousId: ANON2,
+                  name: 'Home',
+                  messageId: 'rs-page-1',
+                  properties: { path: '/' },
+                  context: pageContext('/', 'Shop'),
+                };
+                rudder.page(message, cb);
+              },
+            ],
+            [
+              'rs-track-1',
+              (cb) => {
+                const message = {
+                  anonymousId: ANON2,
+                  event: 'Product Viewed',
+                  messageId: 'rs-track-1',
+                  properties: { productId: '42', price: 89.9 },
+                };
+                rudder.track(message, cb);
+              },
+            ],
+            [
+              'rs-identify-1',
+              (cb) => {
+                const message = {
+                  userId: USER,
+                  anonymousId: ANON2,
+                  messageId: 'rs-identify-1',
+                  traits: { firstName: 'Jane', plan: 'gold' },
+                };
+                rudder.identify(message, cb);
+              },
+            ],
+            [
+              'rs-track-2',
+              (cb) => {
+                const message = {
+                  userId: USER,
+                  anonymousId: ANON2,
+                  event: 'Cart Viewed',
+                  messageId: 'rs-track-2',
+                  properties: { items: 1 },
+                };
+                rudder.track(message, cb);
+              },
+            ],
+          ];
+          for (const [messageId, send] of calls) {
+            await acked(send);
+            expectedTimeline.unshift(messageId);
+            await sleep(5); // distinct receive times, so "newest first" has one answer
+          }
+          await rudder.flush();
+          expect(answers).toEqual(Array(4).fill({ success: true, accepted: 1, duplicates: 0, quarantined: [] }));
 
-  it(
-    'second device (RudderStack SDK, gzip): anonymous page and track, then identify → one profile, one timeline',
-    async () => {
-      const answers: TrackingAnswer[] = [];
-      const rudder = rudderClient(answers);
-      const calls: [string, (cb: (err?: unknown) => void) => void][] = [
-        [
-          'rs-page-1',
-          (cb) => {
-            const message = {
-              anonymousId: ANON2,
-              name: 'Home',
-              messageId: 'rs-page-1',
-              properties: { path: '/' },
-              context: pageContext('/', 'Shop'),
-            };
-            rudder.page(message, cb);
-          },
-        ],
-        [
-          'rs-track-1',
-          (cb) => {
-            const message = {
-              anonymousId: ANON2,
-              event: 'Product Viewed',
-              messageId: 'rs-track-1',
-              properties: { productId: '42', price: 89.9 },
-            };
-            rudder.track(message, cb);
-          },
-        ],
-        [
-          'rs-identify-1',
-          (cb) => {
-            const message = {
-              userId: USER,
-              anonymousId: ANON2,
-              messageId: 'rs-identify-1',
-              traits: { firstName: 'Jane', plan: 'gold' },
-            };
-            rudder.identify(message, cb);
-          },
-        ],
-        [
-          'rs-track-2',
-          (cb) => {
-            const message = {
-              userId: USER,
-              anonymousId: ANON2,
-              event: 'Cart Viewed',
-              messageId: 'rs-track-2',
-              properties: { items: 1 },
-            };
-            rudder.track(message, cb);
-          },
-        ],
-      ];
-      for (const [messageId, send] of calls) {
-        await acked(send);
-        expectedTimeline.unshift(messageId);
-        await sleep(5); // distinct receive times, so "newest first" has one answer
+          const { profile, items } = await waitFor('both devices in one profile', async () => {
+            const r = await timelineWith('user_id', USER, expectedTimeline);
+            return r?.profile.identities.some((i) => i.value === ANON2) ? r : undefined;
+          });
+          // Exactly one profile holds every identifier, normalised.
+          expect(profile.identities).toEqual(
+            [
+              { type: 'anonymous_id', value: ANON1 },
+              { type: 'anonymous_id', value: ANON2 },
+              { type: 'email', value: EMAIL },
+              { type: 'phone', value: PHONE },
+              { type: 'user_id', value: USER },
+            ].sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value)),
+          );
+          expect(profile.traits).toMatchObject({ firstName: 'Jane', plan: 'gold' });
+          // Traits are kept as sent (the identities above are the normalised values).
+          expect(String(profile.traits.email).trim().toLowerCase()).toBe(EMAIL);
+          expect(profile.traits.phone).toBeDefined();
+          for (const [type, value] of [
+            ['anonymous_id', ANON1],
+            ['anonymous_id', ANON2],
+            ['email', EMAIL],
+            ['email', EMAIL_RAW], // looked up through the same normalisation
+            ['phone', PHONE],
+            ['phone', PHONE_RAW],
+            ['user_id', USER],
+          ]) {
+            const p = await profileBy(type, value);
+            expect(p?.id, `${type} ${JSON.stringify(value)}`).toBe(profile.id);
+          }
+          // No other (merged-away) profile is listed: the two devices' visitors are one person.
+          const all = await api('/v1/profiles?limit=1000');
+          expect(all.status).toBe(200);
+          expect(all.body.items.map((p: Profile) => p.id)).toEqual([profile.id]);
+          for (const q of [ANON2, EMAIL, PHONE]) {
+            const found = await api(`/v1/profiles?q=${enc(q)}`);
+            expect(
+              found.body.items.map((p: Profile) => p.id),
+              `search ${q}`,
+            ).toEqual([profile.id]);
+          }
+
+          // The full timeline across both SDKs: every messageId once, newest first.
+          const ids = items.map((e) => e.messageId);
+          expect(new Set(ids).size).toBe(ids.length);
+          expect(ids).toEqual(expectedTimeline);
+          const times = items.map((e) => Date.parse(e.timestamp));
+          expect(times).toEqual([...times].sort((a, b) => b - a));
+          expect(new Set(items.map((e) => e.sourceId)).size).toBe(1);
+          expect(items.find((e) => e.messageId === 'rs-track-1')).toMatchObject({
+            type: 'track',
+            event: 'Product Viewed',
+            anonymousId: ANON2,
+            properties: { productId: '42', price: 89.9 },
+          });
+          expect(items.find((e) => e.messageId === 'rs-page-1')).toMatchObject({
+            type: 'page',
+            name: 'Home',
+            context: { page: { path: '/' } },
+          });
+
+          const merges = await api(`/v1/profiles/${profile.id}/merges`);
+          expect(merges.status).toBe(200);
+          expect(merges.body.items.length).toBeGreaterThanOrEqual(1);
+          expect(await metric('tessera_merges_total')).toBeGreaterThanOrEqual(1);
+          expect(await metric('tessera_events_stored_total')).toBe(expectedTimeline.length);
+        },
+        TIMEOUT,
+      );
+
+      it(
+        'a second user id that reuses the e-mail stays a separate profile; the first is unchanged',
+        async () => {
+          const before = await waitForTimeline('user_id', USER, expectedTimeline);
+          const answers: TrackingAnswer[] = [];
+          const segment = segmentClient(answers, 1);
+          await acked((cb) =>
+            segment.identify(
+              { userId: USER2, messageId: 'seg-identify-2', traits: { email: EMAIL, firstName: 'Janet' } },
+              cb,
+            ),
+          );
+          await segment.closeAndFlush();
+          expect(answers).toEqual([{ success: true, accepted: 1, duplicates: 0, quarantined: [] }]);
+
+          const { profile: janet, items: janetItems } = await waitForTimeline('user_id', USER2, ['seg-identify-2']);
+          expect(janet.id).not.toBe(before.profile.id);
+          expect(janet.identities).toEqual([{ type: 'user_id', value: USER2 }]);
+          expect(janet.traits).toMatchObject({ firstName: 'Janet' });
+          expect(janetItems.map((e) => e.messageId)).toEqual(['seg-identify-2']);
+          const decisions = (await api(`/v1/profiles/${janet.id}/merges`)).body.decisions;
+          expect(decisions).toMatchObject([{ kind: 'drop', identifier: { type: 'email', value: EMAIL } }]);
+
+          const after = await waitForTimeline('user_id', USER, expectedTimeline);
+          expect(after.profile).toEqual(before.profile);
+          expect(after.items).toEqual(before.items);
+          expect((await profileBy('email', EMAIL))?.id).toBe(before.profile.id);
+          janeSnapshot = after;
+        },
+        TIMEOUT,
+      );
+
+      /**
+       * Sends duplicates of Jane's calls through both SDKs (the identify resent with other traits: a messageId is the
+       * key, not the content), plus new calls of a throw-away visitor, the last of which proves the pipeline has
+       * caught up. Checks the answers, the unchanged profile and timeline, and the stored counter.
+       */
+      async function sendDuplicatesAndCheck(round: string) {
+        const storedBefore = await metric('tessera_events_stored_total');
+        const duplicatesBefore = await metric('tessera_events_duplicate_total');
+        const visitor = `visitor-${round}`;
+
+        const segAnswers: TrackingAnswer[] = [];
+        const segment = segmentClient(segAnswers, 4);
+        const batch = [
+          acked((cb) =>
+            segment.track(
+              {
+                userId: USER,
+                anonymousId: ANON1,
+                event: 'Order Completed',
+                messageId: 'seg-order-1',
+                properties: { total: 42.5, orderId: 'order-1001', currency: 'USD' },
+                timestamp: at(3),
+              },
+              cb,
+            ),
+          ),
+          acked((cb) =>
+            segment.identify(
+              {
+                userId: USER,
+                messageId: 'seg-identify-1',
+                traits: { firstName: 'Changed', email: 'other@example.com' },
+              },
+              cb,
+            ),
+          ),
+          acked((cb) =>
+            segment.page(
+              { anonymousId: ANON1, name: 'Home', messageId: firstPageId, context: pageContext('/', 'Shop') },
+              cb,
+            ),
+          ),
+          acked((cb) => segment.track({ anonymousId: visitor, event: 'Visited', messageId: `${visitor}-seg` }, cb)),
+        ];
+        await Promise.all(batch);
+        await segment.closeAndFlush();
+        // flushAt 4: one request; the three copies of processed calls are counted as duplicates.
+        expect(segAnswers).toEqual([{ success: true, accepted: 1, duplicates: 3, quarantined: [] }]);
+
+        const rsAnswers: TrackingAnswer[] = [];
+        const rudder = rudderClient(rsAnswers);
+        const trackCopy = { anonymousId: ANON2, event: 'Product Viewed', messageId: 'rs-track-1', properties: {} };
+        await acked((cb) => rudder.track(trackCopy, cb));
+        const identifyCopy = { userId: USER, anonymousId: ANON2, messageId: 'rs-identify-1', traits: { plan: 'lead' } };
+        await acked((cb) => rudder.identify(identifyCopy, cb));
+        // A new call sent twice before the pipeline could process it: the pipeline must keep one.
+        const fresh = { anonymousId: visitor, event: 'Visited again', messageId: `${visitor}-rs` };
+        await Promise.all([acked((cb) => rudder.track(fresh, cb)), acked((cb) => rudder.track({ ...fresh }, cb))]);
+        await rudder.flush();
+        expect(rsAnswers.slice(0, 2)).toEqual(
+          Array(2).fill({ success: true, accepted: 0, duplicates: 1, quarantined: [] }),
+        );
+        expect(rsAnswers).toHaveLength(4);
+        // The second copy of the new call is a duplicate at ingest or in the pipeline, never stored twice.
+        expect(sum(rsAnswers.slice(2), 'accepted') + sum(rsAnswers.slice(2), 'duplicates')).toBe(2);
+        expect(sum(rsAnswers.slice(2), 'accepted')).toBeGreaterThanOrEqual(1);
+
+        // The log is processed in order: once the visitor's calls show, everything sent before has been processed.
+        const { items: visitorItems } = await waitForTimeline('anonymous_id', visitor, [
+          `${visitor}-seg`,
+          `${visitor}-rs`,
+        ]);
+        expect(visitorItems.map((e) => e.messageId).sort()).toEqual([`${visitor}-rs`, `${visitor}-seg`]);
+        await waitFor('an empty backlog', async () =>
+          (await metric('tessera_pipeline_backlog_events')) === 0 ? true : undefined,
+        );
+
+        expect(await metric('tessera_events_stored_total')).toBe(storedBefore + 2); // the visitor's two calls only
+        expect(await metric('tessera_events_duplicate_total')).toBeGreaterThanOrEqual(duplicatesBefore + 5);
+        const jane = await waitForTimeline('user_id', USER, expectedTimeline);
+        expect(jane.items).toEqual(janeSnapshot.items);
+        expect(jane.profile).toEqual(janeSnapshot.profile);
+        expect(jane.profile.traits.firstName).toBe('Jane');
+        expect(jane.profile.traits.plan).toBe('gold');
+        expect((await profileBy('email', 'other@example.com')) ?? null).toBeNull();
       }
-      await rudder.flush();
-      expect(answers).toEqual(Array(4).fill({ success: true, accepted: 1, duplicates: 0, quarantined: [] }));
 
-      const { profile, items } = await waitFor('both devices in one profile', async () => {
-        const r = await timelineWith('user_id', USER, expectedTimeline);
-        return r?.profile.identities.some((i) => i.value === ANON2) ? r : undefined;
-      });
-      // Exactly one profile holds every identifier, normalised.
-      expect(profile.identities).toEqual(
-        [
-          { type: 'anonymous_id', value: ANON1 },
-          { type: 'anonymous_id', value: ANON2 },
-          { type: 'email', value: EMAIL },
-          { type: 'phone', value: PHONE },
-          { type: 'user_id', value: USER },
-        ].sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value)),
+      it(
+        'the same messageIds again, through both SDKs, change nothing',
+        async () => {
+          await sendDuplicatesAndCheck('before-restart');
+        },
+        TIMEOUT,
       );
-      expect(profile.traits).toMatchObject({ firstName: 'Jane', plan: 'gold' });
-      // Traits are kept as sent (the identities above are the normalised values).
-      expect(String(profile.traits.email).trim().toLowerCase()).toBe(EMAIL);
-      expect(profile.traits.phone).toBeDefined();
-      for (const [type, value] of [
-        ['anonymous_id', ANON1],
-        ['anonymous_id', ANON2],
-        ['email', EMAIL],
-        ['email', EMAIL_RAW], // looked up through the same normalisation
-        ['phone', PHONE],
-        ['phone', PHONE_RAW],
-        ['user_id', USER],
-      ]) {
-        const p = await profileBy(type, value);
-        expect(p?.id, `${type} ${JSON.stringify(value)}`).toBe(profile.id);
-      }
-      // No other (merged-away) profile is listed: the two devices' visitors are one person.
-      const all = await api('/v1/profiles?limit=1000');
-      expect(all.status).toBe(200);
-      expect(all.body.items.map((p: Profile) => p.id)).toEqual([profile.id]);
-      for (const q of [ANON2, EMAIL, PHONE]) {
-        const found = await api(`/v1/profiles?q=${enc(q)}`);
-        expect(
-          found.body.items.map((p: Profile) => p.id),
-          `search ${q}`,
-        ).toEqual([profile.id]);
-      }
 
-      // The full timeline across both SDKs: every messageId once, newest first.
-      const ids = items.map((e) => e.messageId);
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(ids).toEqual(expectedTimeline);
-      const times = items.map((e) => Date.parse(e.timestamp));
-      expect(times).toEqual([...times].sort((a, b) => b - a));
-      expect(new Set(items.map((e) => e.sourceId)).size).toBe(1);
-      expect(items.find((e) => e.messageId === 'rs-track-1')).toMatchObject({
-        type: 'track',
-        event: 'Product Viewed',
-        anonymousId: ANON2,
-        properties: { productId: '42', price: 89.9 },
-      });
-      expect(items.find((e) => e.messageId === 'rs-page-1')).toMatchObject({
-        type: 'page',
-        name: 'Home',
-        context: { page: { path: '/' } },
-      });
+      it(
+        'after a restart on the same data directory, the data is there and duplicates still change nothing',
+        async () => {
+          const stopped = await stopServer(server!);
+          expect(stopped, `graceful shutdown on SIGTERM:\n${server!.output.slice(-20).join('\n')}`).toEqual({
+            code: 0,
+            signal: null,
+          });
+          server = await startServer(target);
 
-      const merges = await api(`/v1/profiles/${profile.id}/merges`);
-      expect(merges.status).toBe(200);
-      expect(merges.body.items.length).toBeGreaterThanOrEqual(1);
-      expect(await metric('tessera_merges_total')).toBeGreaterThanOrEqual(1);
-      expect(await metric('tessera_events_stored_total')).toBe(expectedTimeline.length);
-    },
-    TIMEOUT,
-  );
+          const jane = await waitForTimeline('user_id', USER, expectedTimeline);
+          expect(jane.items).toEqual(janeSnapshot.items);
+          expect(jane.profile).toEqual(janeSnapshot.profile);
+          expect((await profileBy('user_id', USER2))?.id).not.toBe(jane.profile.id);
 
-  it(
-    'a second user id that reuses the e-mail stays a separate profile; the first is unchanged',
-    async () => {
-      const before = await waitForTimeline('user_id', USER, expectedTimeline);
-      const answers: TrackingAnswer[] = [];
-      const segment = segmentClient(answers, 1);
-      await acked((cb) =>
-        segment.identify(
-          { userId: USER2, messageId: 'seg-identify-2', traits: { email: EMAIL, firstName: 'Janet' } },
-          cb,
-        ),
+          await sendDuplicatesAndCheck('after-restart');
+        },
+        TIMEOUT,
       );
-      await segment.closeAndFlush();
-      expect(answers).toEqual([{ success: true, accepted: 1, duplicates: 0, quarantined: [] }]);
 
-      const { profile: janet, items: janetItems } = await waitForTimeline('user_id', USER2, ['seg-identify-2']);
-      expect(janet.id).not.toBe(before.profile.id);
-      expect(janet.identities).toEqual([{ type: 'user_id', value: USER2 }]);
-      expect(janet.traits).toMatchObject({ firstName: 'Janet' });
-      expect(janetItems.map((e) => e.messageId)).toEqual(['seg-identify-2']);
-      const decisions = (await api(`/v1/profiles/${janet.id}/merges`)).body.decisions;
-      expect(decisions).toMatchObject([{ kind: 'drop', identifier: { type: 'email', value: EMAIL } }]);
+      it(
+        'alias from the RudderStack SDK joins a third anonymous id to the same profile',
+        async () => {
+          const anon3 = `rs-${randomUUID()}`;
+          const answers: TrackingAnswer[] = [];
+          const rudder = rudderClient(answers);
+          const page = { anonymousId: anon3, name: 'Help', messageId: 'rs-page-3', properties: { path: '/help' } };
+          await acked((cb) => rudder.page(page, cb));
+          const alias = { previousId: anon3, userId: USER, messageId: 'rs-alias-1' };
+          await acked((cb) => rudder.alias(alias, cb));
+          await rudder.flush();
+          expect(answers).toEqual(Array(2).fill({ success: true, accepted: 1, duplicates: 0, quarantined: [] }));
 
-      const after = await waitForTimeline('user_id', USER, expectedTimeline);
-      expect(after.profile).toEqual(before.profile);
-      expect(after.items).toEqual(before.items);
-      expect((await profileBy('email', EMAIL))?.id).toBe(before.profile.id);
-      janeSnapshot = after;
-    },
-    TIMEOUT,
-  );
-
-  /**
-   * Sends duplicates of Jane's calls through both SDKs (the identify resent with other traits: a messageId is the
-   * key, not the content), plus new calls of a throw-away visitor, the last of which proves the pipeline has
-   * caught up. Checks the answers, the unchanged profile and timeline, and the stored counter.
-   */
-  async function sendDuplicatesAndCheck(round: string) {
-    const storedBefore = await metric('tessera_events_stored_total');
-    const duplicatesBefore = await metric('tessera_events_duplicate_total');
-    const visitor = `visitor-${round}`;
-
-    const segAnswers: TrackingAnswer[] = [];
-    const segment = segmentClient(segAnswers, 4);
-    const batch = [
-      acked((cb) =>
-        segment.track(
-          {
-            userId: USER,
-            anonymousId: ANON1,
-            event: 'Order Completed',
-            messageId: 'seg-order-1',
-            properties: { total: 42.5, orderId: 'order-1001', currency: 'USD' },
-            timestamp: at(3),
-          },
-          cb,
-        ),
-      ),
-      acked((cb) =>
-        segment.identify(
-          { userId: USER, messageId: 'seg-identify-1', traits: { firstName: 'Changed', email: 'other@example.com' } },
-          cb,
-        ),
-      ),
-      acked((cb) =>
-        segment.page(
-          { anonymousId: ANON1, name: 'Home', messageId: firstPageId, context: pageContext('/', 'Shop') },
-          cb,
-        ),
-      ),
-      acked((cb) => segment.track({ anonymousId: visitor, event: 'Visited', messageId: `${visitor}-seg` }, cb)),
-    ];
-    await Promise.all(batch);
-    await segment.closeAndFlush();
-    // flushAt 4: one request; the three copies of processed calls are counted as duplicates.
-    expect(segAnswers).toEqual([{ success: true, accepted: 1, duplicates: 3, quarantined: [] }]);
-
-    const rsAnswers: TrackingAnswer[] = [];
-    const rudder = rudderClient(rsAnswers);
-    const trackCopy = { anonymousId: ANON2, event: 'Product Viewed', messageId: 'rs-track-1', properties: {} };
-    await acked((cb) => rudder.track(trackCopy, cb));
-    const identifyCopy = { userId: USER, anonymousId: ANON2, messageId: 'rs-identify-1', traits: { plan: 'lead' } };
-    await acked((cb) => rudder.identify(identifyCopy, cb));
-    // A new call sent twice before the pipeline could process it: the pipeline must keep one.
-    const fresh = { anonymousId: visitor, event: 'Visited again', messageId: `${visitor}-rs` };
-    await Promise.all([acked((cb) => rudder.track(fresh, cb)), acked((cb) => rudder.track({ ...fresh }, cb))]);
-    await rudder.flush();
-    expect(rsAnswers.slice(0, 2)).toEqual(
-      Array(2).fill({ success: true, accepted: 0, duplicates: 1, quarantined: [] }),
-    );
-    expect(rsAnswers).toHaveLength(4);
-    // The second copy of the new call is a duplicate at ingest or in the pipeline, never stored twice.
-    expect(sum(rsAnswers.slice(2), 'accepted') + sum(rsAnswers.slice(2), 'duplicates')).toBe(2);
-    expect(sum(rsAnswers.slice(2), 'accepted')).toBeGreaterThanOrEqual(1);
-
-    // The log is processed in order: once the visitor's calls show, everything sent before has been processed.
-    const { items: visitorItems } = await waitForTimeline('anonymous_id', visitor, [`${visitor}-seg`, `${visitor}-rs`]);
-    expect(visitorItems.map((e) => e.messageId).sort()).toEqual([`${visitor}-rs`, `${visitor}-seg`]);
-    await waitFor('an empty backlog', async () =>
-      (await metric('tessera_pipeline_backlog_events')) === 0 ? true : undefined,
-    );
-
-    expect(await metric('tessera_events_stored_total')).toBe(storedBefore + 2); // the visitor's two calls only
-    expect(await metric('tessera_events_duplicate_total')).toBeGreaterThanOrEqual(duplicatesBefore + 5);
-    const jane = await waitForTimeline('user_id', USER, expectedTimeline);
-    expect(jane.items).toEqual(janeSnapshot.items);
-    expect(jane.profile).toEqual(janeSnapshot.profile);
-    expect(jane.profile.traits.firstName).toBe('Jane');
-    expect(jane.profile.traits.plan).toBe('gold');
-    expect((await profileBy('email', 'other@example.com')) ?? null).toBeNull();
-  }
-
-  it(
-    'the same messageIds again, through both SDKs, change nothing',
-    async () => {
-      await sendDuplicatesAndCheck('before-restart');
-    },
-    TIMEOUT,
-  );
-
-  it(
-    'after a restart on the same data directory, the data is there and duplicates still change nothing',
-    async () => {
-      const stopped = await stopServer(server!);
-      expect(stopped, `graceful shutdown on SIGTERM:\n${server!.output.slice(-20).join('\n')}`).toEqual({
-        code: 0,
-        signal: null,
-      });
-      server = await startServer(dataDir);
-
-      const jane = await waitForTimeline('user_id', USER, expectedTimeline);
-      expect(jane.items).toEqual(janeSnapshot.items);
-      expect(jane.profile).toEqual(janeSnapshot.profile);
-      expect((await profileBy('user_id', USER2))?.id).not.toBe(jane.profile.id);
-
-      await sendDuplicatesAndCheck('after-restart');
-    },
-    TIMEOUT,
-  );
-
-  it(
-    'alias from the RudderStack SDK joins a third anonymous id to the same profile',
-    async () => {
-      const anon3 = `rs-${randomUUID()}`;
-      const answers: TrackingAnswer[] = [];
-      const rudder = rudderClient(answers);
-      const page = { anonymousId: anon3, name: 'Help', messageId: 'rs-page-3', properties: { path: '/help' } };
-      await acked((cb) => rudder.page(page, cb));
-      const alias = { previousId: anon3, userId: USER, messageId: 'rs-alias-1' };
-      await acked((cb) => rudder.alias(alias, cb));
-      await rudder.flush();
-      expect(answers).toEqual(Array(2).fill({ success: true, accepted: 1, duplicates: 0, quarantined: [] }));
-
-      const { profile, items } = await waitFor('the aliased visitor in the profile', async () => {
-        const r = await timelineWith('user_id', USER, [...expectedTimeline, 'rs-page-3', 'rs-alias-1']);
-        return r?.profile.identities.some((i) => i.value === anon3) ? r : undefined;
-      });
-      expect(profile.id).toBe(janeSnapshot.profile.id);
-      expect((await profileBy('anonymous_id', anon3))?.id).toBe(profile.id);
-      expect(profile.identities.filter((i) => i.type === 'anonymous_id').map((i) => i.value)).toEqual(
-        [ANON1, ANON2, anon3].sort((x, y) => x.localeCompare(y)),
+          const { profile, items } = await waitFor('the aliased visitor in the profile', async () => {
+            const r = await timelineWith('user_id', USER, [...expectedTimeline, 'rs-page-3', 'rs-alias-1']);
+            return r?.profile.identities.some((i) => i.value === anon3) ? r : undefined;
+          });
+          expect(profile.id).toBe(janeSnapshot.profile.id);
+          expect((await profileBy('anonymous_id', anon3))?.id).toBe(profile.id);
+          expect(profile.identities.filter((i) => i.type === 'anonymous_id').map((i) => i.value)).toEqual(
+            [ANON1, ANON2, anon3].sort((x, y) => x.localeCompare(y)),
+          );
+          expect(items.map((e) => e.messageId)).toEqual(['rs-alias-1', 'rs-page-3', ...expectedTimeline]);
+        },
+        TIMEOUT,
       );
-      expect(items.map((e) => e.messageId)).toEqual(['rs-alias-1', 'rs-page-3', ...expectedTimeline]);
     },
-    TIMEOUT,
   );
-});
+}
