@@ -3,7 +3,8 @@ export interface Change {
   seq: number;
   id: string;
   kind: string;
-  profileId: string | null;
+  /** The profile it is about: the outbox is distributed by it in a Citus cluster (never null). */
+  profileId: string;
   payload: unknown;
   createdAt: number;
 }

@@ -7,7 +7,7 @@ export function change(ctx: PipelineContext, kind: string, payload: Record<strin
   return {
     id: newUuid(),
     kind,
-    profileId: ctx.profileId ?? null,
+    profileId: ctx.profileId,
     payload: { ...payload, eventId: ctx.eventId },
     createdAt: ctx.now,
   };

@@ -3,6 +3,7 @@ import type { SqlDialect } from './dialect.js';
 import { initialSchema, logSchema } from './migrations/001-initial.js';
 import { jobRunsSchema } from './migrations/002-job-runs.js';
 import { batchSeqSchema } from './migrations/003-batch-seq.js';
+import { distributionKeysSchema } from './migrations/004-distribution-keys.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -13,6 +14,7 @@ const MAIN: Migrations = {
   '001-initial': initialSchema,
   '002-job-runs': jobRunsSchema,
   '003-batch-seq': batchSeqSchema,
+  '004-distribution-keys': distributionKeysSchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

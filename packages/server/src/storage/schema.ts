@@ -143,7 +143,7 @@ export interface Database {
     seq: Generated<number>;
     id: string;
     kind: string;
-    profile_id: string | null;
+    profile_id: string;
     payload: string;
     created_at: number;
   };

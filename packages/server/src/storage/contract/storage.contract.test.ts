@@ -641,7 +641,7 @@ for (const db of testDatabases()) {
           {
             id: newUuid(),
             kind: 'event.stored',
-            profileId: null,
+            profileId: p,
             payload: { type: 'track', n: [1] },
             createdAt: T0 + 1,
           },
@@ -667,7 +667,7 @@ for (const db of testDatabases()) {
       it('take removes and returns the oldest rows, ascending; the rest stay for the next take', async () => {
         const ids = [newUuid(), newUuid(), newUuid()];
         await s.changes.publish(
-          ids.map((id, i) => ({ id, kind: 'k', profileId: null, payload: { i }, createdAt: T0 + i })),
+          ids.map((id, i) => ({ id, kind: 'k', profileId: SOURCE, payload: { i }, createdAt: T0 + i })),
         );
         const first = await s.transaction((tx) => tx.changes.take(2));
         expect(first.map((c) => c.id)).toEqual(ids.slice(0, 2));
@@ -676,9 +676,18 @@ for (const db of testDatabases()) {
         expect(await s.changes.take(10)).toEqual([]);
       });
 
+      it('refuses a change without a profile, as it would a NULL distribution column', async () => {
+        await expect(
+          s.changes.publish([
+            { id: newUuid(), kind: 'k', profileId: null as unknown as string, payload: {}, createdAt: T0 },
+          ]),
+        ).rejects.toThrow();
+        expect(await s.changes.read('any', 10)).toEqual([]);
+      });
+
       it('a rolled-back take leaves the rows in place', async () => {
         const id = newUuid();
-        await s.changes.publish([{ id, kind: 'k', profileId: null, payload: {}, createdAt: T0 }]);
+        await s.changes.publish([{ id, kind: 'k', profileId: SOURCE, payload: {}, createdAt: T0 }]);
         await expect(
           s.transaction(async (tx) => {
             expect(await tx.changes.take(10)).toHaveLength(1);
