@@ -96,7 +96,11 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
       failures++;
       const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
       const [only] = good;
-      if (!(e instanceof RetryBatch || isTransientStoreError(e)) && only.info.deliveryCount >= MAX_DELIVERIES) {
+      if (
+        !(e instanceof RetryBatch || isTransientStoreError(e)) &&
+        only.info.deliveryCount >= MAX_DELIVERIES &&
+        (await storeAnswers(opts.storage))
+      ) {
         // It fails alone, every time: set it aside (it stays in the stream, the raw store) rather than block the log.
         logger.error(
           { err, seq: only.seq, deliveries: only.info.deliveryCount },
@@ -155,4 +159,14 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
       await loop;
     },
   };
+}
+
+/** Whether the store answers a trivial read: a message is only set aside for its own fault, never for an outage. */
+async function storeAnswers(storage: Storage): Promise<boolean> {
+  try {
+    await storage.log.offset('healthcheck');
+    return true;
+  } catch {
+    return false;
+  }
 }

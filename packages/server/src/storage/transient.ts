@@ -5,9 +5,12 @@
  */
 const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300']);
 
+/** `pg`'s own connection failures carry no code, only these messages. */
+const CONNECTION_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i;
+
 export function isTransientStoreError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
+  if (typeof code !== 'string') return e instanceof Error && CONNECTION_MESSAGES.test(e.message);
   // Class 08: connection exception; node's own socket errors (ECONNREFUSED, ECONNRESET…) when the server is down.
   return TRANSIENT_CODES.has(code) || code.startsWith('08') || code.startsWith('ECONN') || code === 'EPIPE';
 }

@@ -31,6 +31,11 @@ export async function openPostgres(opts: PostgresOptions): Promise<{ db: Kysely<
   // An idle client whose server restarted emits 'error' on the pool; unhandled, it would end the process. The
   // next query gets a fresh connection (or fails as transient while the server is down).
   pool.on('error', () => undefined);
+  // The same for a client in use (checked out by a transaction): its query fails, and the error reaches the caller
+  // through that query; the 'error' event must not end the process on its own.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, end: () => db.destroy() };
 }
