@@ -11,7 +11,7 @@ import { TesseraError } from './errors.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
 import type { IngestWriter } from './ingest/ingest-writer.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, errorFields, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createEmbeddedPipeline } from './pipeline/embedded-pipeline.js';
 import type { PipelineRunner } from './pipeline/pipeline-runner.js';
@@ -210,10 +210,12 @@ async function startCluster(
     start() {
       relay?.start();
       scheduler?.start();
+      // Any node that changes a source says so; api nodes reload their keys then, and every 30 s regardless.
+      sources.onChange(() => handle.nc.publish(handle.names.configSubject, 'sources'));
       if (has('api')) {
-        const warm = () =>
-          sources.warm().catch((e) => logger.warn({ err: { name: (e as Error).name } }, 'key reload failed'));
+        const warm = () => sources.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'key reload failed'));
         void warm();
+        handle.nc.subscribe(handle.names.configSubject, { callback: () => void warm() });
         warmTimer = setInterval(warm, 30_000);
         warmTimer.unref();
       }

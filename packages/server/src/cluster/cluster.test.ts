@@ -290,6 +290,22 @@ suite('cluster mode (PostgreSQL + NATS JetStream)', () => {
     expect((await get(app, token, '/v1/profiles/by/email/during@example.com')).status).toBe(200);
   }, 60_000);
 
+  it('cluster: a key rotated on one api node is refused by the others at once, the new key accepted', async () => {
+    const { apps, writeKey } = await setup(['api', 'api']);
+    const [a, b] = apps;
+    const call = (id: string) => [{ type: 'track', userId: 'u', event: 'E', messageId: id }];
+    expect((await post(b, writeKey, call('k1'))).status).toBe(200); // b now holds the key in memory
+    const { writeKey: rotated } = await a.sources.rotateKey('web');
+    let oldRefused = false;
+    let newAccepted = false;
+    for (let i = 0; i < 40 && !(oldRefused && newAccepted); i++) {
+      oldRefused = (await post(b, writeKey, call(`k2-${i}`))).status === 401;
+      newAccepted = (await post(b, rotated, call(`k3-${i}`))).status === 200;
+      if (!(oldRefused && newAccepted)) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect({ oldRefused, newAccepted }).toEqual({ oldRefused: true, newAccepted: true });
+  });
+
   it('cluster: two workers on overlapping identities give the partition and traits of the embedded pipeline', async () => {
     const { apps, writeKey, token } = await setup(['api', 'worker', 'worker']);
     const [api, w1, w2] = apps;

@@ -22,6 +22,8 @@ export interface StreamNames {
   /** The change bus, fed by the outbox relay: one message per `changes` row. */
   readonly changeStream: string;
   readonly changeSubject: string;
+  /** Core NATS (not stored): "the sources changed", so that api nodes reload their write keys at once. */
+  readonly configSubject: string;
 }
 
 export function streamNames(prefix: string): StreamNames {
@@ -32,6 +34,7 @@ export function streamNames(prefix: string): StreamNames {
     pipelineConsumer: `${lower}-pipeline`,
     changeStream: `${prefix}_CHANGES`,
     changeSubject: `${lower}.changes`,
+    configSubject: `${lower}.config.sources`,
   };
 }
 

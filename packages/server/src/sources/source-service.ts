@@ -35,7 +35,15 @@ export function createSourceService(storage: Storage, clock: () => number = Date
   /** Key look-ups cached for 30 s: a rotation made by another process (or node) takes effect within that time. */
   const byHash = new Map<string, { row: SourceRow | null; until: number }>();
   const CACHE_MS = 30_000;
+  const listeners: (() => void)[] = [];
+  const changed = () => {
+    for (const l of listeners) l();
+  };
   return {
+    /** Called after a source is created, or its key or mapping changes (cluster mode tells the other nodes). */
+    onChange(listener: () => void): void {
+      listeners.push(listener);
+    },
     async create(input: {
       name: string;
       kind?: SourceKind;
@@ -60,6 +68,7 @@ export function createSourceService(storage: Storage, clock: () => number = Date
         updatedAt: now,
       };
       await storage.sources.create(row);
+      changed();
       return { source: toSourceView(row), writeKey };
     },
     async list(): Promise<SourceView[]> {
@@ -77,12 +86,14 @@ export function createSourceService(storage: Storage, clock: () => number = Date
       const writeKey = generateSecret('wk');
       await storage.sources.setKeyHash(row.id, hashSecret(writeKey), clock());
       byHash.delete(row.writeKeyHash);
+      changed();
       return { source: toSourceView({ ...row, updatedAt: clock() }), writeKey };
     },
     async setMapping(idOrName: string, mapping: Mapping): Promise<SourceView> {
       const row = await this.get(idOrName);
       await storage.sources.setMapping(row.id, mapping, clock());
       byHash.delete(row.writeKeyHash);
+      changed();
       return toSourceView({ ...row, mapping, updatedAt: clock() });
     },
     /**

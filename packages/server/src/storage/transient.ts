@@ -6,7 +6,8 @@
 const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300']);
 
 /** `pg`'s own connection failures carry no code, only these messages. */
-const CONNECTION_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i;
+const CONNECTION_MESSAGES =
+  /connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i;
 
 export function isTransientStoreError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
