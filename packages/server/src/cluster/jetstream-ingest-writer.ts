@@ -15,7 +15,7 @@ import { encodeLogMessage, type JetStreamHandle, logPosition } from './jetstream
 export function createJetStreamIngestWriter(
   handle: JetStreamHandle,
   logger: Logger,
-  opts: { publishTimeoutMs?: number; pollMs?: number } = {},
+  opts: { publishTimeoutMs?: number; pollMs?: number; reconnectWaitMs?: number } = {},
 ): IngestWriter & { close(): void } {
   const { js, jsm, nc, names } = handle;
   let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
@@ -51,8 +51,9 @@ export function createJetStreamIngestWriter(
   return {
     async append(req: AppendRequest): Promise<AppendResult> {
       if (req.log.length === 0) return { lastPosition: 0 };
-      // While disconnected, the client would buffer the publish and send it after a reconnect, even one answered 503.
-      if (!handle.connected()) {
+      // While disconnected, the client would buffer the publish and send it after a reconnect, even one answered
+      // 503: wait out a brief disconnect, then refuse.
+      if (!(await handle.waitConnected(opts.reconnectWaitMs ?? 2000))) {
         throw new TesseraError('unavailable', 'the ingest log is unavailable; retry later', { retryAfter: 5 });
       }
       const messages = splitToFit(req.log, Math.floor((nc.info?.max_payload ?? 1024 * 1024) * 0.95));

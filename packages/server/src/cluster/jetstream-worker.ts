@@ -37,12 +37,13 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
   let running = false;
   let loop: Promise<void> | undefined;
   let failures = 0;
-  let entriesPerMessage = 1;
+  /** Calls per log message, measured; starts at an SDK's usual batch so the first fetch is not hundreds of them. */
+  let entriesPerMessage = 100;
   let stopFetch: (() => void) | undefined;
 
   async function fetchBatch(waitMs: number): Promise<JsMsg[]> {
     const consumer = await handle.js.consumers.get(handle.names.logStream, handle.names.pipelineConsumer);
-    const max = Math.max(1, Math.min(1000, Math.round(opts.batchSize / entriesPerMessage)));
+    const max = Math.max(1, Math.min(100, Math.round(opts.batchSize / entriesPerMessage)));
     const iter = await consumer.fetch({ max_messages: max, expires: Math.max(1000, waitMs) });
     stopFetch = () => iter.stop();
     const out: JsMsg[] = [];

@@ -45,6 +45,8 @@ export interface JetStreamHandle {
   readonly names: StreamNames;
   /** False while the connection is down (it reconnects by itself). */
   connected(): boolean;
+  /** Resolves to `connected()` once connected, or after `ms` (a brief disconnect is waited out). */
+  waitConnected(ms: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -69,10 +71,14 @@ export async function openJetStream(
     waitOnFirstConnect: true,
   });
   let connected = true;
+  let reconnected: (() => void)[] = [];
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') connected = false;
-      else if (s.type === 'reconnect') connected = true;
+      else if (s.type === 'reconnect') {
+        connected = true;
+        for (const wake of reconnected.splice(0)) wake();
+      }
     }
   })();
   const jsm = await jetstreamManager(nc);
@@ -119,6 +125,19 @@ export async function openJetStream(
     jsm,
     names,
     connected: () => connected && !nc.isClosed(),
+    async waitConnected(ms) {
+      if (connected && !nc.isClosed()) return true;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, ms);
+        function done() {
+          clearTimeout(t);
+          reconnected = reconnected.filter((w) => w !== done);
+          resolve();
+        }
+        reconnected.push(done);
+      });
+      return connected && !nc.isClosed();
+    },
     async close() {
       // drain() waits for the server; while NATS is down that is forever.
       const drained = nc.drain().catch(() => undefined);

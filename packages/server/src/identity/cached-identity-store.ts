@@ -15,12 +15,22 @@ const keyOf = (i: Identifier) => `${i.type}\u0000${i.value}`;
 export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
   /** Forgets redirects and families: after waiting for profile row locks, merges may have committed meanwhile. */
   forgetRedirects(): void;
+  /** Writes the links still waiting; the batch calls it before it commits. */
+  flush(): Promise<void>;
 } {
   /** `null`: known to have no row. */
   const byKey = new Map<string, IdentityRow | null>();
   const survivorOf = new Map<string, string>();
   const families = new Map<string, string[]>();
   const identitiesOf = new Map<string, IdentityRow[]>();
+  /** Links not written yet: one multi-row insert at `flush` (the end of the batch, or before a read that needs them). */
+  let pending: IdentityRow[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    await inner.link(rows);
+  };
   return {
     ...inner,
     async find(identifiers) {
@@ -69,6 +79,7 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
       const out: IdentityRow[] = [];
       const missing = profileIds.filter((id) => !identitiesOf.has(id));
       if (missing.length > 0) {
+        await flush(); // the statement must see the links still waiting here
         const rows = await inner.ofProfiles(missing);
         for (const id of missing) identitiesOf.set(id, []);
         for (const r of rows) identitiesOf.get(r.profileId)?.push(r);
@@ -77,20 +88,28 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
       return out;
     },
     async link(rows) {
-      await inner.link(rows);
+      const unknown: IdentityRow[] = [];
       for (const r of rows) {
         const k = keyOf(r);
         if (byKey.get(k) === null) {
-          // Known absent, so the insert took it (`link` leaves an existing identifier as it is).
+          // Known absent, so the insert will take it (`link` leaves an existing identifier as it is): written at
+          // the end of the batch, with the others, and answered from here until then.
           const row = { ...r };
           byKey.set(k, row);
           identitiesOf.get(r.profileId)?.push(row);
-        } else if (!byKey.has(k)) {
-          // Not looked up: whether the insert took it is unknown; forget what it could change.
-          identitiesOf.delete(r.profileId);
-        }
+          pending.push(row);
+          // Identifiers are only linked to a survivor (or a new profile): it resolves to itself until a redirect.
+          if (!survivorOf.has(r.profileId)) survivorOf.set(r.profileId, r.profileId);
+        } else if (!byKey.has(k)) unknown.push(r);
+      }
+      if (unknown.length > 0) {
+        // Not looked up: whether the insert takes it is unknown; insert now and forget what it could change.
+        await flush();
+        await inner.link(unknown);
+        for (const r of unknown) identitiesOf.delete(r.profileId);
       }
     },
+    flush,
     async redirect(fromIds, toId, at, validAt) {
       await inner.redirect(fromIds, toId, at, validAt);
       survivorOf.clear();

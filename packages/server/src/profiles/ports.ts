@@ -74,6 +74,8 @@ export interface AccountRow {
 /** Profiles and their golden record. */
 export interface ProfileStore {
   create(row: ProfileRow): Promise<void>;
+  /** Creates several profiles in one statement (a batch's new profiles). */
+  createMany(rows: readonly ProfileRow[]): Promise<void>;
   get(ids: readonly string[]): Promise<ProfileRow[]>;
   /** Locks these profile rows until the transaction ends, in id order (nothing where the store has a single writer). */
   lock(ids: readonly string[]): Promise<void>;

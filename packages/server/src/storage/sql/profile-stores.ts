@@ -34,6 +34,16 @@ export function createProfileStore(db: Kysely<Database>, d: SqlDialect): Profile
         [row.id, row.createdAt, row.updatedAt, toJson(row.traits), toJson(row.traitTimes)],
       );
     },
+    async createMany(rows) {
+      await insertRows(
+        db,
+        d,
+        'insert into profiles (id, created_at, updated_at, traits, trait_times)',
+        5,
+        rows,
+        (r, out) => out.push(r.id, r.createdAt, r.updatedAt, toJson(r.traits), toJson(r.traitTimes)),
+      );
+    },
     async get(ids) {
       if (ids.length === 0) return [];
       const rows = await rawQuery<Database['profiles']>(
