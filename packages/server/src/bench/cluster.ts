@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { streamNames } from '../cluster/jetstream.js';
+import { createScratchSchema } from '../storage/postgres/scratch-schema.js';
 import { cpuSeconds, startChild } from './child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,7 +29,7 @@ export async function clusterBench(seconds: number, load: Load): Promise<void> {
   }
   const pg = (await import('pg')).default;
   for (const workers of [1, 2]) {
-    const schema = await benchSchema(pg, dbUrl);
+    const schema = await createScratchSchema(dbUrl, 'bench');
     const prefix = `BENCH${randomBytes(4).toString('hex').toUpperCase()}`;
     const env = (roles: string) => ({
       TESSERA_DATABASE_URL: schema.url,
@@ -90,25 +91,6 @@ export async function clusterBench(seconds: number, load: Load): Promise<void> {
       await schema.drop();
     }
   }
-}
-
-/** A fresh schema of the bench database, and a URL whose connections use it (`search_path`). */
-async function benchSchema(pg: typeof import('pg').default, url: string) {
-  const name = `bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (text: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(text);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`create schema ${name}`);
-  return {
-    url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`,
-    drop: () => admin(`drop schema ${name} cascade`),
-  };
 }
 
 /** CPU seconds of every process named `postgres` (the server and its backends), from /proc. */

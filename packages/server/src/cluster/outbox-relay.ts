@@ -1,6 +1,7 @@
 import { headers } from '@nats-io/transport-node';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
+import { wakeableSleep } from '../wakeable-sleep.js';
 import type { JetStreamHandle } from './jetstream.js';
 
 /**
@@ -20,7 +21,7 @@ export function createOutboxRelay(opts: {
   const { handle, storage, logger } = opts;
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  const { sleep, wake } = wakeableSleep();
 
   /** Relays one batch; returns how many rows it moved. */
   async function relayOnce(): Promise<number> {
@@ -58,20 +59,8 @@ export function createOutboxRelay(opts: {
         failures++;
         logger.warn({ err: errorFields(e), failures }, 'outbox relay failed');
       }
-      if (moved === 0 || failures > 0) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(
-            done,
-            failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : (opts.idleMs ?? 200),
-          );
-          function done() {
-            clearTimeout(t);
-            wake = undefined;
-            resolve();
-          }
-          wake = done;
-        });
-      }
+      if (moved === 0 || failures > 0)
+        await sleep(failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : (opts.idleMs ?? 200));
     }
   }
 
@@ -83,11 +72,11 @@ export function createOutboxRelay(opts: {
       loop = run();
     },
     notify() {
-      wake?.();
+      wake();
     },
     async stop() {
       running = false;
-      wake?.();
+      wake();
       await loop;
     },
   };

@@ -1,5 +1,6 @@
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
+import { wakeableSleep } from '../wakeable-sleep.js';
 import { type BatchOutcome, IsolateBatch, processBatch, RetryBatch } from './process-batch.js';
 import type { Step } from './step.js';
 
@@ -33,7 +34,7 @@ export interface PipelineRunnerOptions {
 export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunner {
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  const { sleep, wake } = wakeableSleep();
   let failures = 0;
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -56,17 +57,6 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
     chain = next.catch(() => undefined);
     return next;
   };
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
-
   async function run() {
     while (running) {
       try {
@@ -92,7 +82,7 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
       loop = run();
     },
     notify() {
-      wake?.();
+      wake();
     },
     async drain() {
       for (let attempt = 0; ; ) {
@@ -108,7 +98,7 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
     },
     async stop() {
       running = false;
-      wake?.();
+      wake();
       await loop;
       await chain;
     },

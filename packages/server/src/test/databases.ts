@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { createPostgresStorage } from '../storage/postgres/create-postgres-storage.js';
+import { createScratchSchema } from '../storage/postgres/scratch-schema.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -53,23 +53,4 @@ export function testDatabases(): TestDatabase[] {
 }
 
 /** A fresh, empty schema of the test database, and a URL whose connections use it (`search_path`). */
-export async function createTestSchema(url: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(url, `create schema ${schema}`);
-  const sep = url.includes('?') ? '&' : '?';
-  return {
-    url: `${url}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-    drop: () => adminQuery(url, `drop schema ${schema} cascade`),
-  };
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
+export const createTestSchema = (url: string) => createScratchSchema(url, 't');

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { ChangeStore } from '../../bus/ports.js';
+import type { Change, ChangeStore } from '../../bus/ports.js';
 import type { JobStore } from '../../scheduler/ports.js';
 import type { SettingRow, SettingsStore } from '../../settings/ports.js';
 import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
@@ -8,6 +8,18 @@ import type { Database } from '../schema.js';
 import { lockKey } from './identity-store.js';
 import { fromJson, toJson } from './json.js';
 import { insertRows, rawQuery } from './raw.js';
+
+/** A `changes` row as read (its generated `seq` a number). */
+type ChangeRow = Omit<Database['changes'], 'seq'> & { seq: number };
+
+const toChange = (r: ChangeRow): Change => ({
+  seq: Number(r.seq),
+  id: r.id,
+  kind: r.kind,
+  profileId: r.profile_id,
+  payload: fromJson(r.payload),
+  createdAt: Number(r.created_at),
+});
 
 export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeStore {
   return {
@@ -29,14 +41,7 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         .orderBy('seq')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({
-        seq: Number(r.seq),
-        id: r.id,
-        kind: r.kind,
-        profileId: r.profile_id,
-        payload: fromJson(r.payload),
-        createdAt: Number(r.created_at),
-      }));
+      return rows.map(toChange);
     },
     async commit(consumer, seq) {
       await db
@@ -54,22 +59,13 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         ]);
         if (!lock?.ok) return [];
       }
-      const rows = await rawQuery<Database['changes']>(
+      const rows = await rawQuery<ChangeRow>(
         db,
         d,
         `delete from changes where seq in (select seq from changes order by seq limit ? ${d.skipLockedSql}) returning *`,
         [limit],
       );
-      return rows
-        .map((r) => ({
-          seq: Number(r.seq),
-          id: r.id,
-          kind: r.kind,
-          profileId: r.profile_id,
-          payload: fromJson(r.payload),
-          createdAt: Number(r.created_at),
-        }))
-        .sort((a, b) => a.seq - b.seq);
+      return rows.map(toChange).sort((a, b) => a.seq - b.seq);
     },
     async lastSeq() {
       const r = await db
