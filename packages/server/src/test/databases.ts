@@ -52,5 +52,11 @@ export function testDatabases(): TestDatabase[] {
   ];
 }
 
-/** A fresh, empty schema of the test database, and a URL whose connections use it (`search_path`). */
-export const createTestSchema = (url: string) => createScratchSchema(url, 't');
+/**
+ * A fresh, empty schema of the test database, and a URL whose connections use it (`search_path`). Its `drop` does
+ * nothing: the run's schemas are dropped once every test file has finished (`global-setup.ts`).
+ */
+export async function createTestSchema(url: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const schema = await createScratchSchema(url, `t_${process.env.TESSERA_TEST_RUN ?? 'adhoc'}`);
+  return { url: schema.url, drop: async () => {} };
+}
