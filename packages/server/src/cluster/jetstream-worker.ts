@@ -3,10 +3,9 @@ import type { LogEntry } from '../ingest/logged-event.js';
 import { errorFields, type Logger } from '../logger.js';
 import { lockBatch } from '../pipeline/lock-batch.js';
 import type { PipelineRunner } from '../pipeline/pipeline-runner.js';
-import { type BatchOutcome, IsolateBatch, processEntries, RetryBatch } from '../pipeline/process-batch.js';
+import { type BatchOutcome, IsolateBatch, isRetryable, processEntries } from '../pipeline/process-batch.js';
 import type { Step } from '../pipeline/step.js';
 import type { Storage } from '../storage/storage.js';
-import { isTransientStoreError } from '../storage/transient.js';
 import { decodeLogMessage, type JetStreamHandle, logPosition } from './jetstream.js';
 
 /** A message that fails on its own this many times (not because the store is down) is terminated. */
@@ -81,13 +80,14 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
       try {
         outcome = await run('fast');
       } catch (e) {
-        if (e instanceof RetryBatch || isTransientStoreError(e)) throw e;
+        if (isRetryable(e)) throw e;
         if (!(e instanceof IsolateBatch)) logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
         outcome = await run('isolated');
       }
     } catch (e) {
       const err = errorFields(e);
-      if (!(e instanceof RetryBatch || isTransientStoreError(e)) && good.length > 1) {
+      const ownFault = !isRetryable(e);
+      if (ownFault && good.length > 1) {
         // A failure that is not the store's: find the message that causes it by running each on its own.
         logger.warn({ err, messages: good.length }, 'worker batch failed; running its messages one by one');
         let all = true;
@@ -97,11 +97,7 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
       failures++;
       const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
       const [only] = good;
-      if (
-        !(e instanceof RetryBatch || isTransientStoreError(e)) &&
-        only.info.deliveryCount >= MAX_DELIVERIES &&
-        (await storeAnswers(opts.storage))
-      ) {
+      if (ownFault && only.info.deliveryCount >= MAX_DELIVERIES && (await storeAnswers(opts.storage))) {
         // It fails alone, every time: set it aside (it stays in the stream, the raw store) rather than block the log.
         logger.error(
           { err, seq: only.seq, deliveries: only.info.deliveryCount },

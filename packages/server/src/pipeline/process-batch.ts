@@ -29,6 +29,11 @@ export interface BatchOutcome {
 /** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
 export class RetryBatch extends Error {}
 
+/** A failure that goes away when the batch is run again (a step asked for it, or the store failed transiently). */
+export function isRetryable(e: unknown): boolean {
+  return e instanceof RetryBatch || isTransientStoreError(e);
+}
+
 /**
  * Thrown in `fast` mode when an event is rejected by a step or a step throws: the whole batch rolls back and is run
  * again in `isolated` mode, where each event has its own savepoint.
@@ -203,7 +208,7 @@ async function applyEntries(
       try {
         result = await runSteps(steps, ctx);
       } catch (e) {
-        if (e instanceof RetryBatch || isTransientStoreError(e)) throw e;
+        if (isRetryable(e)) throw e;
         throw new IsolateBatch((e as Error).name);
       }
       if (result.kind === 'dlq') throw new IsolateBatch(result.code);
@@ -302,7 +307,7 @@ async function runIsolated(tx: Stores, steps: readonly Step[], ctx: PipelineCont
     });
   } catch (e) {
     const r = (e as { stepResult?: StepResult }).stepResult;
-    if (!r && (e instanceof RetryBatch || isTransientStoreError(e))) throw e;
+    if (!r && isRetryable(e)) throw e;
     return (
       r ?? {
         kind: 'dlq',
