@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
+import { identityEvaluateCommand, identityMatchCommand } from './commands/identity-match.js';
 import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -62,6 +63,30 @@ program
   .option('--json', 'print the result as JSON')
   .option('--no-progress', 'no progress bar')
   .action(copyCommand);
+
+const identity = program.command('identity').description('probabilistic matching, evaluation and deduplication');
+const matchFiles = (c: Command) =>
+  c
+    .requiredOption('--config <file>', 'match configuration JSON (docs/identity-matching.md), or "auto"')
+    .requiredOption('--id-column <column>', 'the column naming each record (never read by the matcher)')
+    .option('--out <file>', 'write {"<recordId>": "<clusterId>"} (ids prefixed a: / b: when linking two files)')
+    .option('--json', 'JSON output')
+    .option('--no-progress', 'no progress bar');
+matchFiles(
+  identity
+    .command('match <file> [file2]')
+    .description('cluster the records of one file (deduplicate) or two files (link)'),
+).action((file: string, file2: string | undefined, opts) => identityMatchCommand(file2 ? [file, file2] : [file], opts));
+matchFiles(
+  identity
+    .command('evaluate <file> [file2]')
+    .description('match, then print pairwise precision, recall and F1 against a truth column'),
+)
+  .requiredOption('--truth-column <column>', 'the column holding the true entity (never read by the matcher)')
+  .option('--truth-regex <re>', "the entity is the regex's first group (or whole match) in the truth column")
+  .action((file: string, file2: string | undefined, opts) =>
+    identityEvaluateCommand(file2 ? [file, file2] : [file], opts),
+  );
 
 program
   .command('bench')
