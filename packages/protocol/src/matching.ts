@@ -104,6 +104,13 @@ export const MatchField = Type.Object(
         description: 'agreement levels, best first (default: by kind); "else" and "missing" are implicit',
       }),
     ),
+    group: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'fields that vary together (the parts of an address) share a group: the group counts as one piece of evidence, its strongest agreement plus its strongest disagreement, so a household is not a person',
+      }),
+    ),
     tf: Type.Optional(
       Type.Boolean({
         description:
@@ -201,7 +208,11 @@ export const FieldComparison = Type.Object(
     left: Type.Union([Type.String(), Type.Null()]),
     right: Type.Union([Type.String(), Type.Null()]),
     level: Type.String({ description: 'the level that held: e.g. "exact", "jaro_winkler>=0.92", "else", "missing"' }),
-    weight: Type.Number({ description: 'log2 Bayes factor this level contributed (term-frequency adjusted)' }),
+    weight: Type.Number({ description: 'log2 Bayes factor of this level (term-frequency adjusted)' }),
+    counted: Type.Number({
+      description: 'what it added to the total: its weight, or less when another field of its group said more',
+    }),
+    group: Type.Optional(Type.String()),
   },
   { additionalProperties: true },
 );
@@ -217,3 +228,36 @@ export const MatchEvidence = Type.Object(
   { additionalProperties: true },
 );
 export type MatchEvidence = Static<typeof MatchEvidence>;
+
+/** `POST /v1/identity/dedupe`: the probabilistic matcher over the store's profiles. */
+export const DedupeRequest = Type.Object(
+  {
+    sourceId: Type.Optional(
+      Type.String({ description: 'only profiles with an identifier first linked by this source (`src_…`)' }),
+    ),
+    dryRun: Type.Optional(Type.Boolean({ description: 'match and report; merge nothing, queue nothing' })),
+  },
+  { additionalProperties: false },
+);
+export type DedupeRequest = Static<typeof DedupeRequest>;
+
+export const DedupeSummary = Type.Object(
+  {
+    profiles: Type.Integer({ description: 'survivors matched' }),
+    candidatePairs: Type.Integer(),
+    clusters: Type.Integer({ description: 'groups of two or more profiles found' }),
+    merged: Type.Integer({ description: 'profiles merged away (dry run: that would be)' }),
+    refused: Type.Integer({ description: 'groups an identity limit refused (their pairs went to review)' }),
+    queued: Type.Integer({ description: 'review items opened (dry run: that would be)' }),
+    dryRun: Type.Boolean(),
+    configVersion: Type.Integer({ description: 'version of the `identity.matching` setting used (0: auto)' }),
+    settingsVersion: Type.Integer({ description: 'version of the identity rules used' }),
+    timings: Type.Object(
+      { loading: Type.Number(), matching: Type.Number(), applying: Type.Number() },
+      { description: 'milliseconds' },
+    ),
+    sample: Type.Array(Type.Object({ profileIds: Type.Array(Type.String()), probability: Type.Number() })),
+  },
+  { additionalProperties: true, description: 'What a deduplication run did' },
+);
+export type DedupeSummary = Static<typeof DedupeSummary>;

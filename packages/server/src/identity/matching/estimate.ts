@@ -1,4 +1,5 @@
 import { MISSING } from './compare.js';
+import { combineWeights } from './fields.js';
 
 /** A small seeded generator (mulberry32): runs are reproducible for a seed. */
 export function seededRandom(seed: number): () => number {
@@ -80,9 +81,13 @@ export function estimateM(
   patterns: { gammas: Uint8Array[]; free: number[]; counts: number[] },
   u: readonly (readonly number[])[],
   levelsPerField: readonly number[],
-  opts: { maxIterations: number },
+  opts: { maxIterations: number; groupOf?: Int32Array; groups?: number },
 ): EmResult {
   const F = levelsPerField.length;
+  const groupOf = opts.groupOf ?? new Int32Array(F).fill(-1);
+  const groupCount = opts.groups ?? 0;
+  const ratios = new Float64Array(F);
+  const scratch = new Float64Array(groupCount * 2);
   const P = patterns.counts.length;
   // Initial m: agreement levels likely among matches, "else" unlikely.
   let m = levelsPerField.map((L) => {
@@ -90,29 +95,26 @@ export function estimateM(
     const sum = raw.reduce((s, x) => s + x, 0);
     return raw.map((x) => x / sum);
   });
-  const groups = [...new Set(patterns.free)];
-  const groupOf = patterns.free.map((f) => groups.indexOf(f));
-  let lambda = groups.map(() => 0.1);
+  const freeSets = [...new Set(patterns.free)];
+  const freeGroup = patterns.free.map((f) => freeSets.indexOf(f));
+  let lambda = freeSets.map(() => 0.1);
   let iterations = 0;
   let matches = 0;
   const post = new Float64Array(P);
   for (; iterations < opts.maxIterations; iterations++) {
     // E step.
-    const matched = new Float64Array(groups.length);
-    const total = new Float64Array(groups.length);
+    const matched = new Float64Array(freeSets.length);
+    const total = new Float64Array(freeSets.length);
     for (let p = 0; p < P; p++) {
       const g = patterns.gammas[p];
       const free = patterns.free[p];
-      const k = groupOf[p];
-      let lm = Math.log(lambda[k]);
-      let lu = Math.log(1 - lambda[k]);
+      const k = freeGroup[p];
       for (let f = 0; f < F; f++) {
         const l = g[f];
-        if (l === MISSING || !(free & (1 << f))) continue;
-        lm += Math.log(m[f][l]);
-        lu += Math.log(u[f][l]);
+        ratios[f] = l === MISSING || !(free & (1 << f)) ? 0 : Math.log(m[f][l] / u[f][l]);
       }
-      const pm = 1 / (1 + Math.exp(lu - lm));
+      const logit = Math.log(lambda[k] / (1 - lambda[k])) + combineWeights(ratios, groupOf, groupCount, scratch);
+      const pm = 1 / (1 + Math.exp(-logit));
       post[p] = pm;
       matched[k] += pm * patterns.counts[p];
       total[k] += patterns.counts[p];
@@ -135,10 +137,10 @@ export function estimateM(
         u[f],
       );
     });
-    const nextLambda = groups.map((_, k) => Math.min(Math.max(matched[k] / Math.max(total[k], 1), 1e-9), 1 - 1e-9));
+    const nextLambda = freeSets.map((_, k) => Math.min(Math.max(matched[k] / Math.max(total[k], 1), 1e-9), 1 - 1e-9));
     matches = matched.reduce((s, x) => s + x, 0);
     let delta = 0;
-    for (let k = 0; k < groups.length; k++) delta = Math.max(delta, Math.abs(nextLambda[k] - lambda[k]));
+    for (let k = 0; k < freeSets.length; k++) delta = Math.max(delta, Math.abs(nextLambda[k] - lambda[k]));
     for (let f = 0; f < F; f++)
       for (let l = 1; l < m[f].length; l++) delta = Math.max(delta, Math.abs(nextM[f][l] - m[f][l]));
     m = nextM;

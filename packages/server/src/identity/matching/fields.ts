@@ -46,6 +46,7 @@ export interface ResolvedField {
   kind: FieldKind;
   levels: MatchLevel[];
   tf: boolean;
+  group?: string;
 }
 
 export interface ResolvedConfig {
@@ -58,7 +59,53 @@ export interface ResolvedConfig {
 }
 
 export function resolveField(f: MatchField): ResolvedField {
-  return { name: f.name, kind: f.kind, levels: f.levels ?? DEFAULT_LEVELS[f.kind], tf: f.tf ?? TF_KINDS.has(f.kind) };
+  return {
+    name: f.name,
+    kind: f.kind,
+    levels: f.levels ?? DEFAULT_LEVELS[f.kind],
+    tf: f.tf ?? TF_KINDS.has(f.kind),
+    ...(f.group ? { group: f.group } : {}),
+  };
+}
+
+/**
+ * Adds up per-field log2 weights, counting each group of fields that vary together (`group`) as one piece of
+ * evidence: its strongest agreement plus its strongest disagreement. `groupOf[f]` is the group index of field f, or -1.
+ */
+export function combineWeights(
+  weights: ArrayLike<number>,
+  groupOf: Int32Array,
+  groups: number,
+  out?: Float64Array,
+): number {
+  let total = 0;
+  if (groups === 0) {
+    for (let f = 0; f < weights.length; f++) total += weights[f];
+    return total;
+  }
+  const best = out ?? new Float64Array(groups * 2);
+  best.fill(0);
+  for (let f = 0; f < weights.length; f++) {
+    const g = groupOf[f];
+    const w = weights[f];
+    if (g < 0) total += w;
+    else if (w > best[2 * g]) best[2 * g] = w;
+    else if (w < best[2 * g + 1]) best[2 * g + 1] = w;
+  }
+  for (let k = 0; k < best.length; k++) total += best[k];
+  return total;
+}
+
+/** Group index per field (-1: none) and the number of groups. */
+export function groupIndex(fields: readonly { group?: string }[]): { groupOf: Int32Array; groups: number } {
+  const names: string[] = [];
+  const groupOf = Int32Array.from(fields, (f) => {
+    if (!f.group) return -1;
+    let g = names.indexOf(f.group);
+    if (g < 0) g = names.push(f.group) - 1;
+    return g;
+  });
+  return { groupOf, groups: names.length };
 }
 
 export function levelLabel(l: MatchLevel): string {
@@ -187,7 +234,12 @@ export function normaliseValue(kind: FieldKind, raw: string): string {
   const s = raw.trim().toLowerCase();
   if (s === '') return '';
   switch (kind) {
-    case 'phone':
+    case 'phone': {
+      // The last nine digits: "+61 412 345 678", "0061412345678" and "0412 345 678" are one number; prefixes
+      // (country code, trunk 0) vary with who typed it, the subscriber part does not.
+      const digits = s.replace(/[^0-9]/g, '');
+      return digits.length > 9 ? digits.slice(-9) : digits;
+    }
     case 'postcode':
       return s.replace(/[^0-9a-z]/g, '');
     case 'id':

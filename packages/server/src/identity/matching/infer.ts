@@ -17,6 +17,7 @@ const NAME_PATTERNS: [RegExp, FieldKind][] = [
 ];
 
 const GIVEN = /given|first|forename|prenom|vorname/i;
+const ADDRESS_PART = /city|suburb|town|locality|municipality|county|district|ville|state|province|region|country/i;
 const FAMILY = /surname|last|family|nom$|nachname/i;
 
 /**
@@ -47,8 +48,17 @@ export function inferConfig(records: readonly MatchRecord[]): MatchConfig {
     if (distinct < 2) continue;
     fields.push({ name, kind: inferKind(name, sample, distinct) });
   }
+  // The parts of an address vary together: one group, so that a household (same address, another person) is not
+  // counted four times over.
+  const address = fields.filter(
+    (f) =>
+      f.kind === 'address' ||
+      f.kind === 'postcode' ||
+      ((f.kind === 'text' || f.kind === 'category') && ADDRESS_PART.test(f.name.slice(f.name.lastIndexOf('.') + 1))),
+  );
+  if (address.length > 1) for (const f of address) f.group = 'address';
   const given = fields.find((f) => f.kind === 'name' && GIVEN.test(f.name));
-  const family = fields.find((f) => f.kind === 'name' && FAMILY.test(f.name) && f !== given);
+  const family = fields.find((f) => f.kind === 'name' && f !== given && FAMILY.test(f.name));
   if (given && family) {
     given.levels = withSwapped(family.name);
     family.levels = withSwapped(given.name);
@@ -65,8 +75,10 @@ function inferKind(name: string, sample: readonly string[], distinct: number): F
   const share = (test: (v: string) => boolean) => sample.filter(test).length / sample.length;
   const isDate = (v: string) => /^\d{8}$|^\d{4}-\d{2}-\d{2}|^\d{1,2}[/.]\d{1,2}[/.]\d{4}$/.test(v) && validDate(v);
   const digits = share((v) => /^[\d\s+().-]+$/.test(v));
+  // A nested trait (`address.city`) is named by its last part.
+  const leaf = name.slice(name.lastIndexOf('.') + 1);
   for (const [pattern, kind] of NAME_PATTERNS) {
-    if (!pattern.test(name)) continue;
+    if (!pattern.test(leaf)) continue;
     if (kind === 'date' && share(isDate) < 0.8) continue;
     if (kind === 'email' && share((v) => v.includes('@')) < 0.5) continue;
     if ((kind === 'phone' || kind === 'postcode') && digits < 0.5) continue;

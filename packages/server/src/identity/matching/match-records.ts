@@ -3,7 +3,7 @@ import { blockingKeys, candidatePairs } from './blocking.js';
 import { clusterPairs } from './cluster.js';
 import { compileComparator, MISSING } from './compare.js';
 import { countPatterns, estimateM, estimateU } from './estimate.js';
-import { FieldColumn, levelLabel, type ResolvedConfig, resolveField } from './fields.js';
+import { combineWeights, FieldColumn, groupIndex, levelLabel, type ResolvedConfig, resolveField } from './fields.js';
 import { inferBlocking, inferConfig } from './infer.js';
 import type { MatchModel, MatchOptions, MatchPhase, MatchRecord, MatchResult, ScoredPair } from './types.js';
 
@@ -43,7 +43,13 @@ export function resolveConfig(config: MatchConfig, records: readonly MatchRecord
 /** The configuration as it ran (defaults filled in), in the protocol's shape. */
 function asConfig(c: ResolvedConfig): MatchConfig {
   return {
-    fields: c.fields.map((f) => ({ name: f.name, kind: f.kind, levels: f.levels, tf: f.tf })),
+    fields: c.fields.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      levels: f.levels,
+      tf: f.tf,
+      ...(f.group ? { group: f.group } : {}),
+    })),
     blocking: c.blocking,
     thresholds: c.thresholds,
     maxBlockSize: c.maxBlockSize,
@@ -119,7 +125,8 @@ export function matchRecords(
   };
   const patterns = countPatterns(gamma, pairs.count, F, pairs.rules, freeOf);
   opts.onProgress?.('estimating', 0, 1);
-  const em = estimateM(patterns, u, levelsPerField, { maxIterations: config.em.maxIterations });
+  const { groupOf, groups } = groupIndex(scorer.fields);
+  const em = estimateM(patterns, u, levelsPerField, { maxIterations: config.em.maxIterations, groupOf, groups });
   // The prior of scoring is that of two random records: the matches EM expects among the candidates, over every
   // possible pair (blocking is assumed to keep nearly all matches).
   const possible = opts.side ? countSides(opts.side) : (n * (n - 1)) / 2;
@@ -222,10 +229,12 @@ function buildScorer(config: ResolvedConfig, records: readonly MatchRecord[]): S
   let mExact: number[] = [];
   let prior = 0;
   /** `i` is one record of the pair: with `tf`, an exact level's weight depends on the value they share. */
+  const { groupOf, groups } = groupIndex(fields);
+  const perField = new Float64Array(fields.length);
+  const scratch = new Float64Array(groups * 2);
   const weightOf = (gamma: ArrayLike<number>, i: number) => {
-    let w = prior;
-    for (let f = 0; f < gamma.length; f++) w += fieldWeight(f, gamma[f], i);
-    return w;
+    for (let f = 0; f < gamma.length; f++) perField[f] = fieldWeight(f, gamma[f], i);
+    return prior + combineWeights(perField, groupOf, groups, scratch);
   };
   /** A field's weight: log2(m / u), with u replaced by the value's term frequency when two values are equal. */
   const fieldWeight = (f: number, level: number, i: number) => {
@@ -251,6 +260,15 @@ function buildScorer(config: ResolvedConfig, records: readonly MatchRecord[]): S
     weight: (i, j) => weightOf(gammaOf(i, j), i),
     explain(i, j) {
       const gamma = gammaOf(i, j);
+      const weights = fields.map((_, fi) => fieldWeight(fi, gamma[fi], i));
+      // What each field added: within a group, only its strongest agreement and its strongest disagreement count.
+      const counted = weights.map((w, fi) => {
+        const g = groupOf[fi];
+        if (g < 0) return w;
+        const mates = weights.map((x, k) => (groupOf[k] === g ? x : 0));
+        const pick = w > 0 ? Math.max(...mates) : Math.min(...mates);
+        return w !== 0 && mates.indexOf(pick) === fi ? w : 0;
+      });
       const comparisons: FieldComparison[] = fields.map((f, fi) => ({
         field: f.name,
         left: cols[fi].value(i),
@@ -261,7 +279,9 @@ function buildScorer(config: ResolvedConfig, records: readonly MatchRecord[]): S
             : gamma[fi] > f.levels.length
               ? 'else'
               : levelLabel(f.levels[gamma[fi] - 1]),
-        weight: round(fieldWeight(fi, gamma[fi], i)),
+        weight: round(weights[fi]),
+        counted: round(counted[fi]),
+        ...(f.group ? { group: f.group } : {}),
       }));
       const w = weightOf(gamma, i);
       return { probability: probability(w), weight: round(w), prior: round(prior), fields: comparisons };

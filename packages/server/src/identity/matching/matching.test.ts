@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { blockingKeys, candidatePairs } from './blocking.js';
 import { clusterPairs } from './cluster.js';
 import { compileComparator } from './compare.js';
-import { FieldColumn, normaliseValue, resolveField } from './fields.js';
+import { combineWeights, FieldColumn, groupIndex, normaliseValue, resolveField } from './fields.js';
 import { explainer, inferConfig, matchRecords, pairwiseScore, parseMatchConfig } from './index.js';
 
 /** The level a pair of values reaches under these levels: 0 missing, k the k-th level, levels + 1 else. */
@@ -61,6 +61,7 @@ describe('comparison levels', () => {
     ['number within (absolute)', 'number', { type: 'number_within', abs: 2 }, '100', '95', false],
     ['prefix', 'name', { type: 'prefix', length: 3 }, 'christopher', 'christine', true],
     ['phone digits only', 'phone', { type: 'exact' }, '+61 (2) 9999-0000', '61299990000', true],
+    ['phone with and without country code', 'phone', { type: 'exact' }, '+61 412 345 678', '0412345678', true],
   ];
   for (const [name, kind, level, a, b, holds] of table) {
     it(name, () => expect(levelOf(kind, [level], a, b)).toBe(holds ? 1 : 2));
@@ -90,6 +91,19 @@ describe('comparison levels', () => {
     expect(normaliseValue('postcode', 'SW1A 1AA')).toBe('sw1a1aa');
     expect(normaliseValue('date', '1990-05-03T10:00:00Z')).toBe('19900503');
   });
+});
+
+describe('field groups (evidence that varies together counts once)', () => {
+  const { groupOf, groups } = groupIndex([{}, { group: 'address' }, { group: 'address' }, { group: 'address' }]);
+  const table: [string, number[], number][] = [
+    ['no group: a plain sum', [2, 0, 0, 0], 2],
+    ['a household: the strongest agreement of the address counts, not the sum', [-3, 7, 8, 2], 5],
+    ['same town, other street: strongest agreement plus strongest disagreement', [0, 6, -4, -2], 2],
+    ['moved: the strongest disagreement only', [3, -4, -5, -1], -2],
+    ['missing parts count for nothing', [1, 0, 0, 0], 1],
+  ];
+  for (const [name, weights, total] of table)
+    it(name, () => expect(combineWeights(weights, groupOf, groups)).toBe(total));
 });
 
 describe('blocking', () => {
