@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { IsoTime, JsonObject, Nullable, Open, Page, PublicId } from './api.js';
+import { TraitSource } from './survivorship.js';
 
 /** Wire schemas of the profile API (`/v1/profiles…`, DESIGN §9). */
 
@@ -22,6 +23,10 @@ export const ProfileView = Open(
   {
     id: PublicId('profile'),
     traits: JsonObject,
+    traitSources: Type.Record(Type.String(), TraitSource, {
+      description:
+        'per trait, the observation its survivorship rule chose (a trait with no recorded observation has none)',
+    }),
     identities: Type.Array(Identifier),
     createdAt: IsoTime,
     updatedAt: IsoTime,
@@ -86,14 +91,34 @@ export type TraitInterval = Static<typeof TraitInterval>;
 export const HistoryPage = Page(TraitInterval, 'Trait history of the profile (superseded rows too)');
 export type HistoryPage = Static<typeof HistoryPage>;
 
+/** An unmerge (DESIGN §4): `profileId` and what was merged into it split back out of `survivorId`. */
+export const UnmergeView = Open(
+  {
+    id: PublicId('unmerge'),
+    profileId: PublicId('profile'),
+    survivorId: PublicId('profile'),
+    mergeId: PublicId('merge'),
+    unmergedAt: IsoTime,
+    decidedBy: Type.String({ description: 'who asked for it: the API token (`tok_…`)' }),
+    reason: Type.String(),
+    settingsVersion: Type.Integer(),
+  },
+  'An unmerge: `profileId` (and what was merged into it) split out of `survivorId`, the survivor of merge ' +
+    '`mergeId`. It writes overrides (redirects, golden records); stored rows keep their profile ids.',
+);
+export type UnmergeView = Static<typeof UnmergeView>;
+
 export const MergeView = Open({
   id: PublicId('merge'),
   survivorId: PublicId('profile'),
   mergedId: PublicId('profile'),
   mergedAt: IsoTime,
-  rule: Type.String(),
+  validAt: IsoTime,
+  rule: Type.String({ description: '`deterministic`, `probabilistic`, `review_accept`…' }),
   evidence: Type.Unknown(),
   settingsVersion: Type.Integer(),
+  /** When an unmerge undid it; null while it holds. */
+  unmergedAt: Nullable(IsoTime),
 });
 export type MergeView = Static<typeof MergeView>;
 
@@ -111,8 +136,13 @@ export const DecisionView = Open({
 export type DecisionView = Static<typeof DecisionView>;
 
 export const MergesPage = Open(
-  { items: Type.Array(MergeView), decisions: Type.Array(DecisionView), nextCursor: Nullable(Type.String()) },
-  'Merges into the profile and identity decisions about it',
+  {
+    items: Type.Array(MergeView),
+    decisions: Type.Array(DecisionView),
+    unmerges: Type.Array(UnmergeView),
+    nextCursor: Nullable(Type.String()),
+  },
+  'Merges into the profile (undone ones too), identity decisions about it, and its unmerges',
 );
 export type MergesPage = Static<typeof MergesPage>;
 

@@ -13,6 +13,7 @@ export const ID_PREFIXES = {
   change: 'chg',
   decision: 'idd',
   review: 'rev',
+  unmerge: 'unm',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

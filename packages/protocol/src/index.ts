@@ -1,4 +1,5 @@
 export * from './api.js';
+export * from './api-identity.js';
 export * from './api-profiles.js';
 export * from './api-sources.js';
 export * from './errors.js';
@@ -6,3 +7,4 @@ export * from './events.js';
 export * from './ids.js';
 export * from './mapping.js';
 export * from './matching.js';
+export * from './survivorship.js';

@@ -261,3 +261,36 @@ export const DedupeSummary = Type.Object(
   { additionalProperties: true, description: 'What a deduplication run did' },
 );
 export type DedupeSummary = Static<typeof DedupeSummary>;
+
+/** `GET` / `PUT /v1/settings/identity-matching`: the configuration `dedupe` uses (`null`: auto). */
+export const MatchingSettingVersion = Type.Object(
+  {
+    version: Type.Integer({ description: '0: never set (auto)' }),
+    config: Type.Union([MatchConfig, Type.Null()]),
+    createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    createdBy: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: true },
+);
+export type MatchingSettingVersion = Static<typeof MatchingSettingVersion>;
+
+/** `POST /v1/identity/rebuild`: re-resolve identities from the ingest log with the current rules. */
+export const RebuildRequest = Type.Object(
+  { since: Type.Optional(Type.String({ format: 'date-time', description: 'log entries received from this time' })) },
+  { additionalProperties: false },
+);
+export type RebuildRequest = Static<typeof RebuildRequest>;
+
+export const RebuildSummary = Type.Object(
+  {
+    entries: Type.Integer({ description: 'log entries read' }),
+    events: Type.Integer({ description: 'events re-resolved' }),
+    merged: Type.Integer({ description: 'profiles merged away because the rules now join them' }),
+    linked: Type.Integer({ description: 'identifiers linked that were not' }),
+    refused: Type.Integer({ description: 'joins or links the limits refused' }),
+    violations: Type.Integer({ description: 'families breaking a current limit: review items opened' }),
+    settingsVersion: Type.Integer({ description: 'version of the identity rules used' }),
+  },
+  { additionalProperties: true, description: 'What a rebuild did' },
+);
+export type RebuildSummary = Static<typeof RebuildSummary>;

@@ -9,6 +9,9 @@ import { createOutboxRelay } from './cluster/outbox-relay.js';
 import type { Config, Role } from './config.js';
 import { TesseraError } from './errors.js';
 import { createHttpServer } from './http/create-http-server.js';
+import { type DedupeOptions, type DedupeSummary, dedupeProfiles } from './identity/dedupe.js';
+import { createIdentityAdmin, type IdentityAdmin } from './identity/identity-admin.js';
+import { type RebuildOptions, type RebuildSummary, rebuildIdentities } from './identity/rebuild.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
 import type { IngestWriter } from './ingest/ingest-writer.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
@@ -19,6 +22,8 @@ import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.j
 import { DEFAULT_STEPS } from './pipeline/steps/index.js';
 import { startWriterThread } from './pipeline/thread-writer.js';
 import { createProfileService, type ProfileService } from './profiles/profile-service.js';
+import { goldenRecords } from './profiles/rederive-traits.js';
+import { createSurvivorshipService, type SurvivorshipService } from './profiles/survivorship-service.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { createSourceService, type SourceService } from './sources/source-service.js';
 import { createPostgresStorage } from './storage/postgres/create-postgres-storage.js';
@@ -43,6 +48,13 @@ export interface App {
   readonly tokens: TokenService;
   readonly ingest: IngestService;
   readonly profiles: ProfileService;
+  /** The identity review queue, unmerge and explain (management API). */
+  readonly identity: IdentityAdmin;
+  /** Probabilistic deduplication of the store's profiles (`tessera identity dedupe`). */
+  dedupe(opts: DedupeOptions): Promise<DedupeSummary>;
+  /** Re-resolves identities from the ingest log with the current rules (`tessera identity rebuild`). */
+  rebuild(opts: RebuildOptions): Promise<RebuildSummary>;
+  readonly survivorship: SurvivorshipService;
   readonly metrics: Metrics;
   readonly pipeline: PipelineRunner;
   /** Listens on `config.host:config.port`; resolves to the URL. */
@@ -119,6 +131,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
   });
   const profiles = createProfileService(storage);
+  const identity = createIdentityAdmin({ storage, golden: goldenRecords });
+  const dedupe = (o: DedupeOptions) => dedupeProfiles({ storage, golden: goldenRecords }, o);
+  const rebuild = (o: RebuildOptions) => rebuildIdentities({ storage, golden: goldenRecords }, o);
+  const survivorship = createSurvivorshipService(storage);
   const http = await createHttpServer({
     logger,
     storage,
@@ -128,6 +144,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     tokens,
     ingest,
     profiles,
+    identity,
+    dedupe,
+    rebuild,
+    survivorship,
     consumer: PIPELINE_CONSUMER,
   });
   if (opts.pipeline !== false) pipeline.start();
@@ -141,6 +161,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     tokens,
     ingest,
     profiles,
+    identity,
+    dedupe,
+    rebuild,
+    survivorship,
     metrics,
     pipeline,
     async listen() {

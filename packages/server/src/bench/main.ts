@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuSeconds, peakRssMb, startChild } from './child.js';
 import { clusterBench } from './cluster.js';
+import { dedupeBench } from './dedupe.js';
 import { lookupFixture } from './lookup-fixture.js';
 
 /**
@@ -16,7 +17,8 @@ import { lookupFixture } from './lookup-fixture.js';
  * - pipeline: events/s the pipeline processed during and after that load;
  * - lookup: GET /v1/profiles/by/user_id/… p50 / p99 over the profiles the run created;
  * - peak RSS of the server;
- * - cluster: ingest and pipeline throughput of cluster mode with 1 and 2 workers, CPU per process (bench/cluster.ts).
+ * - cluster: ingest and pipeline throughput of cluster mode with 1 and 2 workers, CPU per process (bench/cluster.ts);
+ * - dedupe: matching + clustering of 1,000,000 × scale synthetic people against an exact-key baseline (bench/dedupe.ts).
  */
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -229,6 +231,7 @@ async function main() {
   if (!only || only === 'ingest' || only === 'pipeline') await ingestAndPipeline(seconds);
   if (!only || only === 'lookup') await lookups();
   if (!only || only === 'cluster') await clusterBench(seconds, load);
+  if (!only || only === 'dedupe') await dedupeBench(scale);
 }
 
 await main();

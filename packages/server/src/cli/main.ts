@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
+import { identityDedupeCommand } from './commands/identity-dedupe.js';
 import { identityEvaluateCommand, identityMatchCommand } from './commands/identity-match.js';
+import { identityRebuildCommand } from './commands/identity-rebuild.js';
 import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -87,11 +89,27 @@ matchFiles(
   .action((file: string, file2: string | undefined, opts) =>
     identityEvaluateCommand(file2 ? [file, file2] : [file], opts),
   );
+withData(
+  identity.command('dedupe').description('match the profiles in the store; merge the sure ones, queue the doubtful'),
+)
+  .option('--source <name>', 'only profiles with an identifier first linked by this source')
+  .option('--dry-run', 'match and report; merge nothing, queue nothing')
+  .option(
+    '--config <file>',
+    'match configuration JSON or "auto" (default: the stored identity.matching setting, else auto)',
+  )
+  .option('--json', 'print the summary as JSON')
+  .option('--no-progress', 'no progress bar')
+  .action(identityDedupeCommand);
+withData(identity.command('rebuild').description('re-resolve identities from the ingest log after a rules change'))
+  .option('--since <time>', 'only log entries received from this time (ISO 8601)')
+  .option('--json', 'print the summary as JSON')
+  .action(identityRebuildCommand);
 
 program
   .command('bench')
   .description('run the benchmarks (see npm run bench)')
-  .option('--only <name>', 'ingest, pipeline or lookup')
+  .option('--only <name>', 'ingest, pipeline, lookup, cluster or dedupe')
   .option('--scale <f>', 'multiplies durations and fixture sizes (default 1)')
   .action(async () => {
     // The benchmark reads its flags from process.argv itself.

@@ -3,20 +3,27 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import { TesseraError } from '../errors.js';
+import type { DedupeOptions, DedupeSummary } from '../identity/dedupe.js';
+import type { IdentityAdmin } from '../identity/identity-admin.js';
+import type { RebuildOptions, RebuildSummary } from '../identity/rebuild.js';
 import { newUuid } from '../ids.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { IngestWriter } from '../ingest/ingest-writer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ProfileService } from '../profiles/profile-service.js';
+import type { SurvivorshipService } from '../profiles/survivorship-service.js';
 import type { SourceService } from '../sources/source-service.js';
 import type { Storage } from '../storage/storage.js';
 import { installErrorHandler } from './errors.js';
 import { bearer } from './principal.js';
+import { dedupeRoutes } from './routes/dedupe.js';
+import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { sourceCallRoutes } from './routes/source-calls.js';
 import { sourceRoutes } from './routes/sources.js';
+import { survivorshipRoutes } from './routes/survivorship.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { createResponder, type ResponseFilter } from './serialise.js';
@@ -30,6 +37,12 @@ export interface HttpDeps {
   tokens: TokenService;
   ingest: IngestService;
   profiles: ProfileService;
+  identity: IdentityAdmin;
+  /** `POST /v1/identity/dedupe`. */
+  dedupe: (opts: DedupeOptions) => Promise<DedupeSummary>;
+  /** `POST /v1/identity/rebuild`. */
+  rebuild: (opts: RebuildOptions) => Promise<RebuildSummary>;
+  survivorship: SurvivorshipService;
   consumer: string;
   filters?: ResponseFilter[];
 }
@@ -74,6 +87,14 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
           name: 'profiles',
           description: 'Profiles, their events, identifiers, history and merges; auth: a Bearer token',
         },
+        {
+          name: 'settings',
+          description: 'Business settings, versioned (survivorship rules); auth: a Bearer token',
+        },
+        {
+          name: 'identity',
+          description: 'The identity review queue (probabilistic matches, guarded merges); auth: a Bearer token',
+        },
         { name: 'operations', description: 'Health and Prometheus metrics; no auth' },
       ],
       components: {
@@ -108,6 +129,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(sourceCallRoutes(deps));
   await app.register(sourceRoutes({ ...deps, respond }));
   await app.register(profileRoutes({ ...deps, respond }));
+  await app.register(survivorshipRoutes({ ...deps, respond }));
+  await app.register(identityRoutes({ ...deps, respond }));
+  await app.register(dedupeRoutes({ ...deps, respond }));
   await app.register(opsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -4,9 +4,11 @@
  * (fast-json-stringify drops undeclared fields and coerces declared ones), the answers of a populated app are
  * checked field for field against what the handlers produced.
  */
+import { fromPublicId } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMatchReview } from '../identity/review-queue.js';
 import type { IngestWriter } from '../ingest/ingest-writer.js';
 import { createTestApp, type TestApp } from '../test/test-app.js';
 import { createHttpServer } from './create-http-server.js';
@@ -29,6 +31,18 @@ const MANAGEMENT: [string, string][] = [
     'get',
     `/v1/profiles/{id}/${r}`,
   ]),
+  ['get', '/v1/settings/survivorship'],
+  ['put', '/v1/settings/survivorship'],
+  ['get', '/v1/settings/survivorship/versions'],
+  ['post', '/v1/profiles/{id}/unmerge'],
+  ['get', '/v1/profiles/{id}/explain'],
+  ['get', '/v1/identity/review'],
+  ['post', '/v1/identity/review/{id}/accept'],
+  ['post', '/v1/identity/review/{id}/reject'],
+  ['post', '/v1/identity/dedupe'],
+  ['post', '/v1/identity/rebuild'],
+  ['get', '/v1/settings/identity-matching'],
+  ['put', '/v1/settings/identity-matching'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [
@@ -44,13 +58,15 @@ const EXPECTED: [string, string][] = [
   ['get', '/healthz'],
   ['get', '/metrics'],
 ];
-const TAGS = ['tracking', 'webhooks', 'sources', 'profiles', 'operations'];
+const TAGS = ['tracking', 'webhooks', 'sources', 'profiles', 'settings', 'identity', 'operations'];
 const QUERY: Record<string, string[]> = {
   'get /v1/profiles': ['q', 'limit', 'cursor'],
   'get /v1/profiles/{id}': ['asOf', 'knownAt'],
   'get /v1/profiles/{id}/events': ['type', 'event', 'name', 'from', 'to', 'limit', 'cursor'],
   'get /v1/profiles/{id}/history': ['trait'],
   'get /v1/sources/{id}/quarantine': ['status', 'limit', 'cursor'],
+  'get /v1/settings/survivorship/versions': ['limit', 'cursor'],
+  'get /v1/identity/review': ['status', 'limit', 'cursor'],
 };
 
 /** `method path` of every route, read from Fastify's route tree (HEAD and `/openapi.json` left out). */
@@ -191,6 +207,8 @@ describe('answers through the response schemas', () => {
       tokens: t.app.tokens,
       ingest: t.app.ingest,
       profiles: t.app.profiles,
+      identity: t.app.identity,
+      survivorship: t.app.survivorship,
       consumer: 'openapi-test',
       filters: [
         (body) => {
@@ -264,6 +282,57 @@ describe('answers through the response schemas', () => {
     });
     expect(replay).toEqual({ replayed: true, success: true, accepted: 1, duplicates: 0, quarantined: [] });
     await call('GET', `/v1/sources/${t.sourceId}/quarantine?status=replayed&limit=1`);
+
+    expect((await call('GET', '/v1/settings/survivorship')).version).toBe(0);
+    await call('PUT', '/v1/settings/survivorship', {
+      default: { rule: 'most_recent' },
+      traits: { email: { rule: 'source_priority', sources: ['web', 'hook'] }, plan: { rule: 'most_frequent' } },
+    });
+    const versions = await call('GET', '/v1/settings/survivorship/versions?limit=1');
+    expect(versions.nextCursor).not.toBeNull();
+    await call('GET', `/v1/settings/survivorship/versions?cursor=${versions.nextCursor}`);
+    const golden = await call('GET', `/v1/profiles/${p.id}`);
+    expect(golden.traitSources.email).toMatchObject({ rule: 'source_priority', settingsVersion: 1 });
+    await call('GET', `/v1/profiles/${p.id}?asOf=${encodeURIComponent(at(3))}&knownAt=${Date.now()}`);
+    await call('GET', '/v1/profiles?limit=10');
+  });
+
+  it('loses no field of the identity answers (review, unmerge, explain, merges)', async () => {
+    await t.send([
+      { type: 'identify', userId: 'rv1', messageId: 'rv1', timestamp: at(0), traits: { name: 'Ann' } },
+      { type: 'identify', anonymousId: 'rv2', messageId: 'rv2', timestamp: at(1), traits: { name: 'Anne' } },
+      { type: 'identify', anonymousId: 'rv3', messageId: 'rv3', timestamp: at(2), traits: { name: 'Anna' } },
+    ]);
+    await t.app.drain();
+    const id = async (type: string, value: string) => (await call('GET', `/v1/profiles/by/${type}/${value}`)).id;
+    const [a, b, c] = [await id('user_id', 'rv1'), await id('anonymous_id', 'rv2'), await id('anonymous_id', 'rv3')];
+    const match = {
+      probability: 0.7,
+      weight: 2.5,
+      fields: [{ field: 'name', left: 'ann', right: 'anne', level: 'jaro_winkler>=0.92', weight: 2.5, counted: 2.5 }],
+    };
+    for (const other of [b, c])
+      await openMatchReview(t.app.storage.identities, {
+        leftId: fromPublicId('profile', a) as string,
+        rightId: fromPublicId('profile', other) as string,
+        match,
+        reason: 'between_thresholds',
+        now: Date.now(),
+      });
+    const open = await call('GET', '/v1/identity/review?limit=1');
+    expect(open.items[0].comparison).toEqual(match.fields);
+    await call('GET', `/v1/identity/review?cursor=${open.nextCursor}`);
+    const accepted = await call('POST', `/v1/identity/review/${open.items[0].id}/accept`);
+    expect(accepted.merge.mergedIds).toEqual([b]);
+    const rest = await call('GET', '/v1/identity/review');
+    await call('POST', `/v1/identity/review/${rest.items[0].id}/reject`);
+    await call('GET', '/v1/identity/review?status=accepted');
+    const explained = await call('GET', `/v1/profiles/${b}/explain`);
+    expect(explained.edges[0].match).toEqual(match);
+    const split = await call('POST', `/v1/profiles/${a}/unmerge`, { profileIds: [b], reason: 'checked by phone' });
+    expect(split.parts).toHaveLength(2);
+    expect((await call('GET', `/v1/profiles/${a}/merges`)).unmerges).toHaveLength(1);
+    expect((await call('GET', `/v1/profiles/${a}/explain`)).edges[0].unmerged.reason).toBe('checked by phone');
   });
 
   it('keeps the error body, details included', async () => {

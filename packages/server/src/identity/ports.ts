@@ -48,14 +48,63 @@ export interface DecisionRow {
   createdAt: number;
 }
 
+export type ReviewStatus = 'open' | 'accepted' | 'rejected';
+
+/**
+ * An item of the review queue. Kinds: `identity_guard` (a merge a guard of `resolveIdentity` stopped; evidence
+ * `{eventId, decisions}` with public profile ids) and `probabilistic_match` (a pair of the matcher; evidence
+ * `{leftId, rightId, match: MatchEvidence}` with the profile ids as stored, `profileId` = `leftId`).
+ */
 export interface ReviewRow {
   id: string;
   kind: string;
-  status: 'open' | 'accepted' | 'rejected';
+  status: ReviewStatus;
   reason: string;
   evidence: unknown;
   profileId: string | null;
   createdAt: number;
+  /** Set once decided. */
+  decidedAt?: number | null;
+  /** Who decided: the API token (`tok_…`). */
+  decidedBy?: string | null;
+}
+
+/** One merge undone by an unmerge (the `merges` row itself is never changed). */
+export interface UnmergeRow {
+  id: string;
+  /** The survivor of the undone merge. */
+  survivorId: string;
+  /** The merged id of the undone merge: split out, with what was merged into it. */
+  profileId: string;
+  mergeId: string;
+  unmergedAt: number;
+  reason: string;
+  decidedBy: string;
+  settingsVersion: number;
+  evidence: unknown;
+}
+
+/**
+ * A pair a person declared the same profile (`accepted`: a review accepted) or different ones (`rejected`: a review
+ * rejected, or an unmerge). Ids as they were when decided: resolve them through redirects before use.
+ */
+export interface MatchDecisionRow {
+  id: string;
+  profileId: string;
+  otherId: string;
+  decision: 'accepted' | 'rejected';
+  /** `review` or `unmerge`. */
+  origin: string;
+  /** The review item or the unmerge. */
+  refId: string | null;
+  decidedAt: number;
+  decidedBy: string;
+}
+
+/** A part split out of a family: `rootId` is a survivor again, `memberIds` (merged into it) redirect to it. */
+export interface SplitPart {
+  rootId: string;
+  memberIds: readonly string[];
 }
 
 /**
@@ -87,6 +136,39 @@ export interface IdentityStore {
   recordMerge(row: MergeRow): Promise<void>;
   recordDecision(row: DecisionRow): Promise<void>;
   addReview(row: ReviewRow): Promise<void>;
+  /** One review item; `undefined` when there is none. */
+  review(id: string): Promise<ReviewRow | undefined>;
+  /**
+   * Review items by id (oldest first), after `after`; with `profileIds`, only items opened on those (stored) ids.
+   * Every status when `status` is absent.
+   */
+  reviews(query: {
+    status?: ReviewStatus;
+    profileIds?: readonly string[];
+    limit: number;
+    after?: string;
+  }): Promise<ReviewRow[]>;
+  /**
+   * Decides an open item: sets its status, who and when. Returns false, changing nothing, when the item is not open
+   * (or does not exist): a decision is taken once.
+   */
+  decideReview(id: string, decision: { status: 'accepted' | 'rejected'; at: number; by: string }): Promise<boolean>;
+  /**
+   * Splits parts out of a family: each root's own redirect is deleted (it is a survivor again) and its members'
+   * redirects point to it. Rows keyed by profile id are not touched.
+   */
+  split(parts: readonly SplitPart[]): Promise<void>;
+  recordUnmerge(row: UnmergeRow): Promise<void>;
+  /** Unmerges where any of these ids is the survivor or the id split out, oldest first. */
+  unmerges(profileIds: readonly string[]): Promise<UnmergeRow[]>;
+  /** Records a decision about a pair: stored once per side. */
+  recordMatchDecision(row: Omit<MatchDecisionRow, 'profileId' | 'otherId'> & { pair: [string, string] }): Promise<void>;
+  /**
+   * Decisions about pairs with a side among these (stored) ids, seen from that side (`profileId` is the id asked
+   * for), oldest first; every decision, once per side, when `profileIds` is absent. The caller resolves the ids
+   * through redirects (see `loadMatchDecisions`).
+   */
+  matchDecisions(profileIds?: readonly string[]): Promise<MatchDecisionRow[]>;
   /** Merges where any of these ids is the survivor or the merged profile, oldest first. */
   merges(profileIds: readonly string[]): Promise<MergeRow[]>;
   decisions(profileIds: readonly string[]): Promise<DecisionRow[]>;

@@ -2,6 +2,7 @@ import { toPublicId } from '@tessera/protocol';
 import { newUuid } from '../ids.js';
 import type { LoggedEvent } from '../ingest/logged-event.js';
 import { extractIdentifiers } from './extract-identifiers.js';
+import { checkLimits, mergeGuard, survivorOrder } from './identity-limits.js';
 import { normaliseIdentifier } from './normalise-identifier.js';
 import type { DecisionRow, Identifier, IdentityRow, IdentityStore, ProfileRegistry } from './ports.js';
 import { type IdentityRules, rankOf, ruleOf } from './rules.js';
@@ -131,33 +132,20 @@ export async function resolveIdentity(
   // Drop lowest-priority incoming identifiers until joining what remains exceeds no limit. A type violates only when
   // joining or linking raises its count above both the limit and what one involved profile already holds (a
   // pre-existing excess, from a tightened rule or a late event, is left to review, never made worse).
-  let counted = new Map<string, IdentityRow | Incoming>();
+  let identifierCount = 0;
   // Nothing new and at most one profile: joining changes no count (the common case of a known visitor).
   const unchanged = kept.every((i) => i.owner) && ownersOf(kept).length <= 1;
   for (; !unchanged; ) {
-    const owners = ownersOf(kept);
-    counted = new Map();
-    const baseline = new Map<string, number>();
-    for (const o of owners) {
-      const own = new Map<string, number>();
-      for (const r of await identitiesOf(o)) {
-        counted.set(key(r), r);
-        if (countsTowardLimit(rules, r.type, r.firstSeenAt, input.at)) own.set(r.type, (own.get(r.type) ?? 0) + 1);
-      }
-      for (const [type, n] of own) baseline.set(type, Math.max(baseline.get(type) ?? 0, n));
-    }
-    for (const i of kept) if (!i.owner) counted.set(key(i), i);
-    const perType = new Map<string, number>();
-    for (const item of counted.values()) {
-      const seen = 'firstSeenAt' in item ? item.firstSeenAt : input.at;
-      if (countsTowardLimit(rules, item.type, seen, input.at))
-        perType.set(item.type, (perType.get(item.type) ?? 0) + 1);
-    }
-    const violating = new Set(
-      [...perType]
-        .filter(([type, n]) => n > Math.max(ruleOf(rules, type).limit ?? Infinity, baseline.get(type) ?? 0))
-        .map(([type]) => type),
+    const families: IdentityRow[][] = [];
+    for (const o of ownersOf(kept)) families.push(await identitiesOf(o));
+    const check = checkLimits(
+      rules,
+      families,
+      kept.filter((i) => !i.owner),
+      input.at,
     );
+    identifierCount = check.identifiers;
+    const violating = new Set(check.violating);
     if (violating.size === 0) break;
     const contributes = (i: Incoming) =>
       i.owner ? (familyIds.get(i.owner) ?? []).some((r) => violating.has(r.type)) : violating.has(i.type);
@@ -180,11 +168,8 @@ export async function resolveIdentity(
   }
 
   let owners = ownersOf(kept);
-  if (owners.length > rules.maxProfilesPerMerge) {
-    keepBestOwner('max_profiles_per_merge', { profiles: owners.length, limit: rules.maxProfilesPerMerge });
-  } else if (owners.length > 1 && counted.size > rules.maxIdentifiersPerProfile) {
-    keepBestOwner('max_identifiers_per_profile', { identifiers: counted.size, limit: rules.maxIdentifiersPerProfile });
-  }
+  const guard = mergeGuard(rules, owners.length, identifierCount);
+  if (guard) keepBestOwner(guard.reason, guard.evidence);
   owners = ownersOf(kept);
 
   let profileId: string;
@@ -209,8 +194,7 @@ export async function resolveIdentity(
   } else if (owners.length === 1) {
     profileId = owners[0];
   } else {
-    const profiles = await deps.profiles.get(owners);
-    profiles.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const profiles = (await deps.profiles.get(owners)).sort(survivorOrder);
     profileId = profiles[0].id;
     const losers = profiles.slice(1).map((p) => p.id);
     await deps.identities.redirect(losers, profileId, input.now, input.at);
@@ -301,11 +285,4 @@ function prepared(rules: IdentityRules): { types: string[]; blocked: Set<string>
 
 function ownersOf(ids: readonly Incoming[]): string[] {
   return [...new Set(ids.flatMap((i) => (i.owner ? [i.owner] : [])))];
-}
-
-/** Whether an identifier first seen at `seen` counts toward its type's limit for an event at `at`. */
-function countsTowardLimit(rules: IdentityRules, type: string, seen: number, at: number): boolean {
-  const rule = ruleOf(rules, type);
-  if (rule.limit === undefined) return false;
-  return rule.windowDays === undefined || seen >= at - rule.windowDays * 86_400_000;
 }

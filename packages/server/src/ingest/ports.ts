@@ -29,6 +29,8 @@ export interface IngestLogStore {
 export interface ProcessedMessageStore {
   /** Which of these message ids of a source were already processed. */
   existing(sourceId: string, messageIds: readonly string[]): Promise<Set<string>>;
+  /** When each of these message ids of a source was processed (ms), for those that were. */
+  processedAt(sourceId: string, messageIds: readonly string[]): Promise<Map<string, number>>;
   /** Records processed keys; a key already present is a conflict the caller must have excluded. */
   insert(rows: readonly ProcessedRow[]): Promise<void>;
   /**

@@ -5,6 +5,7 @@ import type { LogEntry } from '../ingest/logged-event.js';
 import type { ProcessedRow, QuarantineRow } from '../ingest/ports.js';
 import { cacheProfileStore } from '../profiles/cached-profile-store.js';
 import type { EventRow, EventStore } from '../profiles/ports.js';
+import { loadSurvivorship } from '../profiles/survivorship-rules.js';
 import type { Storage, Stores } from '../storage/storage.js';
 import { isTransientStoreError } from '../storage/transient.js';
 import { change } from './change.js';
@@ -132,6 +133,7 @@ async function applyEntries(
     };
   }
   const { rules, version: rulesVersion } = await loadIdentityRules(tx.settings);
+  const survivorship = await loadSurvivorship(tx.settings);
   // Cluster mode locks the batch's people first; through the caches, so its look-ups serve the events too.
   if (prepare) await prepare(tx, rules);
   // Taken once the batch holds its locks: a batch that waited for another's gets a larger value.
@@ -196,6 +198,7 @@ async function applyEntries(
       now,
       rules,
       rulesVersion,
+      survivorship,
       merged: [],
       family: async () => [],
       traits: {},
@@ -288,6 +291,14 @@ function bufferEvents(inner: EventStore): { store: EventStore; flush: () => Prom
       async withTraitsBetween(profileIds, from, to) {
         await flush();
         return inner.withTraitsBetween(profileIds, from, to);
+      },
+      async traitObservations(profileIds, opts) {
+        await flush();
+        return inner.traitObservations(profileIds, opts);
+      },
+      async byLogPositions(positions) {
+        await flush();
+        return inner.byLogPositions(positions);
       },
       async count() {
         await flush();

@@ -1,6 +1,7 @@
 import type { ChangeInput } from '../bus/ports.js';
 import type { IdentityRules } from '../identity/rules.js';
 import type { LogEntry, LoggedEvent } from '../ingest/logged-event.js';
+import type { LoadedSurvivorship } from '../profiles/survivorship-rules.js';
 import type { Stores } from '../storage/storage.js';
 
 /** What a step decides for one event (STYLE #9): expected outcomes are values; only bugs throw. */
@@ -24,6 +25,8 @@ export interface PipelineContext {
   readonly now: number;
   readonly rules: IdentityRules;
   readonly rulesVersion: number;
+  /** The survivorship rules in force for the batch (`profiles/survivorship-rules.ts`). */
+  readonly survivorship: LoadedSurvivorship;
   /** Set by `parse`. */
   event: LoggedEvent;
   /** Event time (ms), set by `parse`. */

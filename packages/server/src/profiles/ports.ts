@@ -87,7 +87,16 @@ export interface ProfileStore {
   ): Promise<void>;
   /** Profiles (survivors only) whose traits or identifiers contain `q` (case-insensitive), by id. */
   search(q: string, opts: { limit: number; after?: string }): Promise<ProfileRow[]>;
+  /**
+   * A page of a full scan for matching: survivors by id after `after`, each with every identifier of its family.
+   * With `sourceId`, only survivors whose family holds an identifier first linked by that source.
+   */
+  scan(opts: { limit: number; after?: string; sourceId?: string }): Promise<ScannedProfile[]>;
   count(): Promise<number>;
+}
+
+export interface ScannedProfile extends ProfileRow {
+  identities: { type: string; value: string }[];
 }
 
 /** Bitemporal trait history. Rows are never deleted by the engine; corrections supersede them. */
@@ -100,6 +109,24 @@ export interface HistoryStore {
   intervals(profileIds: readonly string[], trait: string): Promise<HistoryRow[]>;
   /** Every row of these profiles (superseded too), for `/history` and `asOf` / `knownAt`. */
   all(profileIds: readonly string[], opts?: { trait?: string }): Promise<HistoryRow[]>;
+  /**
+   * The open rows (`validTo` null, not superseded) of these profiles: one per trait of each profile, holding its
+   * current value with the source and event that set it. Ordered by profile, trait.
+   */
+  current(profileIds: readonly string[]): Promise<HistoryRow[]>;
+}
+
+/** The person traits one stored event observed (the input of survivorship rules other than `most_recent`). */
+export interface TraitObservationRow {
+  eventId: string;
+  /** The profile the event was resolved to when processed. */
+  profileId: string;
+  sourceId: string;
+  messageId: string;
+  /** Event time (ms). */
+  timestamp: number;
+  /** Never empty. */
+  traits: Record<string, unknown>;
 }
 
 export interface EventStore {
@@ -107,6 +134,15 @@ export interface EventStore {
   list(query: EventQuery): Promise<EventRow[]>;
   /** Events of these profiles in (from, to) carrying person traits (not `group`), by timestamp; to place a late value. */
   withTraitsBetween(profileIds: readonly string[], from: number, to: number | null): Promise<EventRow[]>;
+  /**
+   * The person traits each event of these profiles observed, by timestamp then id, as the pipeline applied them:
+   * an event's `traits`, except for `group` events, whose `traits` describe the account: for those, the person's
+   * `context.traits` (which the pipeline stored as the event's `traits` when present). Events that observed no
+   * person trait are left out. `until`: only events at or before this event time.
+   */
+  traitObservations(profileIds: readonly string[], opts?: { until?: number }): Promise<TraitObservationRow[]>;
+  /** The events derived from these ingest log positions: their id and the profile they were stored under. */
+  byLogPositions(positions: readonly number[]): Promise<{ id: string; logPosition: number; profileId: string }[]>;
   count(): Promise<number>;
 }
 

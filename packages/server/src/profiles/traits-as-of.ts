@@ -11,6 +11,14 @@ export function traitsAsOf(
   asOf: number,
   knownAt: number,
 ): Record<string, { value: unknown; validFrom: number; sourceId: string }> {
+  const out: Record<string, { value: unknown; validFrom: number; sourceId: string }> = {};
+  for (const [trait, r] of rowsAsOf(rows, asOf, knownAt))
+    out[trait] = { value: r.value, validFrom: r.validFrom, sourceId: r.sourceId };
+  return out;
+}
+
+/** The rows {@link traitsAsOf} reads its values from, by trait (sorted by name). */
+export function rowsAsOf(rows: readonly HistoryRow[], asOf: number, knownAt: number): Map<string, HistoryRow> {
   const best = new Map<string, HistoryRow>();
   for (const r of rows) {
     if (r.recordedAt > knownAt) continue;
@@ -26,8 +34,5 @@ export function traitsAsOf(
       best.set(r.trait, r);
     }
   }
-  const out: Record<string, { value: unknown; validFrom: number; sourceId: string }> = {};
-  for (const [trait, r] of [...best].sort(([a], [b]) => (a < b ? -1 : 1)))
-    out[trait] = { value: r.value, validFrom: r.validFrom, sourceId: r.sourceId };
-  return out;
+  return new Map([...best].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

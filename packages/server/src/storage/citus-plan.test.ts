@@ -428,7 +428,14 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
   it('covers the migrations this test replays for PostgreSQL', async () => {
     const { applied } = await sqliteSchema();
     // A new migration must be added to postgresSchema() above, or its PostgreSQL keys go unchecked.
-    expect(applied).toEqual(['000-log', '001-initial', '002-job-runs', '003-batch-seq', '004-distribution-keys']);
+    expect(applied).toEqual([
+      '000-log',
+      '001-initial',
+      '002-job-runs',
+      '003-batch-seq',
+      '004-distribution-keys',
+      '005-review-unmerge',
+    ]);
   });
 
   it('gives every table of both dialects a role, and names no table the migrations do not create', async () => {

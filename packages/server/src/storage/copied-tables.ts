@@ -42,6 +42,8 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'merges', file: 'main', json: ['evidence'] },
   { name: 'identity_decisions', file: 'main', json: ['evidence'] },
   { name: 'identity_review', file: 'main', json: ['evidence'] },
+  { name: 'unmerges', file: 'main', json: ['evidence'] },
+  { name: 'match_decisions', file: 'main', json: [] },
   { name: 'trait_history', file: 'main', json: ['value'] },
   { name: 'consents', file: 'main', json: [] },
   { name: 'accounts', file: 'main', json: ['traits'] },

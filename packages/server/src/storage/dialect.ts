@@ -34,6 +34,13 @@ export interface SqlDialect {
    * single writer.
    */
   readonly serialiseAppendsSql: string | undefined;
+  /**
+   * Statement that opens a transaction holding the write lock from its start (SQLite `begin immediate`), for a
+   * transaction that reads then writes beside another writing connection: one opened with a plain `begin` fails
+   * (`SQLITE_BUSY`) at its first write when the other connection committed after its first read. None where row
+   * locks serialise writers instead.
+   */
+  readonly beginWriteSql: string | undefined;
   /** Query naming the schema tables are created in (column `s`), so migration bookkeeping stays in it; none in SQLite. */
   readonly currentSchemaSql: string | undefined;
   /** Statements that make the next generated value of `table.column` greater than `value`. */
@@ -53,6 +60,7 @@ export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
   skipLockedSql: '',
   maxParameters: 32_000,
   serialiseAppendsSql: undefined,
+  beginWriteSql: 'begin immediate',
   currentSchemaSql: undefined,
   sequenceAtLeast: (table, _column, value) => [
     `insert into sqlite_sequence (name, seq) select '${table}', 0 where not exists (select 1 from sqlite_sequence where name = '${table}')`,
@@ -73,6 +81,7 @@ export const postgresDialect: SqlDialect = Object.freeze<SqlDialect>({
   skipLockedSql: 'for update skip locked',
   maxParameters: 65_000,
   serialiseAppendsSql: 'select pg_advisory_xact_lock(7301001)',
+  beginWriteSql: undefined,
   currentSchemaSql: 'select current_schema() as s',
   sequenceAtLeast: (table, column, value) => [
     `select setval(pg_get_serial_sequence('${table}', '${column}'), greatest(${Math.trunc(value)}, (select coalesce(max(${column}), 0) from ${table}), 1))`,

@@ -92,6 +92,18 @@ export const CITUS_PLAN: CitusPlan = {
     colocation: 'profile',
     why: 'By the profile the event resolved to.',
   },
+  unmerges: {
+    kind: 'distributed',
+    column: 'survivor_id',
+    colocation: 'profile',
+    why: 'By the survivor of the merge it undoes, beside that merge row.',
+  },
+  match_decisions: {
+    kind: 'distributed',
+    column: 'profile_id',
+    colocation: 'profile',
+    why: 'One row per side of the pair, each by its own profile id, so a look-up by profile stays on one shard.',
+  },
   trait_history: {
     kind: 'distributed',
     column: 'profile_id',

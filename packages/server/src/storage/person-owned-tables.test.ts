@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sqliteDialect } from './dialect.js';
-import { initialSchema, logSchema } from './migrations/001-initial.js';
+import { migrationStatements } from './migrate.js';
 import { PERSON_OWNED_TABLES } from './schema.js';
 
 /** Guards DESIGN §11: every table that holds a person's data is on the list erasure walks. */
@@ -9,7 +9,8 @@ describe('PERSON_OWNED_TABLES', () => {
   beforeEach(() => {
     // Read the columns from the DDL itself (both schemas), so a new migration is covered without a running store.
     tables = new Map();
-    for (const statement of [...logSchema(sqliteDialect), ...initialSchema(sqliteDialect)]) {
+    const { log, main } = migrationStatements(sqliteDialect);
+    for (const statement of [...log, ...main]) {
       const m = /^create table (\w+) \((.*)\)/.exec(statement);
       if (!m) continue;
       tables.set(

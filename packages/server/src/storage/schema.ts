@@ -112,6 +112,29 @@ export interface Database {
     evidence: string;
     profile_id: string | null;
     created_at: number;
+    decided_at: number | null;
+    decided_by: string | null;
+  };
+  unmerges: {
+    id: string;
+    survivor_id: string;
+    profile_id: string;
+    merge_id: string;
+    unmerged_at: number;
+    reason: string;
+    decided_by: string;
+    settings_version: number;
+    evidence: string;
+  };
+  match_decisions: {
+    id: string;
+    profile_id: string;
+    other_id: string;
+    decision: string;
+    origin: string;
+    ref_id: string | null;
+    decided_at: number;
+    decided_by: string;
   };
   trait_history: {
     id: string;
@@ -167,6 +190,8 @@ export const PERSON_OWNED_TABLES: readonly TableName[] = [
   'merges',
   'identity_decisions',
   'identity_review',
+  'unmerges',
+  'match_decisions',
   'trait_history',
   'consents',
   'profile_accounts',

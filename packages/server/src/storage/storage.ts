@@ -36,8 +36,12 @@ export interface Stores {
  */
 export interface Storage extends Stores {
   readonly dialect: SqlDialect;
-  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. `write`: the transaction reads
+   * then writes and runs beside the pipeline's connection (a management write in embedded mode): in SQLite it takes
+   * the write lock at its start, waiting for a batch in flight like any management write.
+   */
+  transaction<T>(fn: (tx: Stores) => Promise<T>, opts?: { write?: boolean }): Promise<T>;
   /** Brings the schema to the latest migration. */
   migrate(): Promise<string[]>;
   close(): Promise<void>;

@@ -10,6 +10,8 @@ import {
   toPublicId,
 } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
+import { toDecisionView, toMergeView, toUnmergeView } from '../../identity/identity-views.js';
+import { undoneBy } from '../../identity/merge-graph.js';
 import { type ProfileService, toEventView } from '../../profiles/profile-service.js';
 import type { Storage } from '../../storage/storage.js';
 import { decodeCursor, isIdCursor, isTimeCursor, parseLimit, parseTime, toPage } from '../pagination.js';
@@ -72,7 +74,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         requireRole(request, READERS);
         const limit = parseLimit(request.query.limit);
         const q = (request.query.q ?? '').trim();
-        const rows = await storage.profiles.search(q, {
+        const rows = await profiles.search(q, {
           limit: limit + 1,
           after: decodeCursor(request.query.cursor, isIdCursor),
         });
@@ -98,8 +100,9 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
       {
         schema: route(
           'Get a profile',
-          'Traits, identifiers, merged ids and consents; now, or valid at `asOf` as known at `knownAt`. A merged ' +
-            'id answers with its survivor, unless the merge was not yet valid at `asOf` or recorded at `knownAt`.',
+          'Golden traits (with the source each survivorship rule chose: `traitSources`), identifiers, merged ids ' +
+            'and consents; now, or valid at `asOf` as known at `knownAt`. A merged id answers with its survivor, ' +
+            'unless the merge was not yet valid at `asOf` or recorded at `knownAt`.',
           {
             params: ProfileIdParams,
             querystring: AsOfQuery,
@@ -226,7 +229,8 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
       {
         schema: route(
           'Merges and identity decisions of a profile',
-          'Which profiles were merged into it, by which rule and evidence; identifiers dropped or blocked.',
+          'Which profiles were merged into it, by which rule and evidence (an undone merge has `unmergedAt`); ' +
+            'identifiers dropped or blocked; unmerges.',
           { params: ProfileIdParams, response: { 200: MergesPage, ...errors(...MANAGEMENT_ERRORS, 404) } },
         ),
       },
@@ -235,26 +239,12 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         const { ids } = await profiles.family(request.params.id);
         const merges = await storage.identities.merges(ids);
         const decisions = await storage.identities.decisions(ids);
+        const unmerges = await storage.identities.unmerges(ids);
+        const undone = undoneBy(unmerges);
         return respond(request, reply, {
-          items: merges.map((m) => ({
-            id: toPublicId('merge', m.id),
-            survivorId: toPublicId('profile', m.survivorId),
-            mergedId: toPublicId('profile', m.mergedId),
-            mergedAt: iso(m.mergedAt),
-            rule: m.rule,
-            evidence: m.evidence,
-            settingsVersion: m.settingsVersion,
-          })),
-          decisions: decisions.map((d) => ({
-            id: toPublicId('decision', d.id),
-            kind: d.kind,
-            identifier: d.identifierType ? { type: d.identifierType, value: d.identifierValue } : null,
-            reason: d.reason,
-            evidence: d.evidence,
-            eventId: d.eventId ? toPublicId('event', d.eventId) : null,
-            settingsVersion: d.settingsVersion,
-            createdAt: iso(d.createdAt),
-          })),
+          items: merges.map((m) => toMergeView(m, undone.get(m.id))),
+          decisions: decisions.map(toDecisionView),
+          unmerges: unmerges.map(toUnmergeView),
           nextCursor: null,
         });
       },

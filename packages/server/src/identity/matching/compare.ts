@@ -18,7 +18,10 @@ export function compileComparator(
   columns: ReadonlyMap<string, FieldColumn>,
   opts: { memo: boolean } = { memo: true },
 ): (i: number, j: number) => number {
-  const tests = levels.map((l) => levelTest(col, l, columns));
+  // Several levels of one field often use the same measure (Jaro-Winkler ≥ 0.9, then ≥ 0.8): it is computed once
+  // per pair.
+  const cache: Measures = { jw: Number.NaN, jaro: Number.NaN, lev: Number.NaN };
+  const tests = levels.map((l) => levelTest(col, l, columns, cache));
   const elseLevel = levels.length + 1;
   const exactFirst = levels[0]?.type === 'exact';
   const ids = col.ids;
@@ -39,6 +42,9 @@ export function compileComparator(
       if (hit !== undefined) return hit;
     }
     let level = elseLevel;
+    cache.jw = Number.NaN;
+    cache.jaro = Number.NaN;
+    cache.lev = Number.NaN;
     for (let k = 0; k < tests.length; k++) {
       if (tests[k](i, j, x, y)) {
         level = k + 1;
@@ -52,30 +58,49 @@ export function compileComparator(
 
 type Test = (i: number, j: number, x: number, y: number) => boolean;
 
-function levelTest(col: FieldColumn, l: MatchLevel, columns: ReadonlyMap<string, FieldColumn>): Test {
+/** String measures of the pair being compared, computed on first use (NaN: not yet). */
+interface Measures {
+  jw: number;
+  jaro: number;
+  lev: number;
+}
+
+function levelTest(col: FieldColumn, l: MatchLevel, columns: ReadonlyMap<string, FieldColumn>, m: Measures): Test {
   const v = col.values;
   const bothPresent = (x: number, y: number) => x >= 0 && y >= 0;
+  const jwOf = (x: number, y: number) => {
+    if (Number.isNaN(m.jw)) m.jw = jaroWinkler(v[x], v[y]);
+    return m.jw;
+  };
+  const jaroOf = (x: number, y: number) => {
+    if (Number.isNaN(m.jaro)) m.jaro = jaro(v[x], v[y]);
+    return m.jaro;
+  };
+  const levOf = (x: number, y: number) => {
+    if (Number.isNaN(m.lev)) m.lev = levenshtein(v[x], v[y]);
+    return m.lev;
+  };
   switch (l.type) {
     case 'exact':
       return (_i, _j, x, y) => bothPresent(x, y) && x === y;
     case 'jaro_winkler':
-      return (_i, _j, x, y) => bothPresent(x, y) && jaroWinkler(v[x], v[y]) >= l.min;
+      return (_i, _j, x, y) => bothPresent(x, y) && jwOf(x, y) >= l.min;
     case 'jaro':
-      return (_i, _j, x, y) => bothPresent(x, y) && jaro(v[x], v[y]) >= l.min;
+      return (_i, _j, x, y) => bothPresent(x, y) && jaroOf(x, y) >= l.min;
     case 'levenshtein':
       return (_i, _j, x, y) =>
-        bothPresent(x, y) && Math.abs(v[x].length - v[y].length) <= l.max && levenshtein(v[x], v[y]) <= l.max;
+        bothPresent(x, y) && Math.abs(v[x].length - v[y].length) <= l.max && levOf(x, y) <= l.max;
     case 'damerau_levenshtein':
       return (_i, _j, x, y) =>
         bothPresent(x, y) &&
         Math.abs(v[x].length - v[y].length) <= l.max &&
-        damerauLevenshtein.limited(l.max, v[x], v[y]) <= l.max;
+        (l.max === 1 ? withinOneEdit(v[x], v[y]) : damerauLevenshtein.limited(l.max, v[x], v[y]) <= l.max);
     case 'levenshtein_ratio':
       return (_i, _j, x, y) => {
         if (!bothPresent(x, y)) return false;
         const longer = Math.max(v[x].length, v[y].length);
         if (Math.abs(v[x].length - v[y].length) > (1 - l.min) * longer) return false;
-        return 1 - levenshtein(v[x], v[y]) / longer >= l.min;
+        return 1 - levOf(x, y) / longer >= l.min;
       };
     case 'metaphone':
       return (_i, _j, x, y) => {
@@ -132,6 +157,25 @@ function levelTest(col: FieldColumn, l: MatchLevel, columns: ReadonlyMap<string,
         v[y].length >= l.length &&
         v[x].slice(0, l.length) === v[y].slice(0, l.length);
   }
+}
+
+/**
+ * Damerau-Levenshtein distance ≤ 1 (one substitution, insertion, deletion or adjacent transposition), in one pass:
+ * the common case of the `damerau_levenshtein ≤ 1` level, where most pairs differ from their first characters.
+ */
+export function withinOneEdit(a: string, b: string): boolean {
+  const la = a.length;
+  const lb = b.length;
+  let i = 0;
+  while (i < la && i < lb && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (la === lb) {
+    if (i === la) return true;
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return i + 1 < la && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  if (la === lb + 1) return a.slice(i + 1) === b.slice(i);
+  if (lb === la + 1) return a.slice(i) === b.slice(i + 1);
+  return false;
 }
 
 function jaccard(a: readonly string[], b: readonly string[]): number {

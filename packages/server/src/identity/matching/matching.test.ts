@@ -2,7 +2,7 @@ import type { MatchConfig, MatchLevel } from '@tessera/protocol';
 import { describe, expect, it } from 'vitest';
 import { blockingKeys, candidatePairs } from './blocking.js';
 import { clusterPairs } from './cluster.js';
-import { compileComparator } from './compare.js';
+import { compileComparator, withinOneEdit } from './compare.js';
 import { combineWeights, FieldColumn, groupIndex, normaliseValue, resolveField } from './fields.js';
 import { explainer, inferConfig, matchRecords, pairwiseScore, parseMatchConfig } from './index.js';
 
@@ -90,6 +90,31 @@ describe('comparison levels', () => {
     expect(normaliseValue('email', ' Anna.Lee@Example.COM ')).toBe('anna.lee@example.com');
     expect(normaliseValue('postcode', 'SW1A 1AA')).toBe('sw1a1aa');
     expect(normaliseValue('date', '1990-05-03T10:00:00Z')).toBe('19900503');
+  });
+});
+
+describe('withinOneEdit agrees with Damerau-Levenshtein ≤ 1', () => {
+  const words = [
+    '',
+    'a',
+    'ab',
+    'ba',
+    'abc',
+    'acb',
+    'bac',
+    'abd',
+    'abcd',
+    'abdc',
+    'xbcd',
+    'abc d',
+    'martha',
+    'marhta',
+    'marta',
+    'mrtha',
+  ];
+  it('on every pair of a word list', async () => {
+    const { default: dl } = await import('talisman/metrics/damerau-levenshtein.js');
+    for (const a of words) for (const b of words) expect(withinOneEdit(a, b), `${a} / ${b}`).toBe(dl(a, b) <= 1);
   });
 });
 

@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecisionRow, IdentityRow, MergeRow } from '../../identity/ports.js';
+import type {
+  DecisionRow,
+  IdentityRow,
+  MatchDecisionRow,
+  MergeRow,
+  ReviewRow,
+  UnmergeRow,
+} from '../../identity/ports.js';
 import { newUuid } from '../../ids.js';
 import type { QuarantineRow } from '../../ingest/ports.js';
 import type { ConsentRow, EventRow, HistoryRow } from '../../profiles/ports.js';
@@ -211,6 +218,30 @@ for (const db of testDatabases()) {
         expect((await s.processed.existing(SOURCE, [...many, 'nope'])).size).toBe(3_000);
       });
 
+      it('gives when message ids of a source were processed (survivorship as known at a time)', async () => {
+        const other = newUuid();
+        await s.processed.insert([
+          { sourceId: SOURCE, messageId: 'a', eventId: newUuid(), processedAt: T0 + 1 },
+          { sourceId: SOURCE, messageId: 'b', eventId: null, processedAt: T0 + 2 },
+          { sourceId: other, messageId: 'a', eventId: null, processedAt: T0 + 3 },
+        ]);
+        expect(await s.processed.processedAt(SOURCE, ['a', 'b', 'z'])).toEqual(
+          new Map([
+            ['a', T0 + 1],
+            ['b', T0 + 2],
+          ]),
+        );
+        expect(await s.processed.processedAt(other, ['a', 'b'])).toEqual(new Map([['a', T0 + 3]]));
+        expect((await s.processed.processedAt(SOURCE, [])).size).toBe(0);
+        const many = Array.from({ length: 3_000 }, (_, i) => `x${i}`);
+        await s.processed.insert(
+          many.map((messageId, i) => ({ sourceId: SOURCE, messageId, eventId: null, processedAt: T0 + i })),
+        );
+        const found = await s.processed.processedAt(SOURCE, many);
+        expect(found.size).toBe(3_000);
+        expect(found.get('x2999')).toBe(T0 + 2999);
+      });
+
       it('refuses a key that is already present (unique source and message id)', async () => {
         await s.processed.insert([{ sourceId: SOURCE, messageId: 'a', eventId: null, processedAt: T0 }]);
         await expect(
@@ -391,6 +422,127 @@ for (const db of testDatabases()) {
         // The row is there: its id is taken.
         await expect(s.identities.addReview(review)).rejects.toThrow();
       });
+
+      it('lists review items by status and profile with a cursor, and decides an open item once', async () => {
+        const [a, b] = [newUuid(), newUuid()];
+        const item = (profileId: string, kind = 'probabilistic_match'): ReviewRow => ({
+          id: newUuid(),
+          kind,
+          status: 'open',
+          reason: 'between_thresholds',
+          evidence: { leftId: profileId, rightId: b, match: { probability: 0.7, weight: 2, fields: [] } },
+          profileId,
+          createdAt: T0,
+        });
+        const [r1, r2, r3] = [item(a), item(b, 'identity_guard'), item(a)];
+        for (const r of [r1, r2, r3]) await s.identities.addReview(r);
+        const stored = (r: ReviewRow): ReviewRow => ({ ...r, decidedAt: null, decidedBy: null });
+        expect(await s.identities.review(r1.id)).toEqual(stored(r1));
+        expect(await s.identities.review(newUuid())).toBeUndefined();
+        expect(await s.identities.reviews({ status: 'open', limit: 10 })).toEqual([r1, r2, r3].map(stored));
+        expect(await s.identities.reviews({ status: 'open', limit: 2 })).toEqual([r1, r2].map(stored));
+        expect(await s.identities.reviews({ status: 'open', limit: 10, after: r2.id })).toEqual([stored(r3)]);
+        expect((await s.identities.reviews({ profileIds: [a], limit: 10 })).map((r) => r.id)).toEqual([r1.id, r3.id]);
+        expect(await s.identities.reviews({ profileIds: [], limit: 10 })).toEqual([]);
+
+        expect(await s.identities.decideReview(r2.id, { status: 'accepted', at: T0 + 5, by: 'tok_x' })).toBe(true);
+        expect(await s.identities.decideReview(r2.id, { status: 'rejected', at: T0 + 6, by: 'tok_y' })).toBe(false);
+        expect(await s.identities.decideReview(newUuid(), { status: 'rejected', at: T0, by: 'tok_y' })).toBe(false);
+        expect(await s.identities.review(r2.id)).toEqual({
+          ...r2,
+          status: 'accepted',
+          decidedAt: T0 + 5,
+          decidedBy: 'tok_x',
+        });
+        expect((await s.identities.reviews({ status: 'open', limit: 10 })).map((r) => r.id)).toEqual([r1.id, r3.id]);
+        expect((await s.identities.reviews({ status: 'accepted', limit: 10 })).map((r) => r.id)).toEqual([r2.id]);
+        expect(await s.identities.reviews({ status: 'rejected', limit: 10 })).toEqual([]);
+        expect(await s.identities.reviews({ limit: 10 })).toHaveLength(3);
+      });
+
+      it('splits parts out of a family: roots resolve to themselves, their members to them', async () => {
+        const [s1, x, y, z, w] = [newUuid(), newUuid(), newUuid(), newUuid(), newUuid()];
+        await s.identities.redirect([y], x, T0, T0);
+        await s.identities.redirect([x, z, w], s1, T0 + 1, T0 + 1);
+        expect([...(await s.identities.family(s1))].sort()).toEqual([s1, x, y, z, w].sort());
+        await s.identities.split([
+          { rootId: x, memberIds: [y] },
+          { rootId: w, memberIds: [] },
+        ]);
+        expect(await s.identities.resolve([s1, x, y, z, w])).toEqual(
+          new Map([
+            [s1, s1],
+            [x, x],
+            [y, x],
+            [z, s1],
+            [w, w],
+          ]),
+        );
+        expect([...(await s.identities.family(s1))].sort()).toEqual([s1, z].sort());
+        expect(await s.identities.family(x)).toEqual([x, y]);
+        // y keeps its own merge times.
+        expect(await s.identities.mergedAt(y)).toEqual({ fromId: y, toId: x, mergedAt: T0, validAt: T0 });
+        await s.identities.split([]);
+      });
+
+      it('records unmerges (by survivor or split id, oldest first) and match decisions once per side', async () => {
+        const [a, b, c] = [newUuid(), newUuid(), newUuid()];
+        const u1: UnmergeRow = {
+          id: newUuid(),
+          survivorId: a,
+          profileId: b,
+          mergeId: newUuid(),
+          unmergedAt: T0 + 2,
+          reason: 'shared tablet',
+          decidedBy: 'tok_1',
+          settingsVersion: 4,
+          evidence: { part: ['prof_x'] },
+        };
+        const u2: UnmergeRow = { ...u1, id: newUuid(), survivorId: b, profileId: c, unmergedAt: T0 + 1, reason: '' };
+        await s.identities.recordUnmerge(u1);
+        await s.identities.recordUnmerge(u2);
+        expect(await s.identities.unmerges([b])).toEqual([u2, u1]);
+        expect(await s.identities.unmerges([a])).toEqual([u1]);
+        expect(await s.identities.unmerges([c, newUuid()])).toEqual([u2]);
+        expect(await s.identities.unmerges([])).toEqual([]);
+
+        const decision = { origin: 'review', refId: newUuid(), decidedBy: 'tok_1' };
+        const d1 = newUuid();
+        const d2 = newUuid();
+        await s.identities.recordMatchDecision({
+          ...decision,
+          id: d1,
+          pair: [a, b],
+          decision: 'rejected',
+          decidedAt: T0,
+        });
+        await s.identities.recordMatchDecision({
+          ...decision,
+          id: d2,
+          pair: [c, a],
+          decision: 'accepted',
+          decidedAt: T0 + 1,
+          refId: null,
+        });
+        const row = (id: string, profileId: string, otherId: string, more: Partial<MatchDecisionRow>) => ({
+          id,
+          profileId,
+          otherId,
+          decision: 'rejected',
+          ...decision,
+          decidedAt: T0,
+          ...more,
+        });
+        expect(await s.identities.matchDecisions([b])).toEqual([row(d1, b, a, {})]);
+        expect(await s.identities.matchDecisions([a])).toEqual([
+          row(d1, a, b, {}),
+          row(d2, a, c, { decision: 'accepted', decidedAt: T0 + 1, refId: null }),
+        ]);
+        expect(
+          (await s.identities.matchDecisions()).map((d) => `${d.id === d1 ? 1 : 2}:${d.profileId === a}`).sort(),
+        ).toEqual(['1:false', '1:true', '2:false', '2:true']);
+        expect(await s.identities.matchDecisions([])).toEqual([]);
+      });
     });
 
     describe('profiles', () => {
@@ -508,6 +660,19 @@ for (const db of testDatabases()) {
         expect(await s.history.all([p], { trait: 'name' })).toEqual([other]);
         await s.history.supersede([], T0);
       });
+
+      it('current gives the open, not superseded row of each trait, by profile and trait', async () => {
+        const [p, q] = [newUuid(), newUuid()].sort();
+        const closed = historyRow(p, 'plan', 'a', T0 + 10, { validTo: T0 + 20 });
+        const open = historyRow(p, 'plan', { v: 'b' }, T0 + 20, { eventId: newUuid() });
+        const replaced = historyRow(p, 'name', 'Jo', T0 + 5, { supersededAt: T0 + 50 });
+        const name = historyRow(p, 'name', 'Joe', T0 + 5, { recordedAt: T0 + 50 });
+        const elsewhere = historyRow(q, 'email', 'x@example.com', T0);
+        await s.history.insert([open, closed, elsewhere, replaced, name, historyRow(newUuid(), 'plan', 'z', T0)]);
+        expect(await s.history.current([q, p])).toEqual([name, open, elsewhere]);
+        expect(await s.history.current([q])).toEqual([elsewhere]);
+        expect(await s.history.current([])).toEqual([]);
+      });
     });
 
     describe('events', () => {
@@ -585,6 +750,45 @@ for (const db of testDatabases()) {
         expect(await ids(T0 + 30, null)).toEqual([]);
         expect((await s.events.withTraitsBetween([p], T0, null))[1].traits).toEqual({ plan: 'b' });
         expect(await s.events.withTraitsBetween([], T0, null)).toEqual([]);
+      });
+
+      it('gives the person traits each event observed, oldest first, up to an event time', async () => {
+        const [p, q] = [newUuid(), newUuid()];
+        const rows = [
+          event(p, T0 + 30, { type: 'identify', traits: { plan: 'pro', n: [1, { a: null }] } }),
+          event(q, T0 + 10, { traits: { name: 'Jo' }, sourceId: newUuid(), messageId: 'track-ctx' }),
+          event(p, T0 + 20),
+          // A group call without context.traits: its traits are the account's.
+          event(p, T0 + 21, { type: 'group', name: 'acme', traits: { name: 'Acme' }, context: { ip: '1.2.3.4' } }),
+          // With context.traits, the pipeline stored the person's traits.
+          event(p, T0 + 22, {
+            type: 'group',
+            name: 'acme',
+            traits: { role: 'cto' },
+            context: { traits: { role: 'cto' } },
+          }),
+          event(p, T0 + 40, { type: 'identify', traits: {} }),
+          event(newUuid(), T0 + 10, { traits: { plan: 'other' } }),
+        ];
+        await s.events.insert(rows);
+        const observed = await s.events.traitObservations([p, q]);
+        expect(observed).toEqual(
+          [rows[1], rows[4], rows[0]].map((e) => ({
+            eventId: e.id,
+            profileId: e.profileId,
+            sourceId: e.sourceId,
+            messageId: e.messageId,
+            timestamp: e.timestamp,
+            traits: e.traits,
+          })),
+        );
+        // `until` is inclusive (event time).
+        expect((await s.events.traitObservations([p, q], { until: T0 + 22 })).map((o) => o.eventId)).toEqual([
+          rows[1].id,
+          rows[4].id,
+        ]);
+        expect(await s.events.traitObservations([p], { until: T0 + 9 })).toEqual([]);
+        expect(await s.events.traitObservations([])).toEqual([]);
       });
     });
 
@@ -915,6 +1119,35 @@ for (const db of testDatabases()) {
         expect(inner).toBe(7);
         expect((await s.profiles.get([kept, lost, after])).map((p) => p.id).sort()).toEqual([kept, after].sort());
         expect(await s.identities.find([{ type: 'user_id', value: 'lost' }])).toEqual([]);
+      });
+
+      it('a write transaction commits, rolls back and holds savepoints like any other', async () => {
+        const [kept, lost] = [newUuid(), newUuid()];
+        const result = await s.transaction(
+          async (tx) => {
+            await tx.profiles.create(profile(kept));
+            await tx
+              .savepoint(() => tx.profiles.create(profile(lost)).then(() => Promise.reject(new Error('x'))))
+              .catch(() => undefined);
+            return (await tx.profiles.get([kept, lost])).length;
+          },
+          { write: true },
+        );
+        expect(result).toBe(1);
+        const boom = new Error('boom');
+        await expect(
+          s.transaction(
+            async (tx) => {
+              await tx.profiles.create(profile(lost));
+              throw boom;
+            },
+            { write: true },
+          ),
+        ).rejects.toBe(boom);
+        expect((await s.profiles.get([kept, lost])).map((p) => p.id)).toEqual([kept]);
+        // The store is usable afterwards, in and out of transactions.
+        await s.transaction(async (tx) => tx.profiles.create(profile(lost)));
+        expect(await s.profiles.count()).toBe(2);
       });
     });
   });

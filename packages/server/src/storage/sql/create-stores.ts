@@ -74,15 +74,46 @@ export function createKyselyStorage(
   return {
     ...createStores(db, d, logDb),
     dialect: d,
-    transaction: (fn) =>
-      db.transaction().execute((tx) => {
+    transaction: (fn, opts) => {
+      const begin = opts?.write ? d.beginWriteSql : undefined;
+      if (begin) return writeTransaction(db, begin, (tx) => fn(createStores(tx, d, logDb)), direct);
+      return db.transaction().execute((tx) => {
         if (direct) runDirectlyIn(tx, direct);
         return fn(createStores(tx, d, logDb));
-      }),
+      });
+    },
     async migrate() {
       if (!logDb) return migrateToLatest(db, d, 'all');
       return [...(await migrateToLatest(logDb, d, 'log')), ...(await migrateToLatest(db, d, 'main'))];
     },
     close,
   };
+}
+
+/**
+ * A transaction opened with `begin` (the dialect's `beginWriteSql`) on one connection of `db`: Kysely's own
+ * transactions always open with a plain `begin`.
+ */
+async function writeTransaction<T>(
+  db: Kysely<Database>,
+  begin: string,
+  fn: (tx: Kysely<Database>) => Promise<T>,
+  direct?: DirectRunner,
+): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql.raw(begin).execute(conn);
+    if (direct) runDirectlyIn(conn, direct);
+    try {
+      const result = await fn(conn);
+      await sql.raw('commit').execute(conn);
+      return result;
+    } catch (e) {
+      // SQLite may have rolled back already (a full disk…): the original error is the one to report.
+      await sql
+        .raw('rollback')
+        .execute(conn)
+        .catch(() => undefined);
+      throw e;
+    }
+  });
 }

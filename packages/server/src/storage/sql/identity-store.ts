@@ -1,5 +1,14 @@
 import { type Kysely, sql } from 'kysely';
-import type { DecisionRow, IdentityRow, IdentityStore, MergeRow, Redirect } from '../../identity/ports.js';
+import type {
+  DecisionRow,
+  IdentityRow,
+  IdentityStore,
+  MatchDecisionRow,
+  MergeRow,
+  Redirect,
+  ReviewRow,
+  UnmergeRow,
+} from '../../identity/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
@@ -50,6 +59,47 @@ function toMerge(r: Database['merges']): MergeRow {
     evidence: fromJson(r.evidence),
     eventId: r.event_id,
     settingsVersion: r.settings_version,
+  };
+}
+
+function toReview(r: Database['identity_review']): ReviewRow {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status as ReviewRow['status'],
+    reason: r.reason,
+    evidence: fromJson(r.evidence),
+    profileId: r.profile_id,
+    createdAt: Number(r.created_at),
+    decidedAt: r.decided_at === null ? null : Number(r.decided_at),
+    decidedBy: r.decided_by,
+  };
+}
+
+function toUnmerge(r: Database['unmerges']): UnmergeRow {
+  return {
+    id: r.id,
+    survivorId: r.survivor_id,
+    profileId: r.profile_id,
+    mergeId: r.merge_id,
+    unmergedAt: Number(r.unmerged_at),
+    reason: r.reason,
+    decidedBy: r.decided_by,
+    settingsVersion: r.settings_version,
+    evidence: fromJson(r.evidence),
+  };
+}
+
+function toMatchDecision(r: Database['match_decisions']): MatchDecisionRow {
+  return {
+    id: r.id,
+    profileId: r.profile_id,
+    otherId: r.other_id,
+    decision: r.decision as MatchDecisionRow['decision'],
+    origin: r.origin,
+    refId: r.ref_id,
+    decidedAt: Number(r.decided_at),
+    decidedBy: r.decided_by,
   };
 }
 
@@ -172,8 +222,96 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
           evidence: toJson(row.evidence),
           profile_id: row.profileId,
           created_at: row.createdAt,
+          decided_at: row.decidedAt ?? null,
+          decided_by: row.decidedBy ?? null,
         })
         .execute();
+    },
+    async review(id) {
+      const row = await db.selectFrom('identity_review').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toReview(row) : undefined;
+    },
+    async reviews(query) {
+      let q = db.selectFrom('identity_review').selectAll();
+      if (query.status) q = q.where('status', '=', query.status);
+      if (query.profileIds) {
+        if (query.profileIds.length === 0) return [];
+        q = q.where('profile_id', 'in', query.profileIds);
+      }
+      if (query.after) q = q.where('id', '>', query.after);
+      return (await q.orderBy('id').limit(query.limit).execute()).map(toReview);
+    },
+    async decideReview(id, decision) {
+      const result = await db
+        .updateTable('identity_review')
+        .set({ status: decision.status, decided_at: decision.at, decided_by: decision.by })
+        .where('id', '=', id)
+        .where('status', '=', 'open')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async split(parts) {
+      for (const part of parts) {
+        await db.deleteFrom('profile_redirects').where('from_id', '=', part.rootId).execute();
+        if (part.memberIds.length > 0)
+          await db
+            .updateTable('profile_redirects')
+            .set({ to_id: part.rootId })
+            .where('from_id', 'in', part.memberIds)
+            .execute();
+      }
+    },
+    async recordUnmerge(row) {
+      await db
+        .insertInto('unmerges')
+        .values({
+          id: row.id,
+          survivor_id: row.survivorId,
+          profile_id: row.profileId,
+          merge_id: row.mergeId,
+          unmerged_at: row.unmergedAt,
+          reason: row.reason,
+          decided_by: row.decidedBy,
+          settings_version: row.settingsVersion,
+          evidence: toJson(row.evidence),
+        })
+        .execute();
+    },
+    async unmerges(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('unmerges')
+        .selectAll()
+        .where((eb) => eb.or([eb('survivor_id', 'in', profileIds), eb('profile_id', 'in', profileIds)]))
+        .orderBy('unmerged_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toUnmerge);
+    },
+    async recordMatchDecision(row) {
+      const [a, b] = row.pair;
+      const side = (profileId: string, otherId: string) => ({
+        id: row.id,
+        profile_id: profileId,
+        other_id: otherId,
+        decision: row.decision,
+        origin: row.origin,
+        ref_id: row.refId,
+        decided_at: row.decidedAt,
+        decided_by: row.decidedBy,
+      });
+      await db
+        .insertInto('match_decisions')
+        .values(a === b ? [side(a, b)] : [side(a, b), side(b, a)])
+        .execute();
+    },
+    async matchDecisions(profileIds) {
+      let q = db.selectFrom('match_decisions').selectAll();
+      if (profileIds) {
+        if (profileIds.length === 0) return [];
+        q = q.where('profile_id', 'in', profileIds);
+      }
+      return (await q.orderBy('decided_at').orderBy('id').orderBy('profile_id').execute()).map(toMatchDecision);
     },
     async merges(profileIds) {
       if (profileIds.length === 0) return [];

@@ -105,6 +105,19 @@ export function createProcessedMessageStore(db: Kysely<Database>, d: SqlDialect)
       }
       return found;
     },
+    async processedAt(sourceId, messageIds) {
+      const found = new Map<string, number>();
+      for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
+        const rows = await rawQuery<{ message_id: string; processed_at: number }>(
+          db,
+          d,
+          `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${list(part.length)})`,
+          [sourceId, ...part],
+        );
+        for (const r of rows) found.set(r.message_id, Number(r.processed_at));
+      }
+      return found;
+    },
     async insert(rows) {
       await insertRows(
         db,

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { asJsonObject } from '../../json-record.js';
 import type {
   AccountStore,
   ConsentRow,
@@ -9,6 +10,7 @@ import type {
   HistoryStore,
   ProfileRow,
   ProfileStore,
+  TraitObservationRow,
 } from '../../profiles/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -100,6 +102,43 @@ export function createProfileStore(db: Kysely<Database>, d: SqlDialect): Profile
       const rows = await query.orderBy('p.id').limit(opts.limit).execute();
       return rows.map(toProfile);
     },
+    async scan(opts) {
+      const owner = 'coalesce(r.to_id, i.profile_id)';
+      const params: unknown[] = [];
+      let where = 'not exists (select 1 from profile_redirects x where x.from_id = p.id)';
+      if (opts.after !== undefined) {
+        where += ' and p.id > ?';
+        params.push(opts.after);
+      }
+      if (opts.sourceId !== undefined) {
+        where += ` and exists (select 1 from identities i left join profile_redirects r on r.from_id = i.profile_id
+          where ${owner} = p.id and i.source_id = ?)`;
+        params.push(opts.sourceId);
+      }
+      params.push(opts.limit);
+      const rows = await rawQuery<Database['profiles']>(
+        db,
+        d,
+        `select p.* from profiles p where ${where} order by p.id limit ?`,
+        params,
+      );
+      const out = rows.map((r) => ({ ...toProfile(r), identities: [] as { type: string; value: string }[] }));
+      const byId = new Map(out.map((p) => [p.id, p]));
+      for (const ids of chunk([...byId.keys()], 2, 2000)) {
+        // A family's identifiers sit under each member's own id; redirects lead them to the survivor.
+        const found = await rawQuery<{ type: string; value: string; owner: string }>(
+          db,
+          d,
+          `select i.type, i.value, ${owner} as owner from identities i
+           left join profile_redirects r on r.from_id = i.profile_id
+           where i.profile_id in (${list(ids.length)})
+              or i.profile_id in (select from_id from profile_redirects where to_id in (${list(ids.length)}))`,
+          [...ids, ...ids],
+        );
+        for (const f of found) byId.get(f.owner)?.identities.push({ type: f.type, value: f.value });
+      }
+      return out;
+    },
     async count() {
       const r = await db
         .selectFrom('profiles')
@@ -174,6 +213,16 @@ export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): History
       const rows = await q.orderBy('trait').orderBy('valid_from').orderBy('recorded_at').orderBy('id').execute();
       return rows.map(toHistory);
     },
+    async current(profileIds) {
+      if (profileIds.length === 0) return [];
+      const rows = await rawQuery<Database['trait_history']>(
+        db,
+        d,
+        `select * from trait_history where profile_id in (${list(profileIds.length)}) and valid_to is null and superseded_at is null order by profile_id, trait, valid_from, id`,
+        profileIds,
+      );
+      return rows.map(toHistory);
+    },
   };
 }
 
@@ -193,6 +242,11 @@ const toEvent = (r: Database['events']): EventRow => ({
   traits: r.traits === null ? null : fromJson(r.traits),
   context: r.context === null ? null : fromJson(r.context),
 });
+
+type ObservationColumns = Pick<
+  Database['events'],
+  'id' | 'profile_id' | 'source_id' | 'message_id' | 'type' | 'timestamp' | 'traits' | 'context'
+>;
 
 export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStore {
   return {
@@ -254,6 +308,49 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
       if (to !== null) query = query.where('timestamp', '<', to);
       const rows = await query.orderBy('timestamp').orderBy('id').execute();
       return rows.map(toEvent);
+    },
+    async traitObservations(profileIds, opts = {}) {
+      if (profileIds.length === 0) return [];
+      const until = opts.until === undefined ? '' : ' and timestamp <= ?';
+      // A group event's `traits` are the person's only when it had `context.traits`: its context tells.
+      const rows = await rawQuery<ObservationColumns>(
+        db,
+        d,
+        `select id, profile_id, source_id, message_id, type, timestamp, traits, case when type = 'group' then context end as context from events where profile_id in (${list(profileIds.length)}) and traits is not null${until} order by timestamp, id`,
+        opts.until === undefined ? profileIds : [...profileIds, opts.until],
+      );
+      const out: TraitObservationRow[] = [];
+      for (const r of rows) {
+        if (r.type === 'group') {
+          const context = r.context === null ? undefined : asJsonObject(fromJson(r.context));
+          const personal = asJsonObject(context?.traits);
+          if (!personal || Object.keys(personal).length === 0) continue;
+        }
+        const traits = fromJson<Record<string, unknown>>(r.traits as string);
+        if (Object.keys(traits).length === 0) continue;
+        out.push({
+          eventId: r.id,
+          profileId: r.profile_id,
+          sourceId: r.source_id,
+          messageId: r.message_id,
+          timestamp: Number(r.timestamp),
+          traits,
+        });
+      }
+      return out;
+    },
+    async byLogPositions(positions) {
+      const out: { id: string; logPosition: number; profileId: string }[] = [];
+      for (const part of chunk(positions, 1, 2000)) {
+        const rows = await rawQuery<{ id: string; log_position: number | string; profile_id: string }>(
+          db,
+          d,
+          `select id, log_position, profile_id from events where log_position in (${list(part.length)})`,
+          [...part],
+        );
+        for (const r of rows) out.push({ id: r.id, logPosition: Number(r.log_position), profileId: r.profile_id });
+      }
+      return out;
     },
     async count() {
       const r = await db
