@@ -148,10 +148,15 @@ export type BlockingKey = Static<typeof BlockingKey>;
 
 export const MatchConfig = Type.Object(
   {
-    fields: Type.Array(MatchField, { minItems: 1 }),
+    fields: Type.Array(MatchField, {
+      minItems: 1,
+      maxItems: 31,
+      description: 'at most 31 fields (`auto` keeps the 31 most telling)',
+    }),
     blocking: Type.Optional(
-      Type.Array(Type.Array(BlockingKey, { minItems: 1 }), {
+      Type.Array(Type.Array(BlockingKey, { minItems: 1, maxItems: 8 }), {
         minItems: 1,
+        maxItems: 32,
         description:
           'blocking rules, unioned: two records are compared when every key of at least one rule is equal and non-empty (default: inferred from the fields)',
       }),
@@ -168,6 +173,7 @@ export const MatchConfig = Type.Object(
     maxBlockSize: Type.Optional(
       Type.Integer({
         minimum: 2,
+        maximum: 100_000,
         description: 'a block with more records is skipped and reported (default 1000)',
       }),
     ),

@@ -133,7 +133,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const profiles = createProfileService(storage);
   const identity = createIdentityAdmin({ storage, golden: goldenRecords });
   const dedupe = (o: DedupeOptions) => dedupeProfiles({ storage, golden: goldenRecords }, o);
-  const rebuild = (o: RebuildOptions) => rebuildIdentities({ storage, golden: goldenRecords }, o);
+  const rebuild = async (o: RebuildOptions) => {
+    if (config.natsUrl)
+      throw new TesseraError(
+        'conflict',
+        'rebuild reads the ingest_log table; in cluster mode the log is a JetStream stream, which it does not read yet',
+      );
+    return rebuildIdentities({ storage, golden: goldenRecords }, o);
+  };
   const survivorship = createSurvivorshipService(storage);
   const http = await createHttpServer({
     logger,

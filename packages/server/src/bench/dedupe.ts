@@ -59,21 +59,11 @@ const STORE_RECORDS = 100_000;
  */
 async function measureApplyMerges(n: number): Promise<string> {
   const records = Math.min(n, STORE_RECORDS);
-  const r = await new Promise<DedupeStoreReport>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, 'dedupe-store-child.js'), String(records), String(SEED)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) resolve(JSON.parse(line));
-      else reject(new Error(`dedupe store child exited with ${code}`));
-    });
-  });
+  const r = await runJsonChild<DedupeStoreReport>([
+    path.join(here, 'dedupe-store-child.js'),
+    String(records),
+    String(SEED),
+  ]);
   const perMerge = r.merged > 0 ? (r.applySeconds * 1000) / r.merged : Number.NaN;
   return (
     `${fmt(r.records)} records loaded through the pipeline in ${r.loadSeconds.toFixed(1)} s → ${fmt(r.profiles)} profiles; ` +
@@ -85,12 +75,19 @@ async function measureApplyMerges(n: number): Promise<string> {
 
 /** Runs `dedupe-child.js` and returns its report. A heap limit above the 4 GB target, so going over it shows. */
 function runDedupeChild(mode: 'exact' | 'matcher', n: number): Promise<DedupeChildReport> {
+  return runJsonChild([
+    '--max-old-space-size=12288',
+    path.join(here, 'dedupe-child.js'),
+    mode,
+    String(n),
+    String(SEED),
+  ]);
+}
+
+/** Runs `node ARGS` (stderr shown) and answers the first line of its stdout that is a JSON object. */
+function runJsonChild<T>(args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--max-old-space-size=12288', path.join(here, 'dedupe-child.js'), mode, String(n), String(SEED)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -99,7 +96,7 @@ function runDedupeChild(mode: 'exact' | 'matcher', n: number): Promise<DedupeChi
     child.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (code === 0 && line) resolve(JSON.parse(line));
-      else reject(new Error(`dedupe child (${mode}) exited with ${code}`));
+      else reject(new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? 'child')} exited with ${code}`));
     });
   });
 }

@@ -1,5 +1,5 @@
+import { cumulative, type SeededRandom } from '../seeded-random.js';
 import type { PeopleGazetteer } from './people-gazetteer.js';
-import { cumulative, type SeededRandom } from './seeded-random.js';
 
 /**
  * FEBRL-like corruptions of one field's value (P. Christen's generator: typos, OCR and phonetic errors, missing values,

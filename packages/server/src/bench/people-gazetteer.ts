@@ -1,5 +1,5 @@
 import { allLocales } from '@faker-js/faker';
-import { createSeededRandom, cumulative, type SeededRandom, shuffle, zipf } from './seeded-random.js';
+import { createSeededRandom, cumulative, type SeededRandom, shuffle, zipf } from '../seeded-random.js';
 
 /**
  * The value lists the synthetic people are drawn from, built once per seed from @faker-js/faker's locale data

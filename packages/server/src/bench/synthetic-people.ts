@@ -1,7 +1,7 @@
 import type { MatchRecord } from '../identity/matching/types.js';
+import { createSeededRandom, cumulative, type SeededRandom } from '../seeded-random.js';
 import { corruptValue } from './people-corruptions.js';
 import { createPeopleGazetteer, type PeopleGazetteer } from './people-gazetteer.js';
-import { createSeededRandom, cumulative, type SeededRandom } from './seeded-random.js';
 
 /** FEBRL's columns (`../shared/data/identity/README.md`) plus an e-mail address and a mobile number. */
 export const PERSON_COLUMNS = [

@@ -5,12 +5,13 @@
  * Needs `npm run build`. Without `dist/cli/main.js` it fails under CI and is skipped with a printed reason otherwise.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedEnv, freePort } from '../test/processes.js';
+import { sharedDataDir } from '../test/shared-data.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'tessera.js');
@@ -299,6 +300,44 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
     expect(run2.stderr).toMatch(/no such file|not found|does not exist/i);
   });
 
+  it('identity evaluate / match on FEBRL 1 (auto), and bad input named', async () => {
+    const febrl1 = path.join(sharedDataDir(), 'identity', 'febrl', 'dataset1.csv');
+    const truth = ['--id-column', 'rec_id', '--truth-column', 'rec_id', '--truth-regex', 'rec-(\\d+)'];
+    const score = jsonLine(await tessera(['identity', 'evaluate', febrl1, '--config', 'auto', ...truth, '--json']));
+    expect(score.f1).toBeGreaterThanOrEqual(0.9);
+    expect(score.records).toBe(1000);
+    const out = path.join(tmp, 'clusters.json');
+    const run = await tessera(['identity', 'match', febrl1, '--config', 'auto', '--id-column', 'rec_id', '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+    const clusters = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(clusters)).toHaveLength(1000);
+    expect(clusters['rec-223-org']).toBe(clusters['rec-223-dup-0']);
+
+    const badConfig = path.join(tmp, 'bad-match.json');
+    writeFileSync(
+      badConfig,
+      JSON.stringify({ fields: [{ name: 'surname', kind: 'name', levels: [{ type: 'jaro' }] }] }),
+    );
+    const bad = await tessera(['identity', 'match', febrl1, '--config', badConfig, '--id-column', 'rec_id']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('fields.0.levels.0');
+    const noColumn = await tessera(['identity', 'match', febrl1, '--config', 'auto', '--id-column', 'id']);
+    expect(noColumn.code).toBe(1);
+    expect(noColumn.stderr).toContain('no column "id"');
+  });
+
+  it('identity dedupe --dry-run and rebuild on the store (no server)', async () => {
+    const dedupe = jsonLine(await tessera(['identity', 'dedupe', '--dry-run', '--data', dataDir, '--json']));
+    expect(dedupe).toMatchObject({ dryRun: true });
+    expect(dedupe.profiles).toBeGreaterThan(0);
+    const rebuild = jsonLine(await tessera(['identity', 'rebuild', '--data', dataDir, '--json']));
+    expect(rebuild.entries).toBeGreaterThan(0);
+    expect(rebuild.events).toBe(rebuild.entries);
+    const badSince = await tessera(['identity', 'rebuild', '--since', 'last week', '--data', dataDir]);
+    expect(badSince.code).toBe(1);
+    expect(badSince.stderr).toContain('--since');
+  });
+
   it('serve: the HTTP API shows the imported people and orders', async () => {
     const port = await freePort();
     const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
@@ -469,5 +508,15 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
     expect((await track(rotated.writeKey)).status).toBe(200);
     const listed = jsonLine(await tessera(['sources', 'list', '--data', dataDir, '--json']));
     expect(listed.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['live', 'late', 'shop']));
+  });
+
+  it('identity dedupe and rebuild while the server runs: through its API', async () => {
+    const dedupe = jsonLine(await tessera(['identity', 'dedupe', '--dry-run', '--data', dataDir, '--json']));
+    expect(dedupe).toMatchObject({ dryRun: true });
+    const rebuild = jsonLine(await tessera(['identity', 'rebuild', '--data', dataDir, '--json']));
+    expect(rebuild.entries).toBeGreaterThan(0);
+    const refused = await tessera(['identity', 'dedupe', '--config', 'auto', '--data', dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('PUT /v1/settings/identity-matching');
   });
 });

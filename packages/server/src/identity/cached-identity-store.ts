@@ -1,6 +1,7 @@
+import { identifierKey } from './identity-limits.js';
 import type { Identifier, IdentityRow, IdentityStore } from './ports.js';
 
-const keyOf = (i: Identifier) => `${i.type}\u0000${i.value}`;
+const keyOf = identifierKey;
 
 /**
  * An `IdentityStore` that remembers, for the life of one pipeline transaction, what it read and wrote: identifier →

@@ -68,12 +68,13 @@ export async function dedupeProfiles(
   const profiles: ScannedProfile[] = [];
   const total = await storage.profiles.count();
   for (let after: string | undefined; ; ) {
-    const page = await storage.profiles.scan({ limit: 5000, after, sourceId: opts.sourceId });
+    const page = await storage.profiles.scan({ limit: 20_000, after, sourceId: opts.sourceId });
     profiles.push(...page);
     opts.onProgress?.('loading', profiles.length, total);
-    if (page.length < 5000) break;
+    if (page.length < 20_000) break;
     after = page[page.length - 1].id;
   }
+  opts.onProgress?.('loading', profiles.length, profiles.length);
   const records = profiles.map((p) => toRecord(p));
   const timings = { loading: performance.now() - t, matching: 0, applying: 0 };
   t = performance.now();
@@ -110,6 +111,8 @@ export async function dedupeProfiles(
     : matchRecords(records, config, {
         cannotLink,
         mustLink,
+        // A group larger than one merge may join would be refused whole: it never forms.
+        maxClusterSize: rules.maxProfilesPerMerge,
         onProgress: (phase, done, n) => opts.onProgress?.(phase, done, n),
       });
   timings.matching = performance.now() - t;

@@ -9,7 +9,7 @@ import {
 } from '@tessera/protocol';
 import { TesseraError } from '../errors.js';
 import type { Storage, Stores } from '../storage/storage.js';
-import { isTransientStoreError } from '../storage/transient.js';
+import { writeTransaction } from '../storage/write-transaction.js';
 import { explainProfile } from './explain-profile.js';
 import type { GoldenRecords } from './golden-records.js';
 import { toUnmergeView } from './identity-views.js';
@@ -26,17 +26,8 @@ import { unmergeProfilesIn } from './unmerge-profiles.js';
 export function createIdentityAdmin(deps: { storage: Storage; golden: GoldenRecords; clock?: () => number }) {
   const { storage, golden } = deps;
   const clock = deps.clock ?? Date.now;
+  const write = <T>(fn: (tx: Stores) => Promise<T>) => writeTransaction(storage, fn);
   /** Bare id of a profile that exists (merged or not); 404 otherwise. */
-  /** A write transaction, run again (up to three times) after a deadlock or another transient failure. */
-  async function write<T>(fn: (tx: Stores) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await storage.transaction(fn, { write: true });
-      } catch (e) {
-        if (attempt >= 3 || !isTransientStoreError(e)) throw e;
-      }
-    }
-  }
   async function knownProfile(publicId: string): Promise<string> {
     const id = fromPublicId('profile', publicId);
     const [row] = id ? await storage.profiles.get([id]) : [];

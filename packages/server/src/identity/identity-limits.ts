@@ -32,7 +32,9 @@ export function countsTowardLimit(rules: IdentityRules, type: string, seen: numb
   return rule.windowDays === undefined || seen >= at - rule.windowDays * 86_400_000;
 }
 
-const keyOf = (i: Identifier) => `${i.type}\u0000${i.value}`;
+/** One string per identifier, for maps and sets. */
+export const identifierKey = (i: Identifier) => `${i.type}\u0000${i.value}`;
+const keyOf = identifierKey;
 
 /**
  * Checks the per-type limits of joining `families` (the identifiers of each involved profile's family) and linking

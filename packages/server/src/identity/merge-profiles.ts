@@ -1,6 +1,7 @@
 import { toPublicId } from '@tessera/protocol';
 import { newUuid } from '../ids.js';
 import type { Storage, Stores } from '../storage/storage.js';
+import { writeTransaction } from '../storage/write-transaction.js';
 import type { GoldenRecords } from './golden-records.js';
 import { checkLimits, mergeGuard, survivorOrder } from './identity-limits.js';
 import { type FamilyTree, joinTimes, loadFamilyTree } from './merge-graph.js';
@@ -48,7 +49,7 @@ export function mergeProfiles(
   deps: { storage: Storage; golden: GoldenRecords },
   input: MergeProfilesInput,
 ): Promise<MergeProfilesResult> {
-  return deps.storage.transaction((tx) => mergeProfilesIn(tx, deps.golden, input), { write: true });
+  return writeTransaction(deps.storage, (tx) => mergeProfilesIn(tx, deps.golden, input));
 }
 
 /**

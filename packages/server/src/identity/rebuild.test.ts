@@ -80,6 +80,35 @@ describe('tessera identity rebuild (re-resolve from the ingest log after a rules
     expect(open.map((r) => [r.kind, r.reason])).toEqual([['rules_violation', 'limit_exceeded:email']]);
   });
 
+  it('rules unchanged: a join the limits refuse stays refused, and runs add nothing (no review flood)', async () => {
+    // One e-mail shared by two user ids: the pipeline keeps them apart (user_id: one per profile).
+    await t.send([
+      identify('a1', 'm1', { email: 'shared@example.com' }, { userId: 'u1' }),
+      identify('b1', 'm2', { email: 'shared@example.com' }, { userId: 'u2' }),
+      identify('b1', 'm3', { email: 'shared@example.com' }, { userId: 'u2' }),
+    ]);
+    await t.app.drain();
+    const before = await t.app.storage.identities.reviews({ status: 'open', limit: 100 });
+    for (let run = 0; run < 2; run++) {
+      const summary = await t.app.rebuild({});
+      expect(summary).toMatchObject({ merged: 0, linked: 0, violations: 0 });
+    }
+    expect(await t.app.storage.identities.reviews({ status: 'open', limit: 100 })).toEqual(before);
+    expect((await profileOf('user_id', 'u1')).id).not.toBe((await profileOf('user_id', 'u2')).id);
+  });
+
+  it('a lowered limit is reported once, however many rebuilds', async () => {
+    await t.send([
+      identify('a1', 'm1', { email: 'ann@example.com' }),
+      identify('a1', 'm2', { email: 'ann@work.example' }),
+    ]);
+    await t.app.drain();
+    await setRules((r) => ({ ...r, types: { ...r.types, email: { merge: true, limit: 1 } } }));
+    expect((await t.app.rebuild({})).violations).toBe(1);
+    expect((await t.app.rebuild({})).violations).toBe(0);
+    expect(await t.app.storage.identities.reviews({ status: 'open', limit: 10 })).toHaveLength(1);
+  });
+
   it('HTTP: POST /v1/identity/rebuild', async () => {
     const res = await t.app.http.inject({
       method: 'POST',

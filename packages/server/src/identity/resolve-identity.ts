@@ -2,7 +2,7 @@ import { toPublicId } from '@tessera/protocol';
 import { newUuid } from '../ids.js';
 import type { LoggedEvent } from '../ingest/logged-event.js';
 import { extractIdentifiers } from './extract-identifiers.js';
-import { checkLimits, mergeGuard, survivorOrder } from './identity-limits.js';
+import { checkLimits, identifierKey, mergeGuard, survivorOrder } from './identity-limits.js';
 import { normaliseIdentifier } from './normalise-identifier.js';
 import type { DecisionRow, Identifier, IdentityRow, IdentityStore, ProfileRegistry } from './ports.js';
 import { type IdentityRules, rankOf, ruleOf } from './rules.js';
@@ -39,7 +39,7 @@ interface Incoming extends Identifier {
   owner?: string;
 }
 
-const key = (i: Identifier) => `${i.type}\u0000${i.value}`;
+const key = identifierKey;
 
 /**
  * Deterministic identity resolution of one event (DESIGN §4). Must run inside the effects transaction.

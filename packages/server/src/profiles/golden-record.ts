@@ -102,7 +102,11 @@ async function observationsOf(
   const rows = await deps.events.traitObservations(family, { until: asOf });
   if (knownAt === undefined) return rows;
   const bySource = new Map<string, string[]>();
-  for (const r of rows) bySource.set(r.sourceId, [...(bySource.get(r.sourceId) ?? []), r.messageId]);
+  for (const r of rows) {
+    const ids = bySource.get(r.sourceId);
+    if (ids) ids.push(r.messageId);
+    else bySource.set(r.sourceId, [r.messageId]);
+  }
   const processed = new Map<string, number>();
   for (const [sourceId, messageIds] of bySource)
     for (const [messageId, at] of await deps.processed.processedAt(sourceId, messageIds))

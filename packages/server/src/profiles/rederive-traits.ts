@@ -101,7 +101,10 @@ export async function rederiveTraits(
     }
     if (!had || !isDeepStrictEqual(profile.traits[trait], last.value)) changed.push(trait);
     setOwn(profile.traits, trait, last.value);
-    setOwn(profile.traitTimes, trait, Math.max(...observations.map((o) => o.at)));
+    // A loop, not Math.max(...): a trait observed a hundred thousand times would overflow the call's arguments.
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const o of observations) if (o.at > latest) latest = o.at;
+    setOwn(profile.traitTimes, trait, latest);
   }
   await stores.profiles.update(profile.id, profile.traits, profile.traitTimes, input.now);
   return changed;

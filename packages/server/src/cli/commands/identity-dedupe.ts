@@ -1,11 +1,9 @@
 import { toPublicId } from '@tessera/protocol';
-import { SingleBar } from 'cli-progress';
-import pino from 'pino';
-import { createApp, openStorage } from '../../app.js';
-import type { DedupeOptions, DedupeSummary } from '../../identity/dedupe.js';
-import { runningServer } from '../lock.js';
+import { openStorage } from '../../app.js';
+import type { DedupeSummary } from '../../identity/dedupe.js';
 import { type CommonOptions, configFrom } from '../options.js';
-import { serverClient } from '../server-client.js';
+import { phaseProgress } from '../phase-progress.js';
+import { onServerOrStore } from '../server-or-store.js';
 import { readMatchConfig } from './identity-match.js';
 
 /**
@@ -29,29 +27,20 @@ export async function identityDedupeCommand(
       await storage.close();
     }
   }
-  const server = config.databaseUrl ? undefined : runningServer(config.dataDir);
-  let summary: DedupeSummary;
-  if (server) {
-    if (matchConfig !== undefined)
-      throw new Error(
-        `a server serves ${config.dataDir}: store the configuration with PUT /v1/settings/identity-matching, or stop the server to use --config`,
-      );
-    const client = await serverClient(config, server.url, 'tessera identity dedupe');
-    const answer = await client.call('POST', '/v1/identity/dedupe', {
-      ...(sourceId ? { sourceId: toPublicId('source', sourceId) } : {}),
-      dryRun: opts.dryRun === true,
-    });
-    if (answer.status !== 200)
-      throw new Error(`${server.url}: ${answer.body.error?.code}: ${answer.body.error?.message}`);
-    summary = answer.body as unknown as DedupeSummary;
-  } else {
-    const app = await createApp(config, { pipeline: false, logger: pino({ level: 'silent' }) });
-    try {
-      summary = await app.dedupe({ sourceId, dryRun: opts.dryRun, config: matchConfig, onProgress: progress(opts) });
-    } finally {
-      await app.close();
-    }
-  }
+  const summary = await onServerOrStore<DedupeSummary>(
+    config,
+    {
+      purpose: 'tessera identity dedupe',
+      path: '/v1/identity/dedupe',
+      body: { ...(sourceId ? { sourceId: toPublicId('source', sourceId) } : {}), dryRun: opts.dryRun === true },
+      refuseRemote:
+        matchConfig === undefined
+          ? undefined
+          : 'store the configuration with PUT /v1/settings/identity-matching, or stop the server to use --config',
+    },
+    (app) =>
+      app.dedupe({ sourceId, dryRun: opts.dryRun, config: matchConfig, onProgress: phaseProgress(opts, 'applying') }),
+  );
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
@@ -66,19 +55,4 @@ export async function identityDedupeCommand(
   );
   for (const g of summary.sample)
     process.stdout.write(`  ${g.profileIds.join(' + ')} (p ≥ ${g.probability.toFixed(3)})\n`);
-}
-
-function progress(opts: { json?: boolean; progress?: boolean }): DedupeOptions['onProgress'] {
-  if (opts.progress === false || opts.json || !process.stderr.isTTY) return undefined;
-  const bar = new SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr });
-  let current: string | undefined;
-  return (phase, done, total) => {
-    if (phase !== current) {
-      if (current) bar.stop();
-      current = phase;
-      bar.start(Math.max(total, 1), 0, { phase: phase.padEnd(10) });
-    }
-    bar.update(Math.min(done, total), { phase: phase.padEnd(10) });
-    if (phase === 'applying' && done >= total) bar.stop();
-  };
 }

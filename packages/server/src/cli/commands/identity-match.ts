@@ -1,8 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { MatchConfig } from '@tessera/protocol';
-import { SingleBar } from 'cli-progress';
 import {
-  type MatchPhase,
   type MatchRecord,
   type MatchResult,
   matchRecords,
@@ -11,6 +9,7 @@ import {
   parseMatchConfig,
 } from '../../identity/matching/index.js';
 import { readRecords } from '../../imports/index.js';
+import { phaseProgress } from '../phase-progress.js';
 
 export interface MatchFileOptions {
   config: string;
@@ -120,24 +119,6 @@ export function clustersJson(ids: readonly string[], result: MatchResult): Recor
   return out;
 }
 
-function progressBar(opts: {
-  json?: boolean;
-  progress?: boolean;
-}): ((p: MatchPhase, d: number, t: number) => void) | undefined {
-  if (opts.progress === false || opts.json || !process.stderr.isTTY) return undefined;
-  const bar = new SingleBar({ format: '{phase} [{bar}] {percentage}%', stream: process.stderr });
-  let current: MatchPhase | undefined;
-  return (phase, done, total) => {
-    if (phase !== current) {
-      if (current) bar.stop();
-      current = phase;
-      bar.start(Math.max(total, 1), 0, { phase: phase.padEnd(10) });
-    }
-    bar.update(Math.min(done, total), { phase: phase.padEnd(10) });
-    if (done >= total && phase === 'clustering') bar.stop();
-  };
-}
-
 async function run(
   files: string[],
   opts: MatchFileOptions,
@@ -145,7 +126,10 @@ async function run(
   const config = readMatchConfig(opts.config);
   const loaded = await loadMatchFiles(files, opts);
   const started = performance.now();
-  const result = matchRecords(loaded.records, config, { side: loaded.side, onProgress: progressBar(opts) });
+  const result = matchRecords(loaded.records, config, {
+    side: loaded.side,
+    onProgress: phaseProgress(opts, 'clustering'),
+  });
   const seconds = (performance.now() - started) / 1000;
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(clustersJson(loaded.ids, result))}\n`);
   return { loaded, result, seconds };

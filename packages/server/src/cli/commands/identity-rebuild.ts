@@ -1,9 +1,6 @@
-import pino from 'pino';
-import { createApp } from '../../app.js';
 import type { RebuildSummary } from '../../identity/rebuild.js';
-import { runningServer } from '../lock.js';
 import { type CommonOptions, configFrom } from '../options.js';
-import { serverClient } from '../server-client.js';
+import { onServerOrStore } from '../server-or-store.js';
 
 /**
  * `tessera identity rebuild [--since T]`: re-resolves identities from the ingest log with the current rules
@@ -16,26 +13,15 @@ export async function identityRebuildCommand(opts: CommonOptions & { since?: str
     if (!Number.isFinite(since)) throw new Error(`--since: "${opts.since}" is not a date (ISO 8601, e.g. 2026-11-01)`);
   }
   const config = configFrom(opts);
-  const server = config.databaseUrl ? undefined : runningServer(config.dataDir);
-  let summary: RebuildSummary;
-  if (server) {
-    const client = await serverClient(config, server.url, 'tessera identity rebuild');
-    const answer = await client.call(
-      'POST',
-      '/v1/identity/rebuild',
-      since === undefined ? {} : { since: new Date(since).toISOString() },
-    );
-    if (answer.status !== 200)
-      throw new Error(`${server.url}: ${answer.body.error?.code}: ${answer.body.error?.message}`);
-    summary = answer.body as unknown as RebuildSummary;
-  } else {
-    const app = await createApp(config, { pipeline: false, logger: pino({ level: 'silent' }) });
-    try {
-      summary = await app.rebuild({ since });
-    } finally {
-      await app.close();
-    }
-  }
+  const summary = await onServerOrStore<RebuildSummary>(
+    config,
+    {
+      purpose: 'tessera identity rebuild',
+      path: '/v1/identity/rebuild',
+      body: since === undefined ? {} : { since: new Date(since).toISOString() },
+    },
+    (app) => app.rebuild({ since }),
+  );
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(

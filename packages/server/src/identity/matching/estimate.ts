@@ -1,17 +1,6 @@
+import { createSeededRandom } from '../../seeded-random.js';
 import { MISSING } from './compare.js';
 import { combineWeights } from './fields.js';
-
-/** A small seeded generator (mulberry32): runs are reproducible for a seed. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * u (the probability of each level among non-matching pairs) from random record pairs: every pair when there are no
@@ -37,7 +26,7 @@ export function estimateU(
     if (total <= opts.sampleSize) {
       for (const i of left) for (const j of right) visit(i, j);
     } else {
-      const rnd = seededRandom(opts.seed);
+      const rnd = createSeededRandom(opts.seed).next;
       for (let k = 0; k < opts.sampleSize; k++)
         visit(left[Math.floor(rnd() * left.length)], right[Math.floor(rnd() * right.length)]);
     }
@@ -46,7 +35,7 @@ export function estimateU(
     if (total <= opts.sampleSize) {
       for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) visit(i, j);
     } else {
-      const rnd = seededRandom(opts.seed);
+      const rnd = createSeededRandom(opts.seed).next;
       for (let k = 0; k < opts.sampleSize; ) {
         const i = Math.floor(rnd() * n);
         const j = Math.floor(rnd() * n);

@@ -1,4 +1,5 @@
 import type { BlockingKey, FieldKind, MatchConfig, MatchField, MatchLevel } from '@tessera/protocol';
+import { TesseraError } from '../../errors.js';
 import { blockingKeys } from './blocking.js';
 import { DEFAULT_LEVELS, FieldColumn, normaliseDate, type ResolvedConfig } from './fields.js';
 import type { MatchRecord } from './types.js';
@@ -57,6 +58,23 @@ export function inferConfig(records: readonly MatchRecord[]): MatchConfig {
       ((f.kind === 'text' || f.kind === 'category') && ADDRESS_PART.test(f.name.slice(f.name.lastIndexOf('.') + 1))),
   );
   if (address.length > 1) for (const f of address) f.group = 'address';
+  // At most 31 fields (one bit each in EM's patterns): the most telling kinds first.
+  if (fields.length > 31) {
+    const order: FieldKind[] = [
+      'email',
+      'phone',
+      'id',
+      'name',
+      'date',
+      'postcode',
+      'address',
+      'text',
+      'number',
+      'category',
+    ];
+    fields.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+    fields.length = 31;
+  }
   const given = fields.find((f) => f.kind === 'name' && GIVEN.test(f.name));
   const family = fields.find((f) => f.kind === 'name' && f !== given && FAMILY.test(f.name));
   if (given && family) {
@@ -143,10 +161,14 @@ export function inferBlocking(
       rules.push(rule);
     }
   };
+  const unique: BlockingKey[][] = [];
   for (const f of config.fields) {
     const base = keyOf(f);
     const pairs = pairsOf([base]);
-    if (pairs === 0) continue;
+    if (pairs === 0) {
+      unique.push([base]);
+      continue;
+    }
     if (pairs <= budget) {
       add([base]);
       continue;
@@ -160,6 +182,12 @@ export function inferBlocking(
     }
     if (best) add(best.rule);
   }
-  if (rules.length === 0) throw new Error('no blocking rule keeps the pairs within budget: give blocking rules');
+  // Every key unique (a small set): there is no pair to compare, which the first key says as well as any.
+  if (rules.length === 0 && unique.length > 0) return unique.slice(0, 1);
+  if (rules.length === 0)
+    throw new TesseraError(
+      'invalid_request',
+      `no blocking rule inferred from the fields keeps the pairs under ${budget.toLocaleString('en-US')}: give blocking rules in the configuration`,
+    );
   return rules.slice(0, 32);
 }

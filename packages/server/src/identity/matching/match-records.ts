@@ -1,4 +1,5 @@
 import type { FieldComparison, MatchConfig, MatchEvidence } from '@tessera/protocol';
+import { TesseraError } from '../../errors.js';
 import { blockingKeys, candidatePairs } from './blocking.js';
 import { clusterPairs } from './cluster.js';
 import { compileComparator, MISSING } from './compare.js';
@@ -8,26 +9,36 @@ import { inferBlocking, inferConfig } from './infer.js';
 import type { MatchModel, MatchOptions, MatchPhase, MatchRecord, MatchResult, ScoredPair } from './types.js';
 
 /** Fills in a configuration's defaults; blocking rules are inferred from the data when absent. */
-export function resolveConfig(config: MatchConfig, records: readonly MatchRecord[], side?: Uint8Array): ResolvedConfig {
+export function resolveConfig(
+  config: MatchConfig,
+  records: readonly MatchRecord[],
+  side?: Uint8Array,
+  maxClusterSize?: number,
+): ResolvedConfig {
   const fields = config.fields.map(resolveField);
   const names = new Set<string>();
   for (const f of fields) {
-    if (names.has(f.name)) throw new Error(`field "${f.name}" is configured twice`);
+    if (names.has(f.name)) throw new TesseraError('invalid_request', `field "${f.name}" is configured twice`);
     names.add(f.name);
     for (const l of f.levels)
       if (l.type === 'swapped' && !config.fields.some((g) => g.name === l.with))
-        throw new Error(`field "${f.name}": level "swapped" names "${l.with}", which is not a configured field`);
+        throw new TesseraError(
+          'invalid_request',
+          `field "${f.name}": level "swapped" names "${l.with}", which is not a configured field`,
+        );
   }
   const review = config.thresholds?.review ?? 0.5;
   const autoMerge = config.thresholds?.autoMerge ?? 0.9;
-  if (review > autoMerge) throw new Error('thresholds: review must not exceed autoMerge');
+  if (review > autoMerge) throw new TesseraError('invalid_request', 'thresholds: review must not exceed autoMerge');
+  if (fields.length > 31) throw new TesseraError('invalid_request', 'at most 31 fields');
+  if ((config.blocking?.length ?? 0) > 32) throw new TesseraError('invalid_request', 'at most 32 blocking rules');
   const resolved: ResolvedConfig = {
     fields,
     blocking: config.blocking ?? [],
     thresholds: { autoMerge, review },
     maxBlockSize: config.maxBlockSize ?? 1000,
     clustering: {
-      maxClusterSize: config.clustering?.maxClusterSize ?? 50,
+      maxClusterSize: Math.min(config.clustering?.maxClusterSize ?? 50, maxClusterSize ?? Number.POSITIVE_INFINITY),
       minLinkProbability: config.clustering?.minLinkProbability ?? review,
     },
     em: {

@@ -346,6 +346,11 @@ describe('matchRecords', () => {
     expect(namesake.probability).toBeLessThan(0.5);
     expect(namesake.fields.find((f) => f.field === 'dob')?.weight).toBeLessThan(0);
   });
+  it('a set where no two records share a key: nothing to compare, every record alone', () => {
+    const r = matchRecords(filler.slice(0, 3), 'auto');
+    expect(r.stats.candidatePairs).toBe(0);
+    expect(Array.from(r.cluster)).toEqual([0, 1, 2]);
+  });
   it('is reproducible for a seed', () => {
     const records = [...people, ...filler];
     const a = matchRecords(records, config);

@@ -21,7 +21,18 @@ export function parseMatchConfig(json: unknown): MatchConfig {
     });
   }
   const config = structuredClone(json as MatchConfig);
-  const names = new Set(config.fields.map((f) => f.name));
+  const names = new Set<string>();
+  config.fields.forEach((f, i) => {
+    if (names.has(f.name))
+      throw new TesseraError(
+        'invalid_request',
+        `invalid match configuration: fields.${i}.name: "${f.name}" is configured twice`,
+        {
+          details: { field: `fields.${i}.name` },
+        },
+      );
+    names.add(f.name);
+  });
   config.fields.forEach((f, i) => {
     f.levels?.forEach((l, k) => {
       if (l.type === 'swapped' && !names.has(l.with))

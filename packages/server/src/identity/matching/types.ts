@@ -16,6 +16,8 @@ export interface MatchOptions {
   cannotLink?: (a: number, b: number) => string | undefined;
   /** Pairs a person accepted in review: merged whatever their score. */
   mustLink?: readonly (readonly [number, number])[];
+  /** Caps the configuration's `clustering.maxClusterSize` (the store passes its `maxProfilesPerMerge`). */
+  maxClusterSize?: number;
   /** Progress of the long phases (blocking, comparing, clustering), for a progress bar. */
   onProgress?: (phase: MatchPhase, done: number, total: number) => void;
 }

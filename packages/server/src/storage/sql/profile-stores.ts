@@ -111,8 +111,9 @@ export function createProfileStore(db: Kysely<Database>, d: SqlDialect): Profile
         params.push(opts.after);
       }
       if (opts.sourceId !== undefined) {
-        where += ` and exists (select 1 from identities i left join profile_redirects r on r.from_id = i.profile_id
-          where ${owner} = p.id and i.source_id = ?)`;
+        // Not correlated: the survivors holding an identifier of the source are listed once per page.
+        where += ` and p.id in (select ${owner} from identities i left join profile_redirects r on r.from_id = i.profile_id
+          where i.source_id = ?)`;
         params.push(opts.sourceId);
       }
       params.push(opts.limit);

@@ -1,18 +1,12 @@
+import { createSeededRandom } from '../../../seeded-random.js';
 import { sleep } from './server-process.js';
 
 /** A Segment-style call as an SDK sends it inside `/v1/batch`. */
 export type Call = { type: string; messageId: string; timestamp: string } & Record<string, unknown>;
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
+/** A deterministic random source, so a failing run can be replayed with its seed. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createSeededRandom(seed).next;
 }
 
 interface Person {
