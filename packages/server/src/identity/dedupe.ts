@@ -3,7 +3,7 @@ import type { ScannedProfile } from '../profiles/ports.js';
 import type { Storage } from '../storage/storage.js';
 import type { GoldenRecords } from './golden-records.js';
 import { loadMatchDecisions } from './match-decisions.js';
-import { explainer, type MatchPhase, type MatchRecord, type MatchResult, matchRecords } from './matching/index.js';
+import { explainer, type MatchPhase, type MatchRecord, type MatchResult, matchOffThread } from './matching/index.js';
 import { mergeProfiles } from './merge-profiles.js';
 import { openMatchReview } from './review-queue.js';
 import { loadIdentityRules, ruleOf } from './rules.js';
@@ -81,40 +81,31 @@ export async function dedupeProfiles(
 
   const index = new Map(profiles.map((p, i) => [p.id, i]));
   const decisions = await loadMatchDecisions(storage.identities);
-  const rejected = new Set<string>();
+  const rejected: [number, number][] = [];
   const mustLink: [number, number][] = [];
   for (const d of decisions) {
     const a = index.get(d.a);
     const b = index.get(d.b);
     if (a === undefined || b === undefined) continue;
-    if (d.decision === 'rejected') rejected.add(pairKey(a, b));
+    if (d.decision === 'rejected') rejected.push([a, b]);
     else mustLink.push([a, b]);
   }
   // Types limited to one value per profile (`user_id` by default): two profiles holding different ones are two people.
-  const single = [...new Set(profiles.flatMap((p) => p.identities.map((i) => i.type)))].filter(
-    (type) => ruleOf(rules, type).limit === 1 && ruleOf(rules, type).merge,
-  );
-  const singles = single.map((type) => profiles.map((p) => p.identities.find((i) => i.type === type)?.value));
-  const cannotLink = (a: number, b: number): string | undefined => {
-    if (rejected.has(pairKey(a, b))) return 'rejected_before';
-    for (let k = 0; k < single.length; k++) {
-      const x = singles[k][a];
-      const y = singles[k][b];
-      if (x !== undefined && y !== undefined && x !== y) return `identity_limit:${single[k]}`;
-    }
-    return undefined;
-  };
+  const exclusive = [...new Set(profiles.flatMap((p) => p.identities.map((i) => i.type)))]
+    .filter((type) => ruleOf(rules, type).limit === 1 && ruleOf(rules, type).merge)
+    .map((type) => ({ type, values: profiles.map((p) => p.identities.find((i) => i.type === type)?.value) }));
 
-  const empty = records.length < 2;
-  const result: MatchResult | undefined = empty
-    ? undefined
-    : matchRecords(records, config, {
-        cannotLink,
-        mustLink,
-        // A group larger than one merge may join would be refused whole: it never forms.
-        maxClusterSize: rules.maxProfilesPerMerge,
-        onProgress: (phase, done, n) => opts.onProgress?.(phase, done, n),
-      });
+  // On a worker thread (from compiled JS): a server running this keeps serving meanwhile.
+  const result: MatchResult | undefined =
+    records.length < 2
+      ? undefined
+      : await matchOffThread(records, config, {
+          constraints: { rejected, exclusive },
+          mustLink,
+          // A group larger than one merge may join would be refused whole: it never forms.
+          maxClusterSize: rules.maxProfilesPerMerge,
+          onProgress: (phase, done, n) => opts.onProgress?.(phase, done, n),
+        });
   timings.matching = performance.now() - t;
   t = performance.now();
 
@@ -205,8 +196,6 @@ export async function dedupeProfiles(
   timings.applying = performance.now() - t;
   return summary;
 }
-
-const pairKey = (a: number, b: number) => (a < b ? `${a} ${b}` : `${b} ${a}`);
 
 /** A profile as a match record: flattened traits, then one column per identifier type (which wins over a trait). */
 export function toRecord(p: ScannedProfile): MatchRecord {

@@ -5,5 +5,6 @@
 export { type PairwiseScore, pairwiseScore } from './evaluate.js';
 export { inferConfig } from './infer.js';
 export { explainer, matchRecords, probability, resolveConfig } from './match-records.js';
+export { cannotLinkOf, type MatchConstraints, matchOffThread } from './off-thread.js';
 export { parseMatchConfig } from './parse-config.js';
 export type * from './types.js';
