@@ -70,7 +70,9 @@ export async function rebuildIdentities(
   };
   const last = await storage.log.lastPosition();
   const touched = new Set<string>();
-  for (let after = 0; after < last; ) {
+  // Entries before `since` are not read at all; positions are in receive order, so a later entry received earlier
+  // than `since` (clock moved back) is skipped by the filter below.
+  for (let after = opts.since === undefined ? 0 : await storage.log.positionBefore(since); after < last; ) {
     const page = await storage.log.read(after, BATCH);
     if (page.length === 0) break;
     after = page[page.length - 1].position;

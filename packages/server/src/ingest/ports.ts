@@ -23,6 +23,11 @@ export interface IngestLogStore {
   positionsAbove(position: number): Promise<void>;
   /** Receive time of the entry just after `after`, for lag; undefined when none. */
   receivedAtAfter(after: number): Promise<number | undefined>;
+  /**
+   * The position just before the first entry received at or after `time` (0 when that is the first entry; the last
+   * position when none is), for a replay from a time without reading what came before.
+   */
+  positionBefore(time: number): Promise<number>;
 }
 
 /** De-duplication keys (DESIGN §11 processed_messages): written in the effects transaction, no time window. */

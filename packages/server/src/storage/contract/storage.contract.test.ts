@@ -198,6 +198,18 @@ for (const db of testDatabases()) {
         expect(await s.log.receivedAtAfter(a)).toBe(T0 + 2);
         expect(await s.log.receivedAtAfter(b)).toBeUndefined();
       });
+
+      it('finds the position before the first entry received from a time', async () => {
+        const [a, b] = await s.log.append([
+          { sourceId: SOURCE, messageId: 'p1', receivedAt: T0 + 10, payload: '{}' },
+          { sourceId: SOURCE, messageId: 'p2', receivedAt: T0 + 20, payload: '{}' },
+        ]);
+        expect(await s.log.positionBefore(T0 + 10)).toBe(a - 1);
+        expect(await s.log.positionBefore(T0 + 11)).toBe(a);
+        expect(await s.log.positionBefore(T0 + 20)).toBe(a);
+        expect((await s.log.read(await s.log.positionBefore(T0 + 15), 10)).map((e) => e.position)).toEqual([b]);
+        expect(await s.log.positionBefore(T0 + 21)).toBe(b);
+      });
     });
 
     describe('processed messages', () => {

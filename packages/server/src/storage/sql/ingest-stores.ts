@@ -87,6 +87,19 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
         .executeTakeFirst();
       return row ? Number(row.received_at) : undefined;
     },
+    async positionBefore(time) {
+      const row = await logDb
+        .selectFrom('ingest_log')
+        .select((eb) => eb.fn.min('position').as('p'))
+        .where('received_at', '>=', time)
+        .executeTakeFirst();
+      if (row?.p !== null && row?.p !== undefined) return Number(row.p) - 1;
+      const last = await logDb
+        .selectFrom('ingest_log')
+        .select((eb) => eb.fn.max('position').as('p'))
+        .executeTakeFirst();
+      return Number(last?.p ?? 0);
+    },
   };
 }
 
