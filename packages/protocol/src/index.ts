@@ -2,6 +2,7 @@ export * from './api.js';
 export * from './api-identity.js';
 export * from './api-profiles.js';
 export * from './api-sources.js';
+export * from './audiences.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';
