@@ -3,6 +3,7 @@ import type { ChangeInput } from '../bus/ports.js';
 import { TesseraError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { Storage, Stores } from '../storage/storage.js';
+import { writeTransaction } from '../storage/write-transaction.js';
 import type { GoldenRecords } from './golden-records.js';
 import { joinTimes, loadFamilyTree, subtreeOf } from './merge-graph.js';
 import { lockSurvivors } from './merge-profiles.js';
@@ -26,12 +27,12 @@ export interface UnmergeResult {
   unmerges: UnmergeRow[];
 }
 
-/** Splits merged ids out of a profile, in one write transaction (see {@link unmergeProfilesIn}). */
+/** Splits merged ids out of a profile, in one write transaction, run again after a deadlock (see {@link unmergeProfilesIn}). */
 export function unmergeProfiles(
   deps: { storage: Storage; golden: GoldenRecords },
   input: UnmergeInput,
 ): Promise<UnmergeResult> {
-  return deps.storage.transaction((tx) => unmergeProfilesIn(tx, deps.golden, input), { write: true });
+  return writeTransaction(deps.storage, (tx) => unmergeProfilesIn(tx, deps.golden, input));
 }
 
 /**
