@@ -3,6 +3,7 @@ import type { SqlDialect } from '../dialect.js';
 import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
+import { createEventStore } from './event-store.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
 import {
@@ -12,13 +13,7 @@ import {
   createSourceStore,
   createTokenStore,
 } from './other-stores.js';
-import {
-  createAccountStore,
-  createConsentStore,
-  createEventStore,
-  createHistoryStore,
-  createProfileStore,
-} from './profile-stores.js';
+import { createAccountStore, createConsentStore, createHistoryStore, createProfileStore } from './profile-stores.js';
 import { type DirectRunner, runDirectlyIn } from './raw.js';
 
 /**

@@ -1,16 +1,12 @@
 import { type Kysely, sql } from 'kysely';
-import { asJsonObject } from '../../json-record.js';
 import type {
   AccountStore,
   ConsentRow,
   ConsentStore,
-  EventRow,
-  EventStore,
   HistoryRow,
   HistoryStore,
   ProfileRow,
   ProfileStore,
-  TraitObservationRow,
 } from '../../profiles/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -223,142 +219,6 @@ export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): History
         profileIds,
       );
       return rows.map(toHistory);
-    },
-  };
-}
-
-const toEvent = (r: Database['events']): EventRow => ({
-  id: r.id,
-  logPosition: Number(r.log_position),
-  sourceId: r.source_id,
-  type: r.type,
-  name: r.name,
-  messageId: r.message_id,
-  profileId: r.profile_id,
-  userId: r.user_id,
-  anonymousId: r.anonymous_id,
-  timestamp: Number(r.timestamp),
-  receivedAt: Number(r.received_at),
-  properties: r.properties === null ? null : fromJson(r.properties),
-  traits: r.traits === null ? null : fromJson(r.traits),
-  context: r.context === null ? null : fromJson(r.context),
-});
-
-type ObservationColumns = Pick<
-  Database['events'],
-  'id' | 'profile_id' | 'source_id' | 'message_id' | 'type' | 'timestamp' | 'traits' | 'context'
->;
-
-export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStore {
-  return {
-    async insert(rows) {
-      await insertRows(
-        db,
-        d,
-        'insert into events (id, log_position, source_id, type, name, message_id, profile_id, user_id, anonymous_id, timestamp, received_at, properties, traits, context)',
-        14,
-        rows,
-        (r, out) =>
-          out.push(
-            r.id,
-            r.logPosition,
-            r.sourceId,
-            r.type,
-            r.name,
-            r.messageId,
-            r.profileId,
-            r.userId,
-            r.anonymousId,
-            r.timestamp,
-            r.receivedAt,
-            r.properties === null ? null : toJson(r.properties),
-            r.traits === null ? null : toJson(r.traits),
-            r.context === null ? null : toJson(r.context),
-          ),
-      );
-    },
-    async list(q) {
-      if (q.profileIds.length === 0) return [];
-      let query = db.selectFrom('events').selectAll().where('profile_id', 'in', q.profileIds);
-      if (q.type) query = query.where('type', '=', q.type);
-      if (q.name) query = query.where('name', '=', q.name);
-      if (q.from !== undefined) query = query.where('timestamp', '>=', q.from);
-      if (q.to !== undefined) query = query.where('timestamp', '<', q.to);
-      const before = q.before;
-      if (before) {
-        query = query.where((eb) =>
-          eb.or([
-            eb('timestamp', '<', before.timestamp),
-            eb.and([eb('timestamp', '=', before.timestamp), eb('id', '<', before.id)]),
-          ]),
-        );
-      }
-      const rows = await query.orderBy('timestamp', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
-      return rows.map(toEvent);
-    },
-    async withTraitsBetween(profileIds, from, to) {
-      if (profileIds.length === 0) return [];
-      let query = db
-        .selectFrom('events')
-        .selectAll()
-        .where('profile_id', 'in', profileIds)
-        .where('timestamp', '>', from)
-        .where('traits', 'is not', null)
-        // A group call's traits describe the account, not the person.
-        .where('type', '<>', 'group');
-      if (to !== null) query = query.where('timestamp', '<', to);
-      const rows = await query.orderBy('timestamp').orderBy('id').execute();
-      return rows.map(toEvent);
-    },
-    async traitObservations(profileIds, opts = {}) {
-      if (profileIds.length === 0) return [];
-      const until = opts.until === undefined ? '' : ' and timestamp <= ?';
-      // A group event's `traits` are the person's only when it had `context.traits`: its context tells.
-      const rows = await rawQuery<ObservationColumns>(
-        db,
-        d,
-        `select id, profile_id, source_id, message_id, type, timestamp, traits, case when type = 'group' then context end as context from events where profile_id in (${list(profileIds.length)}) and traits is not null${until} order by timestamp, id`,
-        opts.until === undefined ? profileIds : [...profileIds, opts.until],
-      );
-      const out: TraitObservationRow[] = [];
-      for (const r of rows) {
-        if (r.type === 'group') {
-          const context = r.context === null ? undefined : asJsonObject(fromJson(r.context));
-          const personal = asJsonObject(context?.traits);
-          if (!personal || Object.keys(personal).length === 0) continue;
-        }
-        const traits = fromJson<Record<string, unknown>>(r.traits as string);
-        if (Object.keys(traits).length === 0) continue;
-        out.push({
-          eventId: r.id,
-          profileId: r.profile_id,
-          sourceId: r.source_id,
-          messageId: r.message_id,
-          timestamp: Number(r.timestamp),
-          traits,
-        });
-      }
-      return out;
-    },
-    async byLogPositions(positions) {
-      const out: { id: string; logPosition: number; profileId: string }[] = [];
-      for (const part of chunk(positions, 1, 2000)) {
-        const rows = await rawQuery<{ id: string; log_position: number | string; profile_id: string }>(
-          db,
-          d,
-          `select id, log_position, profile_id from events where log_position in (${list(part.length)})`,
-          [...part],
-        );
-        for (const r of rows) out.push({ id: r.id, logPosition: Number(r.log_position), profileId: r.profile_id });
-      }
-      return out;
-    },
-    async count() {
-      const r = await db
-        .selectFrom('events')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirst();
-      return Number(r?.n ?? 0);
     },
   };
 }
