@@ -1,6 +1,7 @@
 import { fromPublicId, toPublicId } from '@tessera/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSyntheticPeople } from '../bench/synthetic-people.js';
+import { call } from '../test/identity-steps.js';
 import { createTestApp, type TestApp } from '../test/test-app.js';
 import { pairwiseScore } from './matching/index.js';
 
@@ -112,17 +113,8 @@ describe('tessera identity dedupe (the matcher over the store)', () => {
   }, 120_000);
 
   it('HTTP: the stored configuration, versioned, and a dry run', async () => {
-    const call = async (method: 'PUT' | 'POST', url: string, payload: unknown) => {
-      const res = await t.app.http.inject({
-        method,
-        url,
-        payload: payload as object,
-        headers: { authorization: `Bearer ${t.token}` },
-      });
-      return { status: res.statusCode, body: res.json() };
-    };
     expect((await t.get('/v1/settings/identity-matching')).body).toMatchObject({ version: 0, config: null });
-    const bad = await call('PUT', '/v1/settings/identity-matching', {
+    const bad = await call(t, 'PUT', '/v1/settings/identity-matching', {
       fields: [{ name: 'lastName', kind: 'surname' }],
     });
     expect(bad.status).toBe(400);
@@ -135,16 +127,16 @@ describe('tessera identity dedupe (the matcher over the store)', () => {
         { name: 'ssn', kind: 'id' },
       ],
     };
-    const put = await call('PUT', '/v1/settings/identity-matching', config);
+    const put = await call(t, 'PUT', '/v1/settings/identity-matching', config);
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ version: 1, config: { fields: config.fields } });
     expect((await t.get('/v1/settings/identity-matching')).body.version).toBe(1);
 
-    const dry = await call('POST', '/v1/identity/dedupe', { dryRun: true });
+    const dry = await call(t, 'POST', '/v1/identity/dedupe', { dryRun: true });
     expect(dry.status).toBe(200);
     expect(dry.body).toMatchObject({ dryRun: true, configVersion: 1, profiles: people.size });
     expect(dry.body.merged).toBeGreaterThan(0);
-    expect((await call('POST', '/v1/identity/dedupe', { sourceId: 'web' })).status).toBe(400);
-    expect((await call('POST', '/v1/identity/dedupe', { dryRun: 'yes' })).status).toBe(400);
+    expect((await call(t, 'POST', '/v1/identity/dedupe', { sourceId: 'web' })).status).toBe(400);
+    expect((await call(t, 'POST', '/v1/identity/dedupe', { dryRun: 'yes' })).status).toBe(400);
   }, 120_000);
 });

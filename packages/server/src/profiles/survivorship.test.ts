@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { call } from '../test/identity-steps.js';
 import { createTestApp, type TestApp } from '../test/test-app.js';
 
 /**
@@ -30,20 +31,8 @@ afterEach(async () => {
   await t.app.close();
 });
 
-async function request(method: 'GET' | 'PUT', url: string, body?: unknown, token = t.token) {
-  const res = await t.app.http.inject({
-    method,
-    url,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, body: res.json() };
-}
 async function putRules(rules: unknown) {
-  const r = await request('PUT', '/v1/settings/survivorship', rules);
+  const r = await call(t, 'PUT', '/v1/settings/survivorship', rules);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body;
 }
@@ -77,7 +66,7 @@ async function eventIds(type = 'user_id', value = 'u1'): Promise<Record<string, 
 
 describe('the survivorship setting (versioned, audited)', () => {
   it('starts at version 0 with the defaults; every PUT is a new version with its author; versions are listed', async () => {
-    expect(await request('GET', '/v1/settings/survivorship')).toEqual({
+    expect(await call(t, 'GET', '/v1/settings/survivorship')).toEqual({
       status: 200,
       body: {
         version: 0,
@@ -99,17 +88,17 @@ describe('the survivorship setting (versioned, audited)', () => {
     };
     const v2 = await putRules(rules2);
     expect(v2).toMatchObject({ version: 2, settings: rules2, createdBy: v1.createdBy });
-    expect((await request('GET', '/v1/settings/survivorship')).body).toEqual(v2);
+    expect((await call(t, 'GET', '/v1/settings/survivorship')).body).toEqual(v2);
 
-    const all = await request('GET', '/v1/settings/survivorship/versions');
+    const all = await call(t, 'GET', '/v1/settings/survivorship/versions');
     expect(all.body.items.map((v: { version: number }) => v.version)).toEqual([2, 1, 0]);
     expect(all.body.items[1]).toEqual(v1);
     expect(all.body.nextCursor).toBeNull();
-    const page1 = await request('GET', '/v1/settings/survivorship/versions?limit=2');
+    const page1 = await call(t, 'GET', '/v1/settings/survivorship/versions?limit=2');
     expect(page1.body.items.map((v: { version: number }) => v.version)).toEqual([2, 1]);
-    const page2 = await request('GET', `/v1/settings/survivorship/versions?limit=2&cursor=${page1.body.nextCursor}`);
+    const page2 = await call(t, 'GET', `/v1/settings/survivorship/versions?limit=2&cursor=${page1.body.nextCursor}`);
     expect(page2.body).toMatchObject({ items: [{ version: 0 }], nextCursor: null });
-    expect((await request('GET', '/v1/settings/survivorship/versions?cursor=bad')).status).toBe(400);
+    expect((await call(t, 'GET', '/v1/settings/survivorship/versions?cursor=bad')).status).toBe(400);
   });
 
   it.each<[string, unknown, string]>([
@@ -128,7 +117,7 @@ describe('the survivorship setting (versioned, audited)', () => {
     ['no body', undefined, '(root)'],
   ])('refuses %s with 400 invalid_request naming the field, and writes no version', async (_, body, field) => {
     const withIds = JSON.parse(JSON.stringify(body ?? null).replace('"SRC"', JSON.stringify(sources.crm)));
-    const r = await request('PUT', '/v1/settings/survivorship', body === undefined ? undefined : withIds);
+    const r = await call(t, 'PUT', '/v1/settings/survivorship', body === undefined ? undefined : withIds);
     expect(r.status).toBe(400);
     if (body !== undefined) {
       expect(r.body.error).toMatchObject({ code: 'invalid_request', details: { field } });
@@ -136,14 +125,14 @@ describe('the survivorship setting (versioned, audited)', () => {
         new RegExp(`^invalid survivorship settings: ${field.replace(/\./g, '\\.')}`),
       );
     }
-    expect((await request('GET', '/v1/settings/survivorship')).body.version).toBe(0);
+    expect((await call(t, 'GET', '/v1/settings/survivorship')).body.version).toBe(0);
   });
 
   it('reading needs a reader role, writing the admin role', async () => {
     const { token: marketer } = await t.app.tokens.create('marketer', ['marketer']);
-    expect((await request('GET', '/v1/settings/survivorship', undefined, marketer)).status).toBe(200);
-    expect((await request('GET', '/v1/settings/survivorship/versions', undefined, marketer)).status).toBe(200);
-    const refused = await request('PUT', '/v1/settings/survivorship', { default: { rule: 'longest' } }, marketer);
+    expect((await call(t, 'GET', '/v1/settings/survivorship', undefined, marketer)).status).toBe(200);
+    expect((await call(t, 'GET', '/v1/settings/survivorship/versions', undefined, marketer)).status).toBe(200);
+    const refused = await call(t, 'PUT', '/v1/settings/survivorship', { default: { rule: 'longest' } }, marketer);
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     const anonymous = await t.app.http.inject({ method: 'GET', url: '/v1/settings/survivorship' });
     expect(anonymous.statusCode).toBe(401);
