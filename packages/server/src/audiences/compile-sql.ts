@@ -1,0 +1,237 @@
+import type {
+  AudienceCondition,
+  AudienceDefinition,
+  Comparison,
+  EventCondition,
+  NumericComparison,
+} from '@tessera/protocol';
+import { TesseraError } from '../errors.js';
+import type { SqlDialect } from '../storage/dialect.js';
+import { type AudienceSqlFragments, audienceSqlFragments } from './sql-fragments.js';
+import { toDate } from './values.js';
+import { isRelative, windowLength } from './window.js';
+
+/** One statement with `?` placeholders, for `rawQuery` (which numbers them for PostgreSQL). */
+export interface CompiledAudience {
+  text: string;
+  params: unknown[];
+}
+
+/**
+ * Compiles `definition` to one `select id` over the stored data: the survivor profiles (not redirected) that are
+ * members at `now` (ms), by the same rules as `evaluateAudience` (docs/audiences.md), each reading its family (the
+ * survivor and the ids redirected to it):
+ * - traits: `profiles.traits` of the survivor (the golden record);
+ * - events: `track` rows of `events` whose `name` is the condition's, `properties`, `timestamp`;
+ * - consents: non-superseded rows valid at `now`, the latest `valid_from` (then id) per purpose;
+ * - accounts: through `profile_accounts`.
+ * Every value is a bound parameter. Rows come ordered by id.
+ *
+ * Throws `TesseraError` `invalid_request` for `computed_trait` and `audience` conditions: neither is stored yet.
+ * `definition` must have passed `parseAudience`.
+ */
+export function compileAudience(definition: AudienceDefinition, d: SqlDialect, now: number): CompiledAudience {
+  const c = new Compiler(audienceSqlFragments(d), now);
+  const where = c.node(definition);
+  // Parameters are named while the text is built (fragments nest in any order), then numbered in text order.
+  const params: unknown[] = [];
+  const text =
+    `select p.id from profiles p where not exists (select 1 from profile_redirects r0 where r0.from_id = p.id) and ${where} order by p.id`.replace(
+      TOKEN,
+      (_, i: string) => {
+        params.push(c.values[Number(i)]);
+        return '?';
+      },
+    );
+  return { text, params };
+}
+
+/** A parameter's name while the text is built: no SQL fragment contains `@@`. */
+const TOKEN = /@@(\d+)@@/g;
+
+/**
+ * The family of survivor `p.id` (itself and the ids redirected to it) as a derived table `fam(id)`: joined to a
+ * person-owned table on its `profile_id`, it lets each side use that table's profile index.
+ */
+const FAMILY = '(select p.id as id union all select rf.from_id from profile_redirects rf where rf.to_id = p.id) fam';
+
+class Compiler {
+  readonly values: unknown[] = [];
+  private aliases = 0;
+  /** Names `value` as a parameter; returns its placeholder token. */
+  private readonly bind = (value: unknown): string => `@@${this.values.push(value) - 1}@@`;
+
+  constructor(
+    private readonly f: AudienceSqlFragments,
+    private readonly now: number,
+  ) {}
+
+  /** A predicate that is never NULL, so that `not` is plain negation. */
+  node(n: AudienceCondition): string {
+    switch (n.type) {
+      case 'and':
+        return `(${n.conditions.map((x) => this.node(x)).join(' and ')})`;
+      case 'or':
+        return `(${n.conditions.map((x) => this.node(x)).join(' or ')})`;
+      case 'not':
+        return `(not ${this.node(n.condition)})`;
+      case 'trait':
+        return this.compare('p.traits', n.key, n.compare);
+      case 'consent':
+        return this.consent(n.purpose, n.state === 'granted');
+      case 'entity': {
+        const filters = (n.where ?? []).map((w) => this.compare('a.traits', w.key, w.compare));
+        return `exists (select 1 from ${FAMILY} join profile_accounts pa on pa.profile_id = fam.id join accounts a on a.id = pa.account_id${filters.length > 0 ? ` where ${filters.join(' and ')}` : ''})`;
+      }
+      case 'event':
+        return this.event(n);
+      case 'computed_trait':
+      case 'audience':
+        throw new TesseraError(
+          'invalid_request',
+          `audience SQL: ${n.type} conditions cannot be compiled yet (${n.type === 'audience' ? 'memberships' : 'computed traits'} are not stored)`,
+          { details: { type: n.type, key: n.key } },
+        );
+    }
+  }
+
+  /** `value` as a parameter, in the fragment `placeholder` (`cast(? as …)`). */
+  private param(value: unknown, placeholder: string): string {
+    return placeholder.replace('?', this.bind(value));
+  }
+
+  private consent(purpose: string, granted: boolean): string {
+    const latest = `select c.granted from ${FAMILY} join consents c on c.profile_id = fam.id where c.purpose = ${this.param(purpose, this.f.textParam)} and c.superseded_at is null and c.valid_from <= ${this.param(this.now, this.f.intParam)} order by c.valid_from desc, c.id desc limit 1`;
+    return `coalesce((${latest}) = ${granted ? 1 : 0}, false)`;
+  }
+
+  private event(n: EventCondition): string {
+    const conds = [
+      `e.type = 'track'`,
+      `e.name = ${this.param(n.name, this.f.textParam)}`,
+      ...(n.where ?? []).map((w) => this.compare('e.properties', w.property, w.compare)),
+    ];
+    const w = n.window;
+    if (w !== undefined && isRelative(w)) {
+      conds.push(`e.timestamp > ${this.param(this.now - windowLength(w), this.f.intParam)}`);
+      conds.push(`e.timestamp <= ${this.param(this.now, this.f.intParam)}`);
+    } else if (w !== undefined) {
+      if (w.from !== undefined) conds.push(`e.timestamp >= ${this.param(toDate(w.from), this.f.intParam)}`);
+      if (w.to !== undefined) conds.push(`e.timestamp < ${this.param(toDate(w.to), this.f.intParam)}`);
+    }
+    const from = `from ${FAMILY} join events e on e.profile_id = fam.id where ${conds.join(' and ')}`;
+    const a = n.aggregate;
+    if (a === undefined) return `exists (select 1 ${from})`;
+    if (a.fn === 'count') return this.numeric(`(select count(*) ${from})`, a.compare);
+    const v = this.alias();
+    const value = `(select ${this.number(v)} from (select ${this.f.bindValue('e.properties', a.property!.split('.'), this.bind)}) ${v})`;
+    return this.numeric(`(select ${a.fn === 'sum' ? this.f.sum(value) : `${a.fn}(${value})`} ${from})`, a.compare);
+  }
+
+  private alias(): string {
+    return `v${++this.aliases}`;
+  }
+
+  /** `x` (a number, NULL when there is none) passes `c`; NULL is false. */
+  private numeric(x: string, c: NumericComparison): string {
+    if (c.op === 'between') {
+      return `coalesce(${x} between ${this.param(c.values[0], this.f.doubleParam)} and ${this.param(c.values[1], this.f.doubleParam)}, false)`;
+    }
+    return `coalesce(${x} ${SQL_OP[c.op]} ${this.param(c.value, this.f.doubleParam)}, false)`;
+  }
+
+  /** The value at dotted `path` of JSON `column` passes `c` (compareValue). */
+  private compare(column: string, path: string, c: Comparison): string {
+    const v = this.alias();
+    const bind = this.f.bindValue(column, path.split('.'), this.bind);
+    return `coalesce((select ${this.test(v, c)} from (select ${bind}) ${v}), false)`;
+  }
+
+  /** compareValue on the value bound in alias `v`; never NULL. */
+  private test(v: string, c: Comparison): string {
+    const f = this.f;
+    switch (c.op) {
+      case 'exists':
+        return f.present(v);
+      case 'not_exists':
+        return `(not ${f.present(v)})`;
+      case 'equals':
+        return this.equals(v, c.value);
+      case 'not_equals':
+        return `(${f.present(v)} and not ${this.equals(v, c.value)})`;
+      case 'in':
+        return `(${c.values.map((x) => this.equals(v, x)).join(' or ')})`;
+      case 'contains': {
+        const e = this.alias();
+        const inArray = `exists (select 1 from ${f.elements(v)} ${e} where ${this.equals(e, c.value)})`;
+        if (typeof c.value !== 'string') return inArray;
+        return `(case when ${f.isString(v)} then ${f.containsText(f.text(v), this.param(c.value, f.textParam))} else ${inArray} end)`;
+      }
+      case 'starts_with': {
+        const prefix = this.param(c.value, f.textParam);
+        const length = this.param(c.value, f.textParam);
+        return `coalesce(${f.isString(v)} and substr(${f.text(v)}, 1, length(${length})) = ${prefix}, false)`;
+      }
+      case 'between': {
+        const [low, high] = c.values;
+        const x = typeof low === 'number' ? this.number(v) : this.date(v);
+        const lo = this.bound(low);
+        const hi = this.bound(high);
+        return `coalesce(${x} between ${lo} and ${hi}, false)`;
+      }
+      default: {
+        const x = typeof c.value === 'number' ? this.number(v) : this.date(v);
+        return `coalesce(${x} ${SQL_OP[c.op]} ${this.bound(c.value)}, false)`;
+      }
+    }
+  }
+
+  private bound(b: number | string): string {
+    return typeof b === 'number' ? this.param(b, this.f.doubleParam) : this.param(toDate(b), this.f.intParam);
+  }
+
+  /** equalsScalar: never NULL. */
+  private equals(v: string, expected: string | number | boolean): string {
+    const f = this.f;
+    if (typeof expected === 'number')
+      return `coalesce(${this.number(v)} = ${this.param(expected, f.doubleParam)}, false)`;
+    if (typeof expected === 'boolean') return `coalesce(${expected ? f.isTrue(v) : f.isFalse(v)}, false)`;
+    return `coalesce(${f.isString(v)} and ${f.text(v)} = ${this.param(expected, f.textParam)}, false)`;
+  }
+
+  /** toNumber of the value bound in `v`: a double or NULL. */
+  private number(v: string): string {
+    const f = this.f;
+    const s = f.text(v);
+    return `(case when ${f.isString(v)} then (case when ${f.isDecimal(s)} then ${f.decimalToDouble(s)} end) else ${f.jsonNumber(v)} end)`;
+  }
+
+  /** toDate of the value bound in `v`: ms since the epoch or NULL. */
+  private date(v: string): string {
+    const f = this.f;
+    const int = (from: number, length: number) => `cast(substr(q, ${from}, ${length}) as ${f.intType})`;
+    // Zone length: 0 for a date, 1 for `Z`, 6 for `±HH:MM`; the shape is checked first, so every cast reads digits.
+    const parts = `select ${int(1, 4)} as y, ${int(6, 2)} as mo, ${int(9, 2)} as d,
+        case when l > 10 then ${int(12, 2)} else 0 end as h, case when l > 10 then ${int(15, 2)} else 0 end as mi,
+        case when l - zl >= 19 then ${int(18, 2)} else 0 end as s,
+        case when l - zl >= 21 then cast(substr(substr(q, 21, l - zl - 20) || '000', 1, 3) as ${f.intType}) else 0 end as ms,
+        case when zl = 6 then cast(substr(q, l - 4, 2) as ${f.intType}) else 0 end as oh,
+        case when zl = 6 then cast(substr(q, l - 1, 2) as ${f.intType}) else 0 end as om,
+        case when zl = 6 and substr(q, l - 5, 1) = '-' then -1 else 1 end as sign
+      from (select q, l, case when l = 10 then 0 when substr(q, l, 1) = 'Z' then 1 else 6 end as zl
+        from (select q, length(q) as l from (select case when ${f.isString(v)} and ${f.isIsoShape(f.text(v))} then ${f.text(v)} end as q${f.fence}) d0
+          where q is not null${f.fence}) d1${f.fence}) d2${f.fence}`;
+    const leap = '(y % 4 = 0 and (y % 100 <> 0 or y % 400 = 0))';
+    const monthDays = `case when mo = 2 then case when ${leap} then 29 else 28 end when mo in (4, 6, 9, 11) then 30 else 31 end`;
+    const valid = `mo between 1 and 12 and d between 1 and ${monthDays} and h <= 23 and mi <= 59 and s <= 59 and oh <= 23 and om <= 59`;
+    // Days from 0000-03-01 (H. Hinnant's days_from_civil), integer arithmetic only: the same on both dialects.
+    const days = `(era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468)`;
+    const civil = `select *, yy - era * 400 as yoe from (select *, case when yy >= 0 then yy else yy - 399 end / 400 as era,
+        (153 * (mo + case when mo > 2 then -3 else 9 end) + 2) / 5 + d - 1 as doy
+      from (select *, y - case when mo <= 2 then 1 else 0 end as yy from (${parts}) d3${f.fence}) d4${f.fence}) d5${f.fence}`;
+    const millis = `${days} * 86400000 + h * 3600000 + mi * 60000 + s * 1000 + ms - sign * (oh * 60 + om) * 60000`;
+    return `(select case when ${valid} then ${millis} end from (${civil}) d6)`;
+  }
+}
+
+const SQL_OP = { equals: '=', not_equals: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
