@@ -1,4 +1,4 @@
-import type { AudienceDefinition } from '@tessera/protocol';
+import { type AndCondition, type AudienceDefinition, EXAMPLE_AUDIENCE } from '@tessera/protocol';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TesseraError } from '../errors.js';
@@ -196,19 +196,8 @@ async function snapshotOf(storage: Storage, id: string, now: number): Promise<Pr
 const TABLE: [string, AudienceDefinition, string[]?][] = [
   [
     'worked example without the audience',
-    {
-      type: 'and',
-      conditions: [
-        { type: 'trait', key: 'plan', compare: { op: 'equals', value: 'gold' } },
-        {
-          type: 'event',
-          name: 'Order Completed',
-          where: [{ property: 'total', compare: { op: 'gt', value: 50 } }],
-          aggregate: { fn: 'count', compare: { op: 'gte', value: 2 } },
-          window: { last: 30, unit: 'days' },
-        },
-      ],
-    },
+    // Its audience condition (the last) is refused until memberships are stored.
+    { type: 'and', conditions: (EXAMPLE_AUDIENCE as AndCondition).conditions.slice(0, -1) },
     ['gold-2-orders'],
   ],
   [
