@@ -1,4 +1,5 @@
 export * from './api.js';
+export * from './api-audiences.js';
 export * from './api-identity.js';
 export * from './api-profiles.js';
 export * from './api-sources.js';

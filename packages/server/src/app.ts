@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { type AudienceService, createAudienceService } from './audiences/audience-service.js';
 import { createTokenService, type TokenService } from './auth/token-service.js';
 import { openJetStream } from './cluster/jetstream.js';
 import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
@@ -38,6 +39,8 @@ export interface AppOptions {
   pipeline?: boolean;
   /** Run appends and the pipeline on the writer thread (default: embedded on a file, from compiled JS). */
   writerThread?: boolean;
+  /** Run the scheduler's jobs (embedded; default: as `pipeline`). Tests may run them with `runAudienceJob`. */
+  scheduler?: boolean;
 }
 
 export interface App {
@@ -55,6 +58,8 @@ export interface App {
   /** Re-resolves identities from the ingest log with the current rules (`tessera identity rebuild`). */
   rebuild(opts: RebuildOptions): Promise<RebuildSummary>;
   readonly survivorship: SurvivorshipService;
+  /** Audience definitions, members, preview (DESIGN §6). */
+  readonly audiences: AudienceService;
   readonly metrics: Metrics;
   readonly pipeline: PipelineRunner;
   /** Listens on `config.host:config.port`; resolves to the URL. */
@@ -142,6 +147,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     return rebuildIdentities({ storage, golden: goldenRecords }, o);
   };
   const survivorship = createSurvivorshipService(storage);
+  const audiences = createAudienceService(storage);
+  // Embedded: this process is every role, the scheduler's included. Cluster mode starts it with its roles.
+  const scheduler =
+    !cluster && (opts.scheduler ?? opts.pipeline !== false) ? createScheduler({ storage, logger }) : undefined;
   const http = await createHttpServer({
     logger,
     storage,
@@ -155,10 +164,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     dedupe,
     rebuild,
     survivorship,
+    audiences,
+    clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
   });
   if (opts.pipeline !== false) pipeline.start();
   cluster?.start();
+  scheduler?.start();
 
   return {
     config,
@@ -172,6 +184,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     dedupe,
     rebuild,
     survivorship,
+    audiences,
     metrics,
     pipeline,
     async listen() {
@@ -184,6 +197,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await http.close();
       } finally {
         try {
+          await scheduler?.stop();
           await pipeline.stop();
         } finally {
           try {
@@ -216,6 +230,7 @@ async function startCluster(
   });
   const jsWriter = has('api') ? createJetStreamIngestWriter(handle, logger) : undefined;
   const writer = jsWriter ?? refusingWriter();
+  const relay = has('worker') ? createOutboxRelay({ handle, storage, logger }) : undefined;
   const runner: PipelineRunner = has('worker')
     ? createJetStreamWorker({
         handle,
@@ -223,10 +238,13 @@ async function startCluster(
         steps: DEFAULT_STEPS,
         batchSize: config.pipelineBatchSize,
         logger,
-        onBatch,
+        // The batch's outbox rows are committed: the relay of this node publishes them now, not at its next poll.
+        onBatch: (outcome) => {
+          onBatch(outcome);
+          relay?.notify();
+        },
       })
     : idleRunner();
-  const relay = has('worker') ? createOutboxRelay({ handle, storage, logger }) : undefined;
   const scheduler = has('scheduler') ? createScheduler({ storage, logger }) : undefined;
   let warmTimer: NodeJS.Timeout | undefined;
   return {

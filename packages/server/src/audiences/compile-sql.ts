@@ -24,26 +24,64 @@ export interface CompiledAudience {
  * - traits: `profiles.traits` of the survivor (the golden record);
  * - events: `track` rows of `events` whose `name` is the condition's, `properties`, `timestamp`;
  * - consents: non-superseded rows valid at `now`, the latest `valid_from` (then id) per purpose;
- * - accounts: through `profile_accounts`.
+ * - accounts: through `profile_accounts`;
+ * - other audiences: the survivor's open stay in `audience_memberships`.
  * Every value is a bound parameter. Rows come ordered by id.
  *
- * Throws `TesseraError` `invalid_request` for `computed_trait` and `audience` conditions: neither is stored yet.
+ * `definition` null selects every survivor. Options: `fraction` (< 1) restricts the answer to a random sample of about that share of the profiles, drawn anew at each
+ * run; `count` selects the number of members (`n`) instead of their ids; `tally` selects every profile considered,
+ * `id` and `m` (1 for a member, else 0), for a sample's estimate.
+ *
+ * Throws `TesseraError` `invalid_request` for `computed_trait` conditions: computed traits are not stored yet.
  * `definition` must have passed `parseAudience`.
  */
-export function compileAudience(definition: AudienceDefinition, d: SqlDialect, now: number): CompiledAudience {
+export function compileAudience(
+  definition: AudienceDefinition | null,
+  d: SqlDialect,
+  now: number,
+  opts: { fraction?: number; count?: boolean; tally?: boolean } = {},
+): CompiledAudience {
   const c = new Compiler(audienceSqlFragments(d), now);
-  const where = c.node(definition);
-  // Parameters are named while the text is built (fragments nest in any order), then numbered in text order.
-  const params: unknown[] = [];
-  const text =
-    `select p.id from profiles p where not exists (select 1 from profile_redirects r0 where r0.from_id = p.id) and ${where} order by p.id`.replace(
-      TOKEN,
-      (_, i: string) => {
-        params.push(c.values[Number(i)]);
-        return '?';
-      },
+  const where = definition === null ? '1 = 1' : c.node(definition);
+  const sample = opts.fraction !== undefined && opts.fraction < 1 ? ` and ${c.f.sample(opts.fraction, c.bind)}` : '';
+  const base = `from profiles p where not exists (select 1 from profile_redirects r0 where r0.from_id = p.id)${sample}`;
+  if (opts.tally) return c.finish(`select p.id, case when ${where} then 1 else 0 end as m ${base} order by p.id`);
+  if (opts.count) return c.finish(`select count(*) as n ${base} and ${where}`);
+  return c.finish(`select p.id ${base} and ${where} order by p.id`);
+}
+
+/**
+ * The re-checks a full recomputation leaves behind (`nextExpiry` in SQL): `select profile_id, due_at`, one row per
+ * survivor with an event that enters or leaves one of the definition's relative windows after `now` (any depth),
+ * counting events that pass the condition's name and filters, at the earliest such instant. `undefined` when the
+ * definition has no relative window.
+ */
+export function compileRechecks(
+  definition: AudienceDefinition,
+  d: SqlDialect,
+  now: number,
+): CompiledAudience | undefined {
+  const c = new Compiler(audienceSqlFragments(d), now);
+  const parts: string[] = [];
+  visitEvents(definition, (n) => {
+    if (n.window === undefined || !isRelative(n.window)) return;
+    const length = windowLength(n.window);
+    const at = c.param(now, c.f.intParam);
+    parts.push(
+      `select coalesce(r.to_id, e.profile_id) as profile_id, min(case when e.timestamp > ${at} then e.timestamp else e.timestamp + ${c.param(length, c.f.intParam)} end) as due_at
+       from events e left join profile_redirects r on r.from_id = e.profile_id
+       where ${c.eventFilters(n).join(' and ')} and e.timestamp > ${c.param(now - length, c.f.intParam)}
+       group by coalesce(r.to_id, e.profile_id)`,
     );
-  return { text, params };
+  });
+  if (parts.length === 0) return undefined;
+  return c.finish(`select profile_id, min(due_at) as due_at from (${parts.join(' union all ')}) x group by profile_id`);
+}
+
+function visitEvents(node: AudienceCondition, f: (node: EventCondition) => void): void {
+  if (node.type === 'event') f(node);
+  else if (node.type === 'and' || node.type === 'or') for (const c of node.conditions) visitEvents(c, f);
+  else if (node.type === 'not') visitEvents(node.condition, f);
 }
 
 /** A parameter's name while the text is built: no SQL fragment contains `@@`. */
@@ -59,12 +97,24 @@ class Compiler {
   readonly values: unknown[] = [];
   private aliases = 0;
   /** Names `value` as a parameter; returns its placeholder token. */
-  private readonly bind = (value: unknown): string => `@@${this.values.push(value) - 1}@@`;
+  readonly bind = (value: unknown): string => `@@${this.values.push(value) - 1}@@`;
 
   constructor(
-    private readonly f: AudienceSqlFragments,
+    readonly f: AudienceSqlFragments,
     private readonly now: number,
   ) {}
+
+  /** The statement `text` with its named parameters numbered in text order (fragments nest in any order). */
+  finish(text: string): CompiledAudience {
+    const params: unknown[] = [];
+    return {
+      text: text.replace(TOKEN, (_, i: string) => {
+        params.push(this.values[Number(i)]);
+        return '?';
+      }),
+      params,
+    };
+  }
 
   /** A predicate that is never NULL, so that `not` is plain negation. */
   node(n: AudienceCondition): string {
@@ -85,18 +135,19 @@ class Compiler {
       }
       case 'event':
         return this.event(n);
-      case 'computed_trait':
       case 'audience':
+        return `exists (select 1 from audience_memberships m where m.profile_id = p.id and m.audience_key = ${this.param(n.key, this.f.textParam)} and m.exited_at is null)`;
+      case 'computed_trait':
         throw new TesseraError(
           'invalid_request',
-          `audience SQL: ${n.type} conditions cannot be compiled yet (${n.type === 'audience' ? 'memberships' : 'computed traits'} are not stored)`,
+          'audience SQL: computed_trait conditions cannot be compiled yet (computed traits are not stored)',
           { details: { type: n.type, key: n.key } },
         );
     }
   }
 
   /** `value` as a parameter, in the fragment `placeholder` (`cast(? as …)`). */
-  private param(value: unknown, placeholder: string): string {
+  param(value: unknown, placeholder: string): string {
     return placeholder.replace('?', this.bind(value));
   }
 
@@ -105,12 +156,17 @@ class Compiler {
     return `coalesce((${latest}) = ${granted ? 1 : 0}, false)`;
   }
 
-  private event(n: EventCondition): string {
-    const conds = [
+  /** Row `e` of `events` is a `track` event passing the condition's name and property filters. */
+  eventFilters(n: EventCondition): string[] {
+    return [
       `e.type = 'track'`,
       `e.name = ${this.param(n.name, this.f.textParam)}`,
       ...(n.where ?? []).map((w) => this.compare('e.properties', w.property, w.compare)),
     ];
+  }
+
+  private event(n: EventCondition): string {
+    const conds = this.eventFilters(n);
     const w = n.window;
     if (w !== undefined && isRelative(w)) {
       conds.push(`e.timestamp > ${this.param(this.now - windowLength(w), this.f.intParam)}`);

@@ -4,13 +4,15 @@ import type { SeededRandom } from '../seeded-random.js';
 /**
  * Test helper: random definitions and values for the SQL agreement test, drawn near the rules' edges (equal, ± 1,
  * numeric strings, nulls, arrays, impossible dates). Only the node types the SQL compiler accepts (no computed
- * traits, no audience membership).
+ * traits): membership conditions name {@link AUDIENCE_KEYS}, which the data set gives stays in.
  */
 
 /** Trait / property / account-trait paths the generated data uses (`address.city` walks into an object). */
 export const PATHS = ['plan', 'total', 'tags', 'signup', 'address.city', 'flag', 'missing'];
 export const EVENT_NAMES = ['Order Completed', 'Visit'];
 export const PURPOSES = ['marketing', 'analytics'];
+/** Audiences the generated data holds stays in (open and closed); `Z` has none. */
+export const AUDIENCE_KEYS = ['A', 'B', 'Z'];
 
 /** Dates of the generated data and bounds, valid or not. */
 export const DATE_STRINGS = [
@@ -181,6 +183,7 @@ export function randomDefinition(r: SeededRandom, depth = 4): AudienceCondition 
       return { type: 'entity', entity: 'account', ...(where.length > 0 ? { where } : {}) };
     }
     case 5:
+      if (r.chance(0.3)) return { type: 'audience', key: r.pick(AUDIENCE_KEYS) };
       return { type: 'consent', purpose: r.pick(PURPOSES), state: r.chance(0.5) ? 'granted' : 'denied' };
     case 6:
       return { type: 'not', condition: randomDefinition(r, depth - 1) };

@@ -20,6 +20,11 @@ export interface ChangeStore {
   /** Changes after the consumer's offset, ascending. */
   read(consumer: string, limit: number): Promise<Change[]>;
   commit(consumer: string, seq: number): Promise<void>;
+  /**
+   * Changes after `seq`, ascending, optionally of some kinds only (a reader without an offset of its own: the
+   * `/v1/changes` API).
+   */
+  after(seq: number, opts: { limit: number; kinds?: readonly string[] }): Promise<Change[]>;
   lastSeq(): Promise<number>;
   /**
    * Removes and returns up to `limit` of the oldest rows, ascending (cluster mode's outbox relay, inside a

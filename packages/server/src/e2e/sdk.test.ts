@@ -15,8 +15,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect as connectNats } from '@nats-io/transport-node';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
+import { toPublicId } from '@tessera/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, testDatabaseUrl } from '../test/databases.js';
 import { testNatsUrl } from '../test/nats.js';
@@ -218,6 +220,71 @@ async function api(url: string): Promise<{ status: number; body: any }> {
     // keep the text
   }
   return { status: res.status, body };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers, narrowed by the callers
+async function apiSend(method: string, url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server!.url}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** A change as a bus consumer sees it (ids public on the HTTP bus, bare on JetStream: compared by the caller). */
+interface BusChange {
+  kind: string;
+  profileId: string;
+  payload: { audienceKey?: string };
+}
+
+/**
+ * A consumer of the change bus from now on: the embedded bus polled over `GET /v1/changes` (every 20 ms), or, in
+ * cluster mode, a subscription to the JetStream stream's subject (profile ids made public to compare).
+ */
+async function watchBus(modeName: string, t: Target) {
+  const seen: BusChange[] = [];
+  let close = async () => {};
+  if (t.env.TESSERA_NATS_PREFIX) {
+    const nc = await connectNats({ servers: t.env.TESSERA_NATS_URL });
+    const sub = nc.subscribe(`${t.env.TESSERA_NATS_PREFIX.toLowerCase()}.changes`, {
+      callback: (_err, msg) => {
+        const c = msg.json<BusChange>();
+        seen.push({ ...c, profileId: toPublicId('profile', c.profileId) });
+      },
+    });
+    await nc.flush();
+    close = async () => {
+      sub.unsubscribe();
+      await nc.close();
+    };
+  } else {
+    let after = '0';
+    for (;;) {
+      const page = await api(`/v1/changes?after=${after}&limit=1000`);
+      if (page.body.nextCursor === null) break;
+      after = page.body.nextCursor;
+    }
+    let polling = true;
+    const loop = (async () => {
+      while (polling) {
+        const page = await api(`/v1/changes?after=${after}&limit=1000`);
+        seen.push(...page.body.items);
+        if (page.body.nextCursor !== null) after = page.body.nextCursor;
+        await sleep(20);
+      }
+    })();
+    close = async () => {
+      polling = false;
+      await loop;
+    };
+  }
+  return {
+    close,
+    next: (match: (c: BusChange) => boolean) =>
+      waitFor(`a matching change on the bus (${modeName})`, async () => seen.find(match), 5_000),
+  };
 }
 
 async function metric(name: string): Promise<number> {
@@ -786,6 +853,71 @@ for (const mode of modes()) {
             [ANON1, ANON2, anon3].sort((x, y) => x.localeCompare(y)),
           );
           expect(items.map((e) => e.messageId)).toEqual(['rs-alias-1', 'rs-page-3', ...expectedTimeline]);
+        },
+        TIMEOUT,
+      );
+
+      it(
+        'an audience: one more order through the Segment SDK moves Jane in, and the enter change is on the bus within a second',
+        async () => {
+          const key = 'repeat-buyers';
+          const created = await apiSend('POST', '/v1/audiences', {
+            key,
+            name: 'Repeat buyers',
+            definition: {
+              type: 'and',
+              conditions: [
+                { type: 'trait', key: 'email', compare: { op: 'exists' } },
+                {
+                  type: 'event',
+                  name: 'Order Completed',
+                  where: [{ property: 'total', compare: { op: 'gt', value: 40 } }],
+                  aggregate: { fn: 'count', compare: { op: 'gte', value: 2 } },
+                  window: { last: 30, unit: 'days' },
+                },
+              ],
+            },
+          });
+          expect(created.status, JSON.stringify(created.body)).toBe(201);
+          // The scheduler's full recomputation runs first: Jane has one order, so it finds nobody.
+          const ready = await waitFor('the audience recomputed', async () => {
+            const r = await api(`/v1/audiences/${key}`);
+            return r.body.status === 'ready' ? r.body : undefined;
+          });
+          expect(ready.members).toBe(0);
+
+          const bus = await watchBus(mode.name, target);
+          try {
+            const answers: TrackingAnswer[] = [];
+            const segment = segmentClient(answers, 1);
+            const sentAt = performance.now();
+            await acked((cb) =>
+              segment.track(
+                {
+                  userId: USER,
+                  event: 'Order Completed',
+                  messageId: 'seg-order-2',
+                  properties: { total: 99, orderId: 'order-1002', currency: 'USD' },
+                },
+                cb,
+              ),
+            );
+            const ackedAt = performance.now();
+            const change = await bus.next((c) => c.kind === 'audience.entered' && c.payload.audienceKey === key);
+            const latency = performance.now() - sentAt;
+            console.log(
+              `[e2e/sdk] ${mode.name}: event to audience.entered on the bus in ${latency.toFixed(0)} ms (SDK call acknowledged after ${(ackedAt - sentAt).toFixed(0)} ms)`,
+            );
+            expect(latency).toBeLessThan(1_000);
+            await segment.closeAndFlush();
+            const jane = await profileBy('user_id', USER);
+            expect(change.profileId).toBe(jane?.id);
+            const stays = await api(`/v1/profiles/${jane?.id}/audiences`);
+            expect(stays.body.items).toMatchObject([{ audienceKey: key, member: true, enteredVersion: 1 }]);
+            expect((await api(`/v1/audiences/${key}/members`)).body.items).toMatchObject([{ profileId: jane?.id }]);
+          } finally {
+            await bus.close();
+          }
         },
         TIMEOUT,
       );

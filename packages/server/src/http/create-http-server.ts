@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import type { AudienceService } from '../audiences/audience-service.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import { TesseraError } from '../errors.js';
@@ -17,6 +18,8 @@ import type { SourceService } from '../sources/source-service.js';
 import type { Storage } from '../storage/storage.js';
 import { installErrorHandler } from './errors.js';
 import { bearer } from './principal.js';
+import { audienceRoutes } from './routes/audiences.js';
+import { changeRoutes } from './routes/changes.js';
 import { dedupeRoutes } from './routes/dedupe.js';
 import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
@@ -43,6 +46,9 @@ export interface HttpDeps {
   /** `POST /v1/identity/rebuild`. */
   rebuild: (opts: RebuildOptions) => Promise<RebuildSummary>;
   survivorship: SurvivorshipService;
+  audiences: AudienceService;
+  /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
+  clusterBus?: boolean;
   consumer: string;
   filters?: ResponseFilter[];
 }
@@ -92,6 +98,10 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
           description: 'Business settings, versioned (survivorship rules); auth: a Bearer token',
         },
         {
+          name: 'audiences',
+          description: 'Audiences: definitions, preview, members (DESIGN §6); auth: a Bearer token',
+        },
+        {
           name: 'identity',
           description: 'The identity review queue (probabilistic matches, guarded merges); auth: a Bearer token',
         },
@@ -132,6 +142,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(survivorshipRoutes({ ...deps, respond }));
   await app.register(identityRoutes({ ...deps, respond }));
   await app.register(dedupeRoutes({ ...deps, respond }));
+  await app.register(audienceRoutes({ ...deps, respond }));
+  await app.register(changeRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
   await app.register(opsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -43,6 +43,17 @@ const MANAGEMENT: [string, string][] = [
   ['post', '/v1/identity/rebuild'],
   ['get', '/v1/settings/identity-matching'],
   ['put', '/v1/settings/identity-matching'],
+  ['get', '/v1/audiences'],
+  ['post', '/v1/audiences'],
+  ['post', '/v1/audiences/preview'],
+  ['get', '/v1/audiences/{key}'],
+  ['patch', '/v1/audiences/{key}'],
+  ['delete', '/v1/audiences/{key}'],
+  ['get', '/v1/audiences/{key}/versions'],
+  ['post', '/v1/audiences/{key}/recompute'],
+  ['get', '/v1/audiences/{key}/members'],
+  ['get', '/v1/profiles/{id}/audiences'],
+  ['get', '/v1/changes'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [
@@ -58,7 +69,7 @@ const EXPECTED: [string, string][] = [
   ['get', '/healthz'],
   ['get', '/metrics'],
 ];
-const TAGS = ['tracking', 'webhooks', 'sources', 'profiles', 'settings', 'identity', 'operations'];
+const TAGS = ['tracking', 'webhooks', 'sources', 'profiles', 'settings', 'audiences', 'identity', 'operations'];
 const QUERY: Record<string, string[]> = {
   'get /v1/profiles': ['q', 'limit', 'cursor'],
   'get /v1/profiles/{id}': ['asOf', 'knownAt'],
@@ -67,6 +78,9 @@ const QUERY: Record<string, string[]> = {
   'get /v1/sources/{id}/quarantine': ['status', 'limit', 'cursor'],
   'get /v1/settings/survivorship/versions': ['limit', 'cursor'],
   'get /v1/identity/review': ['status', 'limit', 'cursor'],
+  'get /v1/audiences/{key}/members': ['limit', 'cursor', 'format'],
+  'get /v1/profiles/{id}/audiences': ['history'],
+  'get /v1/changes': ['after', 'kind', 'limit'],
 };
 
 /** `method path` of every route, read from Fastify's route tree (HEAD and `/openapi.json` left out). */

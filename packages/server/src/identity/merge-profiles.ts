@@ -127,6 +127,8 @@ export async function mergeProfilesIn(
     payload,
     createdAt: input.now,
   });
+  // Audiences: the scheduler's next re-check closes the merged ids' stays and evaluates the survivor.
+  await tx.memberships.recheckBy([survivor, ...losers].map((profileId) => ({ profileId, dueAt: input.now })));
   await tx.changes.publish([
     ...losers.map((mergedId) => change('profile.merged', { survivorId: survivor, mergedId, rule: input.rule })),
     ...(changedTraits.length > 0

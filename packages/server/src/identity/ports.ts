@@ -119,6 +119,8 @@ export interface IdentityStore {
   resolve(profileIds: readonly string[]): Promise<Map<string, string>>;
   /** The survivor and every id redirected to it. */
   family(survivorId: string): Promise<string[]>;
+  /** `family` of several survivors at once: survivor → itself and every id redirected to it. */
+  families(survivorIds: readonly string[]): Promise<Map<string, string[]>>;
   /** Identity rows of these (stored) profile ids. */
   ofProfiles(profileIds: readonly string[]): Promise<IdentityRow[]>;
   /**

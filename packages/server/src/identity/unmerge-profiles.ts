@@ -142,6 +142,10 @@ export async function unmergeProfilesIn(
       });
   }
   await tx.changes.publish(changes);
+  // Audiences: the scheduler's next re-check evaluates the survivor and every profile split back out.
+  await tx.memberships.recheckBy(
+    [survivor, ...rebuild.map((r) => r.id)].map((profileId) => ({ profileId, dueAt: input.now })),
+  );
   const remaining = subtreeOf(tree, survivor, cut);
   return {
     parts: [

@@ -1,3 +1,4 @@
+import { evaluateProfiles } from '../audiences/evaluate-profiles.js';
 import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
@@ -22,6 +23,8 @@ export interface BatchOutcome {
   dropped: number;
   quarantined: { code: string; count: number }[];
   merges: number;
+  /** Audience stays the batch opened and closed. */
+  audiences: { entered: number; exited: number };
   lastPosition: number;
   /** Receive time (ms) of the last entry, for lag. */
   lastReceivedAt: number;
@@ -157,9 +160,12 @@ async function applyEntries(
     dropped: 0,
     quarantined: [],
     merges: 0,
+    audiences: { entered: 0, exited: 0 },
     lastPosition: 0,
     lastReceivedAt: 0,
   };
+  /** The profiles the stored events resolved to or merged: their audiences are evaluated once, at the end. */
+  const touched = new Set<string>();
   const quarantined = new Map<string, number>();
   const processed: ProcessedRow[] = [];
   const changes: PipelineContext['changes'] = [];
@@ -230,12 +236,18 @@ async function applyEntries(
       continue;
     }
     outcome.stored++;
+    touched.add(ctx.profileId);
+    for (const id of ctx.merged) touched.add(id);
     ctx.changes.push(change(ctx, 'event.stored', { profileId: ctx.profileId, type: ctx.event.type }));
     changes.push(...ctx.changes);
     processed.push(processedRow(entry, ctx.eventId, now, batchSeq));
   }
   await flushCaches();
   await buffered?.flush();
+  // DESIGN §3: … → audiences → outbox. After the caches are written, on the transaction's own stores.
+  const audiences = await evaluateProfiles(root, touched, now);
+  outcome.audiences = { entered: audiences.entered, exited: audiences.exited };
+  changes.push(...audiences.changes);
   await tx.processed.insert(processed);
   await tx.changes.publish(changes);
   outcome.merges = counters.merges;
@@ -299,6 +311,10 @@ function bufferEvents(inner: EventStore): { store: EventStore; flush: () => Prom
       async byLogPositions(positions) {
         await flush();
         return inner.byLogPositions(positions);
+      },
+      async tracks(profileIds, names, since) {
+        await flush();
+        return inner.tracks(profileIds, names, since);
       },
       async count() {
         await flush();

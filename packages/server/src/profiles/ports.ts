@@ -143,7 +143,20 @@ export interface EventStore {
   traitObservations(profileIds: readonly string[], opts?: { until?: number }): Promise<TraitObservationRow[]>;
   /** The events derived from these ingest log positions: their id and the profile they were stored under. */
   byLogPositions(positions: readonly number[]): Promise<{ id: string; logPosition: number; profileId: string }[]>;
+  /**
+   * The `track` events of these profiles (as stored: by the profile id at processing time) named one of `names`,
+   * after event time `since` when given, in no particular order: what audience definitions read.
+   */
+  tracks(profileIds: readonly string[], names: readonly string[], since?: number): Promise<TrackRow[]>;
   count(): Promise<number>;
+}
+
+/** A `track` event as audiences read it. */
+export interface TrackRow {
+  profileId: string;
+  name: string;
+  timestamp: number;
+  properties: Record<string, unknown> | null;
 }
 
 export interface ConsentStore {
@@ -159,4 +172,8 @@ export interface AccountStore {
   upsert(groupId: string, traits: Record<string, unknown>, at: number, newId: string): Promise<string>;
   link(profileId: string, accountId: string, sourceId: string, at: number): Promise<void>;
   ofProfiles(profileIds: readonly string[]): Promise<(AccountRow & { linkedAt: number })[]>;
+  /** Every link of these profiles, with the account's traits (one row per profile and account). */
+  links(
+    profileIds: readonly string[],
+  ): Promise<{ profileId: string; accountId: string; traits: Record<string, unknown> }[]>;
 }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { runAudienceJob } from '../audiences/recompute.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -12,10 +13,16 @@ export interface Job {
 /**
  * The jobs of the `scheduler` role. `partitions`: creates the coming months' partitions of `ingest_log` and
  * `events` (the migration run does it from a month back to three ahead; a server running for months needs it again).
+ * `audiences`: full recomputations of saved audiences, then the due re-checks of expiring windows
+ * (`audiences/recompute.ts`).
  */
 export const DEFAULT_JOBS: readonly Job[] = [
   { name: 'partitions', everyMs: 6 * 3_600_000, run: async (storage) => void (await storage.migrate()) },
+  { name: 'audiences', everyMs: 1_000, run: async (storage) => void (await runAudienceJob(storage)) },
 ];
+
+/** Default period of the scheduler's tick: the shortest job period. */
+export const DEFAULT_TICK_MS = 1_000;
 
 /**
  * The scheduler (DESIGN §2's `scheduler` role): every `tickMs`, each job whose period has passed is claimed in a
@@ -34,6 +41,8 @@ export function createScheduler(opts: {
   const node = opts.node ?? `${os.hostname()}:${process.pid}`;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  /** A tick still running when the next is due: that one is skipped (a job never overlaps itself in a node). */
+  let busy = false;
 
   async function tick(now = Date.now()): Promise<string[]> {
     const ran: string[] = [];
@@ -44,7 +53,10 @@ export function createScheduler(opts: {
         const started = performance.now();
         await job.run(opts.storage);
         ran.push(job.name);
-        opts.logger.info({ job: job.name, ms: Math.round(performance.now() - started) }, 'scheduled job ran');
+        const ms = Math.round(performance.now() - started);
+        // Frequent jobs (audience re-checks every second) log at debug unless they took a while.
+        if (job.everyMs >= 60_000 || ms >= 1_000) opts.logger.info({ job: job.name, ms }, 'scheduled job ran');
+        else opts.logger.debug({ job: job.name, ms }, 'scheduled job ran');
       } catch (e) {
         opts.logger.warn({ job: job.name, err: errorFields(e) }, 'job failed');
       }
@@ -57,10 +69,19 @@ export function createScheduler(opts: {
     start() {
       if (timer) return;
       const loop = () => {
-        running = tick().then(() => undefined);
+        if (busy) return;
+        busy = true;
+        running = tick().then(
+          () => {
+            busy = false;
+          },
+          () => {
+            busy = false;
+          },
+        );
       };
       loop();
-      timer = setInterval(loop, opts.tickMs ?? 60_000);
+      timer = setInterval(loop, opts.tickMs ?? DEFAULT_TICK_MS);
       timer.unref();
     },
     async stop() {

@@ -435,6 +435,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '003-batch-seq',
       '004-distribution-keys',
       '005-review-unmerge',
+      '006-audiences',
     ]);
   });
 

@@ -55,4 +55,8 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
     serial: { column: 'seq', offsets: { table: 'change_offsets', column: 'seq' } },
   },
   { name: 'change_offsets', file: 'main', json: [] },
+  { name: 'audiences', file: 'main', json: ['definition'] },
+  { name: 'audience_versions', file: 'main', json: ['definition'] },
+  { name: 'audience_memberships', file: 'main', json: [] },
+  { name: 'audience_rechecks', file: 'main', json: [] },
 ];

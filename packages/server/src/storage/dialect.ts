@@ -43,6 +43,11 @@ export interface SqlDialect {
   readonly beginWriteSql: string | undefined;
   /** Query naming the schema tables are created in (column `s`), so migration bookkeeping stays in it; none in SQLite. */
   readonly currentSchemaSql: string | undefined;
+  /**
+   * Statement run in a transaction before a large generated query (an audience compiled to SQL): PostgreSQL's JIT
+   * spends about a second compiling such an expression tree, more than the query itself takes. None where not needed.
+   */
+  readonly largeQuerySql: string | undefined;
   /** Statements that make the next generated value of `table.column` greater than `value`. */
   sequenceAtLeast(table: string, column: string, value: number): string[];
 }
@@ -62,6 +67,7 @@ export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
   serialiseAppendsSql: undefined,
   beginWriteSql: 'begin immediate',
   currentSchemaSql: undefined,
+  largeQuerySql: undefined,
   sequenceAtLeast: (table, _column, value) => [
     `insert into sqlite_sequence (name, seq) select '${table}', 0 where not exists (select 1 from sqlite_sequence where name = '${table}')`,
     `update sqlite_sequence set seq = max(seq, ${Math.trunc(value)}) where name = '${table}'`,
@@ -83,6 +89,7 @@ export const postgresDialect: SqlDialect = Object.freeze<SqlDialect>({
   serialiseAppendsSql: 'select pg_advisory_xact_lock(7301001)',
   beginWriteSql: undefined,
   currentSchemaSql: 'select current_schema() as s',
+  largeQuerySql: 'set local jit = off',
   sequenceAtLeast: (table, column, value) => [
     `select setval(pg_get_serial_sequence('${table}', '${column}'), greatest(${Math.trunc(value)}, (select coalesce(max(${column}), 0) from ${table}), 1))`,
   ],

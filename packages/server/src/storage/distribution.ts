@@ -128,6 +128,26 @@ export const CITUS_PLAN: CitusPlan = {
     colocation: 'profile',
     why: 'The outbox row commits on the same shard as the effects it announces.',
   },
+  audiences: {
+    kind: 'reference',
+    why: 'Audience definitions: few rows, read by every worker on every batch and by the scheduler.',
+  },
+  audience_versions: {
+    kind: 'reference',
+    why: 'Every saved version of an audience definition; few rows, rarely read.',
+  },
+  audience_memberships: {
+    kind: 'distributed',
+    column: 'profile_id',
+    colocation: 'profile',
+    why: 'By the member profile: written in the batch that evaluates it, beside its events and outbox rows.',
+  },
+  audience_rechecks: {
+    kind: 'distributed',
+    column: 'profile_id',
+    colocation: 'profile',
+    why: 'By the profile to re-check, written with its memberships.',
+  },
   identities: {
     kind: 'distributed',
     column: 'value',

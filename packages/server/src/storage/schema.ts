@@ -172,6 +172,42 @@ export interface Database {
   };
   change_offsets: { consumer: string; seq: number };
   job_runs: { name: string; last_run_at: number; run_by: string };
+  audiences: {
+    key: string;
+    name: string;
+    description: string | null;
+    definition: string;
+    version: number;
+    created_at: number;
+    created_by: string;
+    updated_at: number;
+    updated_by: string;
+    deleted_at: number | null;
+    recompute_requested_at: number | null;
+    computed_at: number | null;
+    computed_version: number | null;
+  };
+  audience_versions: {
+    key: string;
+    version: number;
+    name: string;
+    description: string | null;
+    definition: string;
+    deleted: number;
+    created_at: number;
+    created_by: string;
+  };
+  audience_memberships: {
+    id: string;
+    audience_key: string;
+    profile_id: string;
+    entered_at: number;
+    exited_at: number | null;
+    entered_version: number;
+    exited_version: number | null;
+    exit_reason: string | null;
+  };
+  audience_rechecks: { profile_id: string; due_at: number };
 }
 
 export type TableName = keyof Database;
@@ -198,4 +234,6 @@ export const PERSON_OWNED_TABLES: readonly TableName[] = [
   'changes',
   'ingest_log',
   'processed_messages',
+  'audience_memberships',
+  'audience_rechecks',
 ];

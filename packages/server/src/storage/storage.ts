@@ -1,3 +1,4 @@
+import type { AudienceStore, MembershipStore } from '../audiences/ports.js';
 import type { ChangeStore } from '../bus/ports.js';
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
@@ -23,6 +24,8 @@ export interface Stores {
   readonly tokens: TokenStore;
   readonly settings: SettingsStore;
   readonly jobs: JobStore;
+  readonly audiences: AudienceStore;
+  readonly memberships: MembershipStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.

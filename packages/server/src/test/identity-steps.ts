@@ -34,7 +34,7 @@ export const bare = (publicId: string) => fromPublicId('profile', publicId) as s
 /** A request with the test's admin token (or `token`). */
 export async function call(
   t: TestApp,
-  method: 'GET' | 'POST' | 'PUT',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   body?: unknown,
   token = t.token,

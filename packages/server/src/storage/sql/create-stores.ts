@@ -3,6 +3,7 @@ import type { SqlDialect } from '../dialect.js';
 import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
+import { createAudienceStore, createMembershipStore } from './audience-stores.js';
 import { createEventStore } from './event-store.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
@@ -36,6 +37,8 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     tokens: createTokenStore(db),
     settings: createSettingsStore(db),
     jobs: createJobStore(db, d),
+    audiences: createAudienceStore(db, d),
+    memberships: createMembershipStore(db, d),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { asJsonObject } from '../../json-record.js';
-import type { EventRow, EventStore, TraitObservationRow } from '../../profiles/ports.js';
+import type { EventRow, EventStore, TrackRow, TraitObservationRow } from '../../profiles/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
@@ -132,6 +132,33 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
           [...part],
         );
         for (const r of rows) out.push({ id: r.id, logPosition: Number(r.log_position), profileId: r.profile_id });
+      }
+      return out;
+    },
+    async tracks(profileIds, names, since) {
+      const out: TrackRow[] = [];
+      if (names.length === 0) return out;
+      for (const part of chunk(profileIds, 1, 2000)) {
+        const params: unknown[] = [...part, ...names];
+        if (since !== undefined) params.push(since);
+        const rows = await rawQuery<{
+          profile_id: string;
+          name: string;
+          timestamp: number | string;
+          properties: unknown;
+        }>(
+          db,
+          d,
+          `select profile_id, name, timestamp, properties from events where profile_id in (${list(part.length)}) and type = 'track' and name in (${list(names.length)})${since === undefined ? '' : ' and timestamp > ?'}`,
+          params,
+        );
+        for (const r of rows)
+          out.push({
+            profileId: r.profile_id,
+            name: r.name,
+            timestamp: Number(r.timestamp),
+            properties: r.properties === null ? null : fromJson(r.properties),
+          });
       }
       return out;
     },

@@ -143,6 +143,19 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
       ]);
       return [survivorId, ...rows.map((r) => r.from_id)];
     },
+    async families(survivorIds) {
+      const out = new Map<string, string[]>(survivorIds.map((id) => [id, [id]]));
+      for (const part of chunk(survivorIds, 1, 2000)) {
+        const rows = await rawQuery<{ from_id: string; to_id: string }>(
+          db,
+          d,
+          `select from_id, to_id from profile_redirects where to_id in (${list(part.length)})`,
+          [...part],
+        );
+        for (const r of rows) out.get(r.to_id)?.push(r.from_id);
+      }
+      return out;
+    },
     async ofProfiles(profileIds) {
       if (profileIds.length === 0) return [];
       const rows = await rawQuery<Database['identities']>(

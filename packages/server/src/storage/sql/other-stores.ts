@@ -43,6 +43,11 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         .execute();
       return rows.map(toChange);
     },
+    async after(seq, opts) {
+      let q = db.selectFrom('changes').selectAll().where('seq', '>', seq);
+      if (opts.kinds && opts.kinds.length > 0) q = q.where('kind', 'in', opts.kinds);
+      return (await q.orderBy('seq').limit(opts.limit).execute()).map(toChange);
+    },
     async commit(consumer, seq) {
       await db
         .insertInto('change_offsets')

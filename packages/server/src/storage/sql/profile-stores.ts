@@ -264,12 +264,19 @@ export function createConsentStore(db: Kysely<Database>, d: SqlDialect): Consent
       await db.updateTable('consents').set({ superseded_at: at }).where('id', 'in', ids).execute();
     },
     async current(profileIds) {
-      if (profileIds.length === 0) return [];
-      const { rows } = await sql<
-        Database['consents']
-      >`select * from consents where profile_id in (${sql.join(profileIds)}) and superseded_at is null order by valid_from, id`.execute(
-        db,
-      );
+      const rows: Database['consents'][] = [];
+      for (const part of chunk(profileIds, 1, 2000)) {
+        rows.push(
+          ...(await rawQuery<Database['consents']>(
+            db,
+            d,
+            `select * from consents where profile_id in (${list(part.length)}) and superseded_at is null`,
+            part,
+          )),
+        );
+      }
+      // By valid_from then id across the slices, as one statement would have ordered them.
+      rows.sort((a, b) => Number(a.valid_from) - Number(b.valid_from) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return rows.map(toConsent);
     },
     async all(profileIds) {
@@ -311,6 +318,19 @@ export function createAccountStore(db: Kysely<Database>): AccountStore {
         .values({ profile_id: profileId, account_id: accountId, source_id: sourceId, created_at: at })
         .onConflict((oc) => oc.columns(['profile_id', 'account_id']).doNothing())
         .execute();
+    },
+    async links(profileIds) {
+      const out: { profileId: string; accountId: string; traits: Record<string, unknown> }[] = [];
+      for (const part of chunk(profileIds, 1, 2000)) {
+        const rows = await db
+          .selectFrom('profile_accounts as pa')
+          .innerJoin('accounts as a', 'a.id', 'pa.account_id')
+          .select(['pa.profile_id', 'a.id', 'a.traits'])
+          .where('pa.profile_id', 'in', part)
+          .execute();
+        for (const r of rows) out.push({ profileId: r.profile_id, accountId: r.id, traits: fromJson(r.traits) });
+      }
+      return out;
     },
     async ofProfiles(profileIds) {
       if (profileIds.length === 0) return [];

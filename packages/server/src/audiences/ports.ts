@@ -1,0 +1,112 @@
+import type { AudienceDefinition } from '@tessera/protocol';
+import type { CompiledAudience } from './compile-sql.js';
+
+/** The current state of one audience (`audiences`). */
+export interface AudienceRow {
+  key: string;
+  name: string;
+  description: string | null;
+  definition: AudienceDefinition;
+  /** 1 for the first save, +1 for each later one (a deletion included). */
+  version: number;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  updatedBy: string;
+  /** Set when deleted: the definition then holds for nobody, and the row goes once every member has exited. */
+  deletedAt: number | null;
+  /** When a full recomputation was asked for (a save, or explicitly); null once one ran. */
+  recomputeRequestedAt: number | null;
+  /** When the last full recomputation ran, and for which version. */
+  computedAt: number | null;
+  computedVersion: number | null;
+}
+
+/** One saved version of an audience (`audience_versions`), never changed. */
+export interface AudienceVersionRow {
+  key: string;
+  version: number;
+  name: string;
+  description: string | null;
+  definition: AudienceDefinition;
+  deleted: boolean;
+  createdAt: number;
+  createdBy: string;
+}
+
+/** Definitions of audiences: business settings, versioned (DESIGN §9). */
+export interface AudienceStore {
+  /** Every audience, deleted ones included when asked, by key. */
+  list(opts?: { includeDeleted?: boolean }): Promise<AudienceRow[]>;
+  get(key: string): Promise<AudienceRow | undefined>;
+  /** Writes `row` as the current state and its version as a new `audience_versions` row. */
+  save(row: AudienceRow): Promise<void>;
+  /** Every version of `key`, newest first. */
+  versions(key: string): Promise<AudienceVersionRow[]>;
+  /**
+   * Holds the definitions of `keys` until the transaction ends: `share` while a batch evaluates them, `update` while a
+   * full recomputation rewrites one's members (so no batch evaluates it meanwhile). Nothing where the store has a
+   * single writer.
+   */
+  lock(keys: readonly string[], mode: 'share' | 'update'): Promise<void>;
+  /** Asks for a full recomputation of `key` (no new version). */
+  requestRecompute(key: string, at: number): Promise<void>;
+  /** Records a finished full recomputation of `version` at `at`; the request is then served (cleared). */
+  markComputed(key: string, version: number, at: number): Promise<void>;
+  /** Removes a deleted audience's row (its versions and membership history stay). */
+  remove(key: string): Promise<void>;
+}
+
+/** One stay of a profile in an audience (`audience_memberships`). */
+export interface MembershipRow {
+  id: string;
+  audienceKey: string;
+  profileId: string;
+  enteredAt: number;
+  /** Null while the profile is a member. */
+  exitedAt: number | null;
+  enteredVersion: number;
+  exitedVersion: number | null;
+  exitReason: ExitReason | null;
+}
+
+/** Why a stay ended: the definition stopped holding, the profile was merged into another, the audience was deleted. */
+export type ExitReason = 'condition' | 'merged' | 'deleted';
+
+/** Memberships and their history, and the scheduler's re-checks. Person-owned, by profile. */
+export interface MembershipStore {
+  /** The open stays of these profiles. */
+  current(profileIds: readonly string[]): Promise<MembershipRow[]>;
+  /** Every stay of these profiles, open or closed, by entry time. */
+  history(profileIds: readonly string[]): Promise<MembershipRow[]>;
+  /** Opens stays (at most one open stay per profile and audience: a second is an error). */
+  enter(rows: readonly MembershipRow[]): Promise<void>;
+  /** Closes open stays. */
+  exit(
+    stays: readonly { id: string; profileId: string }[],
+    at: number,
+    version: number,
+    reason: ExitReason,
+  ): Promise<void>;
+  /** Open stays of audience `key`, by profile id, after `after`. */
+  members(key: string, opts: { limit: number; after?: string }): Promise<MembershipRow[]>;
+  /** Number of members of each audience that has any. */
+  counts(): Promise<Map<string, number>>;
+  /** Runs a compiled audience (`compileAudience`): the ids it selects, in order. */
+  select(query: CompiledAudience): Promise<string[]>;
+  /** Runs a compiled count (`compileAudience(…, { count: true })`). */
+  count(query: CompiledAudience): Promise<number>;
+  /** Runs a compiled tally (`compileAudience(…, { tally: true })`): each profile considered and whether it is in. */
+  tally(query: CompiledAudience): Promise<{ id: string; member: boolean }[]>;
+  /**
+   * Sets the next re-check of each profile (replacing any), or removes it where `dueAt` is null: after an evaluation
+   * of every audience for them.
+   */
+  setRechecks(rows: readonly { profileId: string; dueAt: number | null }[]): Promise<void>;
+  /** Brings the re-check of each profile forward to `dueAt` where it is later or absent. */
+  recheckBy(rows: readonly { profileId: string; dueAt: number }[]): Promise<void>;
+  /** Like `recheckBy`, for the profiles and instants a compiled query selects (`select profile_id, due_at …`). */
+  recheckFrom(query: CompiledAudience): Promise<void>;
+  /** Removes and returns up to `limit` re-checks due at `now`, earliest first. */
+  takeDue(now: number, limit: number): Promise<{ profileId: string; dueAt: number }[]>;
+}

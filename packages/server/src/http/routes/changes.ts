@@ -1,0 +1,76 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { ChangePage, toPublicId } from '@tessera/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { Change } from '../../bus/ports.js';
+import { TesseraError } from '../../errors.js';
+import type { Storage } from '../../storage/storage.js';
+import { parseLimit } from '../pagination.js';
+import { requireRole } from '../principal.js';
+import { BEARER, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
+import type { Respond } from '../serialise.js';
+
+const ChangesQuery = Type.Object({
+  after: Type.Optional(Type.String({ description: 'the last `seq` read (default 0: from the oldest kept)' })),
+  kind: Type.Optional(
+    Type.String({ description: 'only these kinds, comma-separated (`audience.entered,audience.exited`)' }),
+  ),
+  limit: Type.Optional(Type.String({ description: 'page size, 1 to 1000 (default 50)' })),
+});
+
+/** Payload ids as the API writes them: profile and event ids with their prefixes. */
+function publicPayload(payload: unknown): unknown {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  const out: Record<string, unknown> = { ...(payload as Record<string, unknown>) };
+  if (typeof out.profileId === 'string') out.profileId = toPublicId('profile', out.profileId);
+  if (typeof out.eventId === 'string') out.eventId = toPublicId('event', out.eventId);
+  return out;
+}
+
+const toView = (c: Change) => ({
+  seq: c.seq,
+  id: toPublicId('change', c.id),
+  kind: c.kind,
+  profileId: toPublicId('profile', c.profileId),
+  payload: publicPayload(c.payload),
+  createdAt: new Date(c.createdAt).toISOString(),
+});
+
+/**
+ * The embedded change bus read over HTTP (DESIGN §3): a consumer without database access polls `?after=` with the
+ * last `seq` it read. In cluster mode the bus is a JetStream stream, which consumers subscribe to instead.
+ */
+export function changeRoutes(deps: { storage: Storage; clusterBus: boolean; respond: Respond }) {
+  const { storage, respond } = deps;
+  return async (app: FastifyInstance) => {
+    app.get<{ Querystring: Static<typeof ChangesQuery> }>(
+      '/v1/changes',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Read the change bus',
+          description:
+            'Changes after `after` (a `seq`), oldest first: what destinations and live views consume — events ' +
+            'stored, traits changed, merges, audience entries and exits. Embedded mode only (`409` in cluster ' +
+            'mode, where the bus is the JetStream stream `<prefix>_CHANGES`). Roles: admin, marketer, analyst.',
+          security: BEARER,
+          querystring: ChangesQuery,
+          response: { 200: ChangePage, ...errors(...MANAGEMENT_ERRORS, 409) },
+        },
+      },
+      async (request, reply) => {
+        requireRole(request, ['marketer', 'analyst']);
+        if (deps.clusterBus)
+          throw new TesseraError('conflict', 'in cluster mode the change bus is a JetStream stream: subscribe to it');
+        const raw = request.query.after ?? '0';
+        if (!/^\d{1,15}$/.test(raw)) throw new TesseraError('invalid_request', 'after must be a seq (a whole number)');
+        const limit = parseLimit(request.query.limit);
+        const kinds = request.query.kind?.split(',').filter((k) => k !== '');
+        const rows = await storage.changes.after(Number(raw), { limit, kinds });
+        return respond(request, reply, {
+          items: rows.map(toView),
+          nextCursor: rows.length > 0 ? String(rows[rows.length - 1].seq) : null,
+        });
+      },
+    );
+  };
+}
