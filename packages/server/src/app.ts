@@ -17,6 +17,7 @@ import { createIngestService, type IngestService } from './ingest/ingest-service
 import type { IngestWriter } from './ingest/ingest-writer.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createPersonalizeService, type PersonalizeService } from './personalize/personalize-service.js';
 import { createEmbeddedPipeline } from './pipeline/embedded-pipeline.js';
 import type { PipelineRunner } from './pipeline/pipeline-runner.js';
 import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.js';
@@ -60,6 +61,8 @@ export interface App {
   readonly survivorship: SurvivorshipService;
   /** Audience definitions, members, preview (DESIGN §6). */
   readonly audiences: AudienceService;
+  /** Read keys and answers of the personalisation endpoint. */
+  readonly personalize: PersonalizeService;
   readonly metrics: Metrics;
   readonly pipeline: PipelineRunner;
   /** Listens on `config.host:config.port`; resolves to the URL. */
@@ -148,6 +151,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
   const survivorship = createSurvivorshipService(storage);
   const audiences = createAudienceService(storage);
+  const personalize = createPersonalizeService(storage, sources);
   // Embedded: this process is every role, the scheduler's included. Cluster mode starts it with its roles.
   const scheduler =
     !cluster && (opts.scheduler ?? opts.pipeline !== false) ? createScheduler({ storage, logger }) : undefined;
@@ -165,6 +169,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rebuild,
     survivorship,
     audiences,
+    personalize,
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
   });
@@ -185,6 +190,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rebuild,
     survivorship,
     audiences,
+    personalize,
     metrics,
     pipeline,
     async listen() {

@@ -12,6 +12,7 @@ import type { IngestService } from '../ingest/ingest-service.js';
 import type { IngestWriter } from '../ingest/ingest-writer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { PersonalizeService } from '../personalize/personalize-service.js';
 import type { ProfileService } from '../profiles/profile-service.js';
 import type { SurvivorshipService } from '../profiles/survivorship-service.js';
 import type { SourceService } from '../sources/source-service.js';
@@ -23,6 +24,7 @@ import { changeRoutes } from './routes/changes.js';
 import { dedupeRoutes } from './routes/dedupe.js';
 import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
+import { personalizeRoutes } from './routes/personalize.js';
 import { profileRoutes } from './routes/profiles.js';
 import { sourceCallRoutes } from './routes/source-calls.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -47,6 +49,7 @@ export interface HttpDeps {
   rebuild: (opts: RebuildOptions) => Promise<RebuildSummary>;
   survivorship: SurvivorshipService;
   audiences: AudienceService;
+  personalize: PersonalizeService;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
   consumer: string;
@@ -116,6 +119,13 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
           },
           writeKey: { type: 'http', scheme: 'basic', description: "a source's write key as user name, no password" },
           webhookKey: { type: 'apiKey', in: 'header', name: 'X-Tessera-Key', description: "a source's write key" },
+          readKey: { type: 'apiKey', in: 'query', name: 'key', description: "a source's read key (personalisation)" },
+          readKeyHeader: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Tessera-Key',
+            description: "a source's read key (personalisation)",
+          },
           webhookKeyQuery: {
             type: 'apiKey',
             in: 'query',
@@ -143,6 +153,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(identityRoutes({ ...deps, respond }));
   await app.register(dedupeRoutes({ ...deps, respond }));
   await app.register(audienceRoutes({ ...deps, respond }));
+  await app.register(personalizeRoutes({ ...deps, respond }));
   await app.register(changeRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
   await app.register(opsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

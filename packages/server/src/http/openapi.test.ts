@@ -54,6 +54,9 @@ const MANAGEMENT: [string, string][] = [
   ['get', '/v1/audiences/{key}/members'],
   ['get', '/v1/profiles/{id}/audiences'],
   ['get', '/v1/changes'],
+  ['get', '/v1/sources/{id}/personalization'],
+  ['put', '/v1/sources/{id}/personalization'],
+  ['post', '/v1/sources/{id}/read-key'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [
@@ -64,6 +67,7 @@ const TRACKING: [string, string][] = [
 ];
 const EXPECTED: [string, string][] = [
   ...TRACKING,
+  ['get', '/v1/personalize'],
   ['post', '/v1/webhooks/{sourceId}'],
   ...MANAGEMENT,
   ['get', '/healthz'],
@@ -81,9 +85,10 @@ const QUERY: Record<string, string[]> = {
   'get /v1/audiences/{key}/members': ['limit', 'cursor', 'format'],
   'get /v1/profiles/{id}/audiences': ['history'],
   'get /v1/changes': ['after', 'kind', 'limit'],
+  'get /v1/personalize': ['userId', 'anonymousId'],
 };
 
-/** `method path` of every route, read from Fastify's route tree (HEAD and `/openapi.json` left out). */
+/** `method path` of every route, read from Fastify's route tree (HEAD, OPTIONS and `/openapi.json` left out). */
 function registeredRoutes(app: FastifyInstance): string[] {
   const stack: string[] = [];
   const out: string[] = [];
@@ -94,7 +99,8 @@ function registeredRoutes(app: FastifyInstance): string[] {
     stack[depth] = (depth > 0 ? stack[depth - 1] : '') + m[2];
     const path = stack[depth].replace(/:(\w+)/g, '{$1}');
     for (const method of m[3].split(', ')) {
-      if (method !== 'HEAD' && path !== '/openapi.json') out.push(`${method.toLowerCase()} ${path}`);
+      if (method !== 'HEAD' && method !== 'OPTIONS' && path !== '/openapi.json')
+        out.push(`${method.toLowerCase()} ${path}`);
     }
   }
   return out.sort();

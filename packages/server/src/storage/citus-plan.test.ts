@@ -436,6 +436,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '004-distribution-keys',
       '005-review-unmerge',
       '006-audiences',
+      '007-personalization',
     ]);
   });
 

@@ -59,4 +59,5 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'audience_versions', file: 'main', json: ['definition'] },
   { name: 'audience_memberships', file: 'main', json: [] },
   { name: 'audience_rechecks', file: 'main', json: [] },
+  { name: 'source_read_keys', file: 'main', json: ['origins', 'traits', 'audiences'] },
 ];

@@ -136,6 +136,10 @@ export const CITUS_PLAN: CitusPlan = {
     kind: 'reference',
     why: 'Every saved version of an audience definition; few rows, rarely read.',
   },
+  source_read_keys: {
+    kind: 'reference',
+    why: 'Read keys of the personalisation endpoint and what they may read: few rows, checked by every api node.',
+  },
   audience_memberships: {
     kind: 'distributed',
     column: 'profile_id',

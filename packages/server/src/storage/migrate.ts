@@ -6,6 +6,7 @@ import { batchSeqSchema } from './migrations/003-batch-seq.js';
 import { distributionKeysSchema } from './migrations/004-distribution-keys.js';
 import { reviewUnmergeSchema } from './migrations/005-review-unmerge.js';
 import { audiencesSchema } from './migrations/006-audiences.js';
+import { personalizationSchema } from './migrations/007-personalization.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -19,6 +20,7 @@ const MAIN: Migrations = {
   '004-distribution-keys': distributionKeysSchema,
   '005-review-unmerge': reviewUnmergeSchema,
   '006-audiences': audiencesSchema,
+  '007-personalization': personalizationSchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

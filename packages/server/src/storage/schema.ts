@@ -208,6 +208,16 @@ export interface Database {
     exit_reason: string | null;
   };
   audience_rechecks: { profile_id: string; due_at: number };
+  source_read_keys: {
+    source_id: string;
+    key_hash: string;
+    origins: string;
+    traits: string;
+    audiences: string;
+    created_at: number;
+    updated_at: number;
+    updated_by: string;
+  };
 }
 
 export type TableName = keyof Database;

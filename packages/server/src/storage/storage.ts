@@ -2,6 +2,7 @@ import type { AudienceStore, MembershipStore } from '../audiences/ports.js';
 import type { ChangeStore } from '../bus/ports.js';
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
+import type { ReadKeyStore } from '../personalize/ports.js';
 import type { AccountStore, ConsentStore, EventStore, HistoryStore, ProfileStore } from '../profiles/ports.js';
 import type { JobStore } from '../scheduler/ports.js';
 import type { SettingsStore } from '../settings/ports.js';
@@ -26,6 +27,7 @@ export interface Stores {
   readonly jobs: JobStore;
   readonly audiences: AudienceStore;
   readonly memberships: MembershipStore;
+  readonly readKeys: ReadKeyStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.

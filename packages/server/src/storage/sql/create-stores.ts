@@ -16,6 +16,7 @@ import {
 } from './other-stores.js';
 import { createAccountStore, createConsentStore, createHistoryStore, createProfileStore } from './profile-stores.js';
 import { type DirectRunner, runDirectlyIn } from './raw.js';
+import { createReadKeyStore } from './read-key-store.js';
 
 /**
  * The ports implemented once over Kysely, for any dialect. `logDb` holds the ingest log: the same database in
@@ -39,6 +40,7 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     jobs: createJobStore(db, d),
     audiences: createAudienceStore(db, d),
     memberships: createMembershipStore(db, d),
+    readKeys: createReadKeyStore(db, d),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);
