@@ -4,6 +4,7 @@ export * from './api-identity.js';
 export * from './api-profiles.js';
 export * from './api-sources.js';
 export * from './audiences.js';
+export * from './computed-traits.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';

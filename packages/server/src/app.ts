@@ -2,6 +2,7 @@ import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type AudienceService, createAudienceService } from './audiences/audience-service.js';
+import { type ComputedTraitService, createComputedTraitService } from './audiences/computed-trait-service.js';
 import { createTokenService, type TokenService } from './auth/token-service.js';
 import { openJetStream } from './cluster/jetstream.js';
 import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
@@ -61,6 +62,8 @@ export interface App {
   readonly survivorship: SurvivorshipService;
   /** Audience definitions, members, preview (DESIGN §6). */
   readonly audiences: AudienceService;
+  /** Computed trait definitions and values. */
+  readonly computedTraits: ComputedTraitService;
   /** Read keys and answers of the personalisation endpoint. */
   readonly personalize: PersonalizeService;
   readonly metrics: Metrics;
@@ -152,6 +155,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const survivorship = createSurvivorshipService(storage);
   const audiences = createAudienceService(storage);
   const personalize = createPersonalizeService(storage, sources);
+  const computedTraits = createComputedTraitService(storage);
   // Embedded: this process is every role, the scheduler's included. Cluster mode starts it with its roles.
   const scheduler =
     !cluster && (opts.scheduler ?? opts.pipeline !== false) ? createScheduler({ storage, logger }) : undefined;
@@ -169,6 +173,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rebuild,
     survivorship,
     audiences,
+    computedTraits,
     personalize,
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
@@ -190,6 +195,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rebuild,
     survivorship,
     audiences,
+    computedTraits,
     personalize,
     metrics,
     pipeline,

@@ -1,8 +1,10 @@
 import type { AudienceDefinition } from '@tessera/protocol';
 import { TesseraError } from '../errors.js';
+import type { SettingsStore } from '../settings/ports.js';
 import type { Storage } from '../storage/storage.js';
 import { writeTransaction } from '../storage/write-transaction.js';
 import { compileAudience } from './compile-sql.js';
+import { loadComputedTraits } from './computed-trait-settings.js';
 import { referencedAudiences } from './evaluate-profiles.js';
 import { parseAudience } from './parse-audience.js';
 import type { AudienceRow, AudienceVersionRow, MembershipRow } from './ports.js';
@@ -77,16 +79,30 @@ function asBody(body: unknown, allowed: readonly string[]): Record<string, unkno
   return b;
 }
 
-/** Computed traits are not stored yet: a definition reading one would never hold. */
-function refuseComputedTraits(definition: AudienceDefinition): void {
-  const walk = (n: AudienceDefinition, path: string): void => {
-    if (n.type === 'computed_trait')
-      invalid(path || 'definition', 'computed_trait conditions are not available yet (computed traits are not stored)');
-    if (n.type === 'and' || n.type === 'or')
-      for (const [i, c] of n.conditions.entries()) walk(c, `${path}.conditions.${i}`);
-    if (n.type === 'not') walk(n.condition, `${path}.condition`);
+/** Keys of the computed traits `definition` reads, at any depth. */
+export function referencedTraits(definition: AudienceDefinition): Set<string> {
+  const out = new Set<string>();
+  const walk = (n: AudienceDefinition): void => {
+    if (n.type === 'computed_trait') out.add(n.key);
+    if (n.type === 'and' || n.type === 'or') for (const c of n.conditions) walk(c);
+    if (n.type === 'not') walk(n.condition);
   };
-  walk(definition, 'definition');
+  walk(definition);
+  return out;
+}
+
+/** Every computed trait `definition` reads exists. */
+async function checkTraits(settings: SettingsStore, definition: AudienceDefinition): Promise<void> {
+  const wanted = referencedTraits(definition);
+  if (wanted.size === 0) return;
+  const { definitions } = await loadComputedTraits(settings);
+  for (const key of wanted)
+    if (!definitions.has(key))
+      throw new TesseraError(
+        'invalid_request',
+        `invalid audience: definition: names computed trait ${JSON.stringify(key)}, which does not exist`,
+        { details: { field: 'definition', computedTrait: key } },
+      );
 }
 
 /**
@@ -173,7 +189,7 @@ export function createAudienceService(storage: Storage, clock: () => number = Da
       const name = text(b, 'name', 200, true) as string;
       const description = text(b, 'description', 2000, false) ?? null;
       const definition = parseDefinition(b.definition, key);
-      refuseComputedTraits(definition);
+      await checkTraits(storage.settings, definition);
       return writeTransaction(storage, async (tx) => {
         const audiences = await tx.audiences.list({ includeDeleted: true });
         const existing = audiences.find((a) => a.key === key);
@@ -216,7 +232,7 @@ export function createAudienceService(storage: Storage, clock: () => number = Da
       const name = text(b, 'name', 200, false);
       const description = b.description === null ? null : text(b, 'description', 2000, false);
       const definition = b.definition === undefined ? undefined : parseDefinition(b.definition, key);
-      if (definition) refuseComputedTraits(definition);
+      if (definition) await checkTraits(storage.settings, definition);
       await writeTransaction(storage, async (tx) => {
         const audiences = await tx.audiences.list();
         const current = audiences.find((a) => a.key === key);
@@ -304,7 +320,7 @@ export function createAudienceService(storage: Storage, clock: () => number = Da
     async preview(body: unknown): Promise<PreviewResult> {
       const b = asBody(body, ['definition', 'exact', 'sampleSize']);
       const definition = parseDefinition(b.definition);
-      refuseComputedTraits(definition);
+      await checkTraits(storage.settings, definition);
       if (b.exact !== undefined && typeof b.exact !== 'boolean') invalid('exact', 'must be true or false');
       const size = b.sampleSize ?? DEFAULT_SAMPLE;
       if (typeof size !== 'number' || !Number.isInteger(size) || size < 100 || size > 100_000)
@@ -315,11 +331,14 @@ export function createAudienceService(storage: Storage, clock: () => number = Da
           invalid('definition', `names audience ${JSON.stringify(ref)}, which does not exist`);
       const now = clock();
       const d = storage.dialect;
+      const { definitions: computedTraits } = await loadComputedTraits(storage.settings);
       const started = performance.now();
       const result = await storage.transaction(async (tx) => {
         const profiles = await tx.memberships.count(compileAudience(null, d, now, { count: true }));
         const fraction = profiles <= size ? 1 : size / profiles;
-        const rows = await tx.memberships.tally(compileAudience(definition, d, now, { tally: true, fraction }));
+        const rows = await tx.memberships.tally(
+          compileAudience(definition, d, now, { tally: true, fraction, computedTraits }),
+        );
         return { profiles, fraction, rows: rows.map((r) => ({ id: r.id, member: r.member })) };
       });
       const sampled = result.rows.length;
@@ -344,7 +363,7 @@ export function createAudienceService(storage: Storage, clock: () => number = Da
       if (b.exact === true) {
         const t = performance.now();
         const count = await storage.transaction((tx) =>
-          tx.memberships.count(compileAudience(definition, d, now, { count: true })),
+          tx.memberships.count(compileAudience(definition, d, now, { count: true, computedTraits })),
         );
         out.exact = { count, ms: Math.round(performance.now() - t) };
       }

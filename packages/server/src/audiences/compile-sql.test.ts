@@ -14,12 +14,20 @@ import { openSqlite } from '../storage/sqlite/create-sqlite-database.js';
 import type { Storage } from '../storage/storage.js';
 import { createTestSchema, testDatabases, testDatabaseUrl } from '../test/databases.js';
 import { compileAudience, compileRechecks } from './compile-sql.js';
+import { computeTrait } from './computed-trait.js';
 import { evaluateAudience } from './evaluate.js';
 import { nextExpiry } from './next-expiry.js';
 import { parseAudience } from './parse-audience.js';
 import type { MembershipRow } from './ports.js';
 import type { ProfileSnapshot } from './profile-snapshot.js';
-import { AUDIENCE_KEYS, EVENT_NAMES, PURPOSES, randomDefinition, randomObject } from './test-random-audience.js';
+import {
+  AUDIENCE_KEYS,
+  EVENT_NAMES,
+  PURPOSES,
+  randomComputedTraits,
+  randomDefinition,
+  randomObject,
+} from './test-random-audience.js';
 import { DAY, HOUR, NOW } from './test-snapshot.js';
 
 /**
@@ -200,6 +208,9 @@ async function seed(storage: Storage): Promise<Fixture> {
   return { named, survivors: profiles.map((p) => p.id).filter((id) => !redirected.has(id)) };
 }
 
+/** The computed traits every definition of these tests may read (fixed: seeded). */
+const COMPUTED = randomComputedTraits(createSeededRandom(77));
+
 /** The snapshot of survivor `id` at `now`, read back through the storage ports. */
 async function snapshotOf(storage: Storage, id: string, now: number): Promise<ProfileSnapshot> {
   const family = await storage.identities.family(id);
@@ -209,10 +220,21 @@ async function snapshotOf(storage: Storage, id: string, now: number): Promise<Pr
   // Ordered by valid_from, id: the last valid at `now` is the current one.
   for (const c of await storage.consents.current(family)) if (c.validFrom <= now) consents[c.purpose] = c.granted;
   const accounts = await storage.accounts.ofProfiles(family);
+  const own = events.map((e) => ({
+    id: e.id,
+    name: e.name as string,
+    timestamp: e.timestamp,
+    properties: e.properties,
+  }));
+  const computedTraits: Record<string, unknown> = {};
+  for (const [key, trait] of COMPUTED) {
+    const value = computeTrait(trait, own, now);
+    if (value !== undefined) computedTraits[key] = value;
+  }
   return {
     traits: row.traits,
-    computedTraits: {},
-    events: events.map((e) => ({ name: e.name as string, timestamp: e.timestamp, properties: e.properties })),
+    computedTraits,
+    events: own,
     consents,
     accounts: accounts.map((a) => ({ traits: a.traits })),
     audiences: new Set((await storage.memberships.current([id])).map((m) => m.audienceKey)),
@@ -290,7 +312,7 @@ for (const database of testDatabases()) {
 
       async function agree(definition: AudienceDefinition): Promise<string[]> {
         const parsed = parseAudience(definition);
-        const query = compileAudience(parsed, storage.dialect, NOW);
+        const query = compileAudience(parsed, storage.dialect, NOW, { computedTraits: COMPUTED });
         const rows = await rawQuery<{ id: string }>(db, storage.dialect, query.text, query.params);
         const sql = rows.map((row) => row.id).sort();
         const expected = fixture.survivors.filter((id) => evaluateAudience(parsed, snapshots.get(id)!, NOW)).sort();
@@ -321,7 +343,7 @@ for (const database of testDatabases()) {
         let compared = 0;
         for (let i = 0; i < 1000; i++) {
           const definition = parseAudience(randomDefinition(r));
-          const query = compileRechecks(definition, storage.dialect, NOW);
+          const query = compileRechecks(definition, storage.dialect, NOW, COMPUTED);
           const sql = new Map<string, number>();
           if (query) {
             const rows = await rawQuery<{ profile_id: string; due_at: number | string }>(
@@ -334,7 +356,7 @@ for (const database of testDatabases()) {
           }
           const expected = new Map<string, number>();
           for (const id of fixture.survivors) {
-            const due = nextExpiry(definition, snapshots.get(id)!, NOW);
+            const due = nextExpiry(definition, snapshots.get(id)!, NOW, COMPUTED);
             if (due !== undefined) expected.set(id, due);
           }
           expect(new Map([...sql].sort()), JSON.stringify(definition)).toEqual(new Map([...expected].sort()));
@@ -377,9 +399,30 @@ for (const database of testDatabases()) {
         for (const row of sample) expect(fixture.survivors).toContain(row.id);
       });
 
-      it('refuses computed traits (not stored yet)', () => {
+      it('refuses a computed trait it has no definition of', () => {
         const definition: AudienceDefinition = { type: 'computed_trait', key: 'ltv', compare: { op: 'exists' } };
         expect(() => compileAudience(definition, storage.dialect, NOW)).toThrow(TesseraError);
+      });
+
+      it('computes every computed trait as computeTrait does (each one compared with equals on its value)', async () => {
+        let compared = 0;
+        for (const [key] of COMPUTED) {
+          const values = new Map<string, unknown>();
+          for (const id of fixture.survivors) values.set(id, snapshots.get(id)!.computedTraits[key]);
+          const distinct = [
+            ...new Set([...values.values()].filter((v) => ['string', 'number', 'boolean'].includes(typeof v))),
+          ];
+          for (const value of distinct.slice(0, 6)) {
+            compared++;
+            await agree({
+              type: 'computed_trait',
+              key,
+              compare: { op: 'equals', value: value as string | number | boolean },
+            });
+          }
+          await agree({ type: 'computed_trait', key, compare: { op: 'exists' } });
+        }
+        expect(compared).toBeGreaterThan(40);
       });
     },
   );

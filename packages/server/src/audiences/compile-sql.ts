@@ -2,14 +2,17 @@ import type {
   AudienceCondition,
   AudienceDefinition,
   Comparison,
+  ComputedTraitDefinition,
   EventCondition,
+  EventWindow,
   NumericComparison,
 } from '@tessera/protocol';
 import { TesseraError } from '../errors.js';
 import type { SqlDialect } from '../storage/dialect.js';
+import type { ComputedTraits } from './computed-trait.js';
 import { type AudienceSqlFragments, audienceSqlFragments } from './sql-fragments.js';
 import { toDate } from './values.js';
-import { isRelative, windowLength } from './window.js';
+import { isRelative, UNIT_MS, windowLength } from './window.js';
 
 /** One statement with `?` placeholders, for `rawQuery` (which numbers them for PostgreSQL). */
 export interface CompiledAudience {
@@ -32,16 +35,16 @@ export interface CompiledAudience {
  * run; `count` selects the number of members (`n`) instead of their ids; `tally` selects every profile considered,
  * `id` and `m` (1 for a member, else 0), for a sample's estimate.
  *
- * Throws `TesseraError` `invalid_request` for `computed_trait` conditions: computed traits are not stored yet.
- * `definition` must have passed `parseAudience`.
+ * A `computed_trait` condition computes its trait in SQL from `opts.computedTraits` (its definition by key; an
+ * unknown key throws `TesseraError` `invalid_request`). `definition` must have passed `parseAudience`.
  */
 export function compileAudience(
   definition: AudienceDefinition | null,
   d: SqlDialect,
   now: number,
-  opts: { fraction?: number; count?: boolean; tally?: boolean } = {},
+  opts: { fraction?: number; count?: boolean; tally?: boolean; computedTraits?: ComputedTraits } = {},
 ): CompiledAudience {
-  const c = new Compiler(audienceSqlFragments(d), now);
+  const c = new Compiler(audienceSqlFragments(d), now, opts.computedTraits);
   const where = definition === null ? '1 = 1' : c.node(definition);
   const sample = opts.fraction !== undefined && opts.fraction < 1 ? ` and ${c.f.sample(opts.fraction, c.bind)}` : '';
   const base = `from profiles p where not exists (select 1 from profile_redirects r0 where r0.from_id = p.id)${sample}`;
@@ -60,28 +63,47 @@ export function compileRechecks(
   definition: AudienceDefinition,
   d: SqlDialect,
   now: number,
+  computedTraits: ComputedTraits = new Map(),
 ): CompiledAudience | undefined {
-  const c = new Compiler(audienceSqlFragments(d), now);
+  const c = new Compiler(audienceSqlFragments(d), now, computedTraits);
   const parts: string[] = [];
-  visitEvents(definition, (n) => {
+  const survivor = 'coalesce(r.to_id, e.profile_id)';
+  const from = 'from events e left join profile_redirects r on r.from_id = e.profile_id';
+  const edges = (n: Pick<EventCondition, 'name' | 'where' | 'window'>) => {
     if (n.window === undefined || !isRelative(n.window)) return;
     const length = windowLength(n.window);
     const at = c.param(now, c.f.intParam);
     parts.push(
-      `select coalesce(r.to_id, e.profile_id) as profile_id, min(case when e.timestamp > ${at} then e.timestamp else e.timestamp + ${c.param(length, c.f.intParam)} end) as due_at
-       from events e left join profile_redirects r on r.from_id = e.profile_id
-       where ${c.eventFilters(n).join(' and ')} and e.timestamp > ${c.param(now - length, c.f.intParam)}
-       group by coalesce(r.to_id, e.profile_id)`,
+      `select ${survivor} as profile_id, min(case when e.timestamp > ${at} then e.timestamp else e.timestamp + ${c.param(length, c.f.intParam)} end) as due_at
+       ${from} where ${c.eventFilters(n).join(' and ')} and e.timestamp > ${c.param(now - length, c.f.intParam)}
+       group by ${survivor}`,
+    );
+  };
+  visit(definition, (n) => {
+    if (n.type === 'event') edges(n);
+    if (n.type !== 'computed_trait') return;
+    const trait = c.trait(n.key);
+    edges({ name: trait.event, where: trait.where, window: trait.window });
+    if (trait.fn !== 'days_since') return;
+    // The next whole day after the latest event the trait reads: now + DAY − ((now − latest) mod DAY), mod ≥ 0.
+    const conds = [...c.eventFilters({ name: trait.event, where: trait.where }), ...c.windowFilters(trait.window)];
+    const at = () => c.param(now, c.f.intParam);
+    const day = () => c.param(DAY, c.f.intParam);
+    parts.push(
+      `select profile_id, ${at()} + ${day()} - (((${at()} - latest) % ${day()}) + ${day()}) % ${day()} as due_at
+       from (select ${survivor} as profile_id, max(e.timestamp) as latest ${from} where ${conds.join(' and ')} group by ${survivor}) ds`,
     );
   });
   if (parts.length === 0) return undefined;
   return c.finish(`select profile_id, min(due_at) as due_at from (${parts.join(' union all ')}) x group by profile_id`);
 }
 
-function visitEvents(node: AudienceCondition, f: (node: EventCondition) => void): void {
-  if (node.type === 'event') f(node);
-  else if (node.type === 'and' || node.type === 'or') for (const c of node.conditions) visitEvents(c, f);
-  else if (node.type === 'not') visitEvents(node.condition, f);
+const DAY = UNIT_MS.days;
+
+function visit(node: AudienceCondition, f: (node: AudienceCondition) => void): void {
+  f(node);
+  if (node.type === 'and' || node.type === 'or') for (const c of node.conditions) visit(c, f);
+  else if (node.type === 'not') visit(node.condition, f);
 }
 
 /** A parameter's name while the text is built: no SQL fragment contains `@@`. */
@@ -102,7 +124,18 @@ class Compiler {
   constructor(
     readonly f: AudienceSqlFragments,
     private readonly now: number,
+    private readonly computed: ComputedTraits = new Map(),
   ) {}
+
+  /** The definition of computed trait `key`. */
+  trait(key: string): ComputedTraitDefinition {
+    const trait = this.computed.get(key);
+    if (!trait)
+      throw new TesseraError('invalid_request', `audience SQL: no computed trait ${JSON.stringify(key)}`, {
+        details: { type: 'computed_trait', key },
+      });
+    return trait;
+  }
 
   /** The statement `text` with its named parameters numbered in text order (fragments nest in any order). */
   finish(text: string): CompiledAudience {
@@ -138,11 +171,7 @@ class Compiler {
       case 'audience':
         return `exists (select 1 from audience_memberships m where m.profile_id = p.id and m.audience_key = ${this.param(n.key, this.f.textParam)} and m.exited_at is null)`;
       case 'computed_trait':
-        throw new TesseraError(
-          'invalid_request',
-          'audience SQL: computed_trait conditions cannot be compiled yet (computed traits are not stored)',
-          { details: { type: n.type, key: n.key } },
-        );
+        return this.computedTrait(this.trait(n.key), n.compare);
     }
   }
 
@@ -157,7 +186,7 @@ class Compiler {
   }
 
   /** Row `e` of `events` is a `track` event passing the condition's name and property filters. */
-  eventFilters(n: EventCondition): string[] {
+  eventFilters(n: Pick<EventCondition, 'name' | 'where'>): string[] {
     return [
       `e.type = 'track'`,
       `e.name = ${this.param(n.name, this.f.textParam)}`,
@@ -165,23 +194,73 @@ class Compiler {
     ];
   }
 
+  /** Row `e` of `events` falls in `w` at `now`. */
+  windowFilters(w: EventWindow | undefined): string[] {
+    if (w === undefined) return [];
+    if (isRelative(w))
+      return [
+        `e.timestamp > ${this.param(this.now - windowLength(w), this.f.intParam)}`,
+        `e.timestamp <= ${this.param(this.now, this.f.intParam)}`,
+      ];
+    const out: string[] = [];
+    if (w.from !== undefined) out.push(`e.timestamp >= ${this.param(toDate(w.from), this.f.intParam)}`);
+    if (w.to !== undefined) out.push(`e.timestamp < ${this.param(toDate(w.to), this.f.intParam)}`);
+    return out;
+  }
+
+  /** `from` the survivor's family's events that a condition (name, filters, window) counts. */
+  private eventsFrom(n: Pick<EventCondition, 'name' | 'where' | 'window'>): string {
+    const conds = [...this.eventFilters(n), ...this.windowFilters(n.window)];
+    return `from ${FAMILY} join events e on e.profile_id = fam.id where ${conds.join(' and ')}`;
+  }
+
+  /** The numeric value of property `path` of event row `e`, or NULL. */
+  private numberOf(path: string): string {
+    const v = this.alias();
+    return `(select ${this.number(v)} from (select ${this.f.bindValue('e.properties', path.split('.'), this.bind)}) ${v})`;
+  }
+
   private event(n: EventCondition): string {
-    const conds = this.eventFilters(n);
-    const w = n.window;
-    if (w !== undefined && isRelative(w)) {
-      conds.push(`e.timestamp > ${this.param(this.now - windowLength(w), this.f.intParam)}`);
-      conds.push(`e.timestamp <= ${this.param(this.now, this.f.intParam)}`);
-    } else if (w !== undefined) {
-      if (w.from !== undefined) conds.push(`e.timestamp >= ${this.param(toDate(w.from), this.f.intParam)}`);
-      if (w.to !== undefined) conds.push(`e.timestamp < ${this.param(toDate(w.to), this.f.intParam)}`);
-    }
-    const from = `from ${FAMILY} join events e on e.profile_id = fam.id where ${conds.join(' and ')}`;
+    const from = this.eventsFrom(n);
     const a = n.aggregate;
     if (a === undefined) return `exists (select 1 ${from})`;
     if (a.fn === 'count') return this.numeric(`(select count(*) ${from})`, a.compare);
-    const v = this.alias();
-    const value = `(select ${this.number(v)} from (select ${this.f.bindValue('e.properties', a.property!.split('.'), this.bind)}) ${v})`;
+    const value = this.numberOf(a.property as string);
     return this.numeric(`(select ${a.fn === 'sum' ? this.f.sum(value) : `${a.fn}(${value})`} ${from})`, a.compare);
+  }
+
+  /** A computed trait's value (computeTrait) compared by `c`, as for a trait. */
+  private computedTrait(t: ComputedTraitDefinition, c: Comparison): string {
+    const from = this.eventsFrom({ name: t.event, where: t.where, window: t.window });
+    const property = t.property ?? '';
+    const scalar = (expr: string) => this.compare(this.f.jsonValue(expr), 'v', c);
+    switch (t.fn) {
+      case 'count':
+        return scalar(`(select count(*) ${from})`);
+      case 'days_since':
+        return scalar(
+          `(select (${this.param(this.now, this.f.intParam)} - max(e.timestamp)) / ${this.param(DAY, this.f.intParam)} ${from})`,
+        );
+      case 'sum':
+        return scalar(`(select ${this.f.sum(this.numberOf(property))} ${from})`);
+      case 'average':
+        return scalar(`(select avg(${this.numberOf(property)}) ${from})`);
+      case 'min':
+      case 'max':
+        return scalar(`(select ${t.fn}(${this.numberOf(property)}) ${from})`);
+      case 'first':
+      case 'last': {
+        const order = t.fn === 'first' ? 'e.timestamp, e.id' : 'e.timestamp desc, e.id desc';
+        return this.compare(`(select e.properties ${from} order by ${order} limit 1)`, property, c);
+      }
+      case 'most_frequent': {
+        const v = this.alias();
+        const text = `(select case when ${this.f.isString(v)} then ${this.f.text(v)} end from (select ${this.f.bindValue('e.properties', property.split('.'), this.bind)}) ${v})`;
+        return scalar(
+          `(select mf.s from (select ${text} as s ${from}) mf where mf.s is not null group by mf.s order by count(*) desc, mf.s${this.f.binaryCollation} limit 1)`,
+        );
+      }
+    }
   }
 
   private alias(): string {

@@ -1,7 +1,9 @@
-import type { AudienceCondition, AudienceDefinition } from '@tessera/protocol';
+import type { AudienceCondition, AudienceDefinition, ComputedTraitDefinition, EventCondition } from '@tessera/protocol';
 import type { ChangeInput } from '../bus/ports.js';
 import { newUuid } from '../ids.js';
 import type { Stores } from '../storage/storage.js';
+import { type ComputedTraits, computeTrait } from './computed-trait.js';
+import { loadComputedTraits } from './computed-trait-settings.js';
 import { evaluateAudience } from './evaluate.js';
 import { nextExpiry } from './next-expiry.js';
 import type { AudienceRow, ExitReason, MembershipRow } from './ports.js';
@@ -73,11 +75,13 @@ export async function evaluateProfiles(
   }
 
   const evaluated = survivors.filter((id) => existing.has(id));
+  const { definitions: computed } = await loadComputedTraits(tx.settings);
   const snapshots = await loadSnapshots(
     tx,
     evaluated,
     live.map((a) => a.definition),
     now,
+    computed,
   );
   const rechecks: { profileId: string; dueAt: number | null }[] = [];
   for (const id of evaluated) {
@@ -104,7 +108,7 @@ export async function evaluateProfiles(
         snapshot.audiences.delete(a.key);
         exit(stay, 'condition');
       }
-      const expiry = nextExpiry(a.definition, snapshot, now);
+      const expiry = nextExpiry(a.definition, snapshot, now, computed);
       if (expiry !== undefined && (due === undefined || expiry < due)) due = expiry;
     }
     rechecks.push({ profileId: id, dueAt: due ?? null });
@@ -218,15 +222,32 @@ interface Needs {
   since: number | undefined;
   consents: boolean;
   accounts: boolean;
+  /** Computed traits read: computed for each snapshot. */
+  traits: Set<string>;
 }
 
-function needsOf(definitions: readonly AudienceDefinition[], now: number): Needs {
-  const needs: Needs = { names: new Set(), since: Number.POSITIVE_INFINITY, consents: false, accounts: false };
+function needsOf(definitions: readonly AudienceDefinition[], now: number, computed: ComputedTraits): Needs {
+  const needs: Needs = {
+    names: new Set(),
+    since: Number.POSITIVE_INFINITY,
+    consents: false,
+    accounts: false,
+    traits: new Set(),
+  };
   for (const definition of definitions) {
-    visit(definition, (n) => {
-      if (n.type === 'consent') needs.consents = true;
-      else if (n.type === 'entity') needs.accounts = true;
-      else if (n.type === 'event') {
+    visit(definition, (node) => {
+      let n: Pick<EventCondition, 'name' | 'window'> | undefined;
+      if (node.type === 'consent') needs.consents = true;
+      else if (node.type === 'entity') needs.accounts = true;
+      else if (node.type === 'event') n = node;
+      else if (node.type === 'computed_trait') {
+        const trait = computed.get(node.key);
+        if (trait) {
+          needs.traits.add(node.key);
+          n = { name: trait.event, window: trait.window };
+        }
+      }
+      if (n) {
         needs.names.add(n.name);
         const w = n.window;
         // Relative: after now − length (future events included, for `nextExpiry`); absolute: from `from` on.
@@ -252,10 +273,11 @@ export async function loadSnapshots(
   ids: readonly string[],
   definitions: readonly AudienceDefinition[],
   now: number,
+  computed: ComputedTraits = new Map(),
 ): Promise<Map<string, ProfileSnapshot>> {
   const out = new Map<string, ProfileSnapshot>();
   if (ids.length === 0) return out;
-  const needs = needsOf(definitions, now);
+  const needs = needsOf(definitions, now, computed);
   const families = await tx.identities.families(ids);
   const owner = new Map<string, string>();
   for (const [survivor, family] of families) for (const id of family) owner.set(id, survivor);
@@ -266,7 +288,7 @@ export async function loadSnapshots(
   if (needs.names.size > 0) {
     for (const e of await tx.events.tracks(all, [...needs.names], needs.since)) {
       const s = owner.get(e.profileId) as string;
-      entry(events, s, () => []).push({ name: e.name, timestamp: e.timestamp, properties: e.properties });
+      entry(events, s, () => []).push({ id: e.id, name: e.name, timestamp: e.timestamp, properties: e.properties });
     }
   }
   if (needs.consents) {
@@ -287,10 +309,16 @@ export async function loadSnapshots(
     }
   }
   for (const p of await tx.profiles.get(ids)) {
+    const own = events.get(p.id) ?? [];
+    const computedTraits: Record<string, unknown> = {};
+    for (const key of needs.traits) {
+      const value = computeTrait(computed.get(key) as ComputedTraitDefinition, own, now);
+      if (value !== undefined) computedTraits[key] = value;
+    }
     out.set(p.id, {
       traits: p.traits,
-      computedTraits: {},
-      events: events.get(p.id) ?? [],
+      computedTraits,
+      events: own,
       consents: Object.fromEntries([...(consents.get(p.id) ?? new Map())].map(([k, v]) => [k, v.granted])),
       accounts: [...(accounts.get(p.id)?.values() ?? [])],
       audiences: new Set(),

@@ -47,7 +47,7 @@ function matchingEvents(condition: EventCondition, events: readonly SnapshotEven
 }
 
 /** Name and property filters, the part of an event condition that does not depend on time. */
-export function passesFilters(condition: EventCondition, event: SnapshotEvent): boolean {
+export function passesFilters(condition: Pick<EventCondition, 'name' | 'where'>, event: SnapshotEvent): boolean {
   return (
     event.name === condition.name &&
     (condition.where ?? []).every((f) => compareValue(f.compare, valueAt(event.properties, f.property)))

@@ -217,9 +217,78 @@ describe('the scheduler', () => {
   });
 });
 
+describe('computed traits', () => {
+  it('an audience on computed traits: entered by events, left by a days-since re-check', async () => {
+    await t.app.computedTraits.put(
+      'orders_30d',
+      {
+        name: 'Orders, 30 days',
+        definition: { fn: 'count', event: 'Order Completed', window: { last: 30, unit: 'days' } },
+      },
+      'tok_test',
+    );
+    await t.app.computedTraits.put(
+      'days_since_order',
+      { name: 'Days since the last order', definition: { fn: 'days_since', event: 'Order Completed' } },
+      'tok_test',
+    );
+    await create('regular', {
+      type: 'and',
+      conditions: [
+        { type: 'computed_trait', key: 'orders_30d', compare: { op: 'gte', value: 2 } },
+        { type: 'computed_trait', key: 'days_since_order', compare: { op: 'lte', value: 7 } },
+      ],
+    });
+    const now = Date.now();
+    await runAudienceJob(t.app.storage, { now: () => now });
+    await step(t, [order('c1', 10, now - 3 * DAY)]);
+    expect(await audiencesOf('c1')).toEqual([]);
+    await step(t, [order('c1', 10, now - 2 * DAY)]);
+    expect(await audiencesOf('c1')).toEqual(['regular']);
+    const id = bare(await idOf(t, 'user_id', 'c1'));
+    expect(await t.app.computedTraits.values(id, now)).toEqual({ orders_30d: 2, days_since_order: 2 });
+    // Six days later the last order is 8 days old: the re-check at that whole day takes c1 out.
+    const later = await runAudienceJob(t.app.storage, { now: () => now + 6 * DAY });
+    expect(later).toMatchObject({ recomputed: [], rechecked: 1, exited: 1 });
+    expect(await audiencesOf('c1')).toEqual([]);
+  });
+
+  it('refuses an audience on an unknown computed trait, and deleting a trait an audience reads', async () => {
+    await expect(create('x', { type: 'computed_trait', key: 'nope', compare: { op: 'exists' } })).rejects.toThrow(
+      /computed trait "nope", which does not exist/,
+    );
+    await t.app.computedTraits.put('n', { name: 'n', definition: { fn: 'count', event: 'E' } }, 'tok_test');
+    await create('uses-n', { type: 'computed_trait', key: 'n', compare: { op: 'gt', value: 0 } });
+    await expect(t.app.computedTraits.remove('n', 'tok_test')).rejects.toThrow(/read by audience "uses-n"/);
+  });
+});
+
 describe('incremental and full evaluation agree', () => {
   it('on a seeded random workload, a full recomputation after the pipeline changes nothing', async () => {
+    await t.app.computedTraits.put(
+      'spend_30d',
+      {
+        name: 'Spend, 30 days',
+        definition: { fn: 'sum', event: 'Order Completed', property: 'total', window: { last: 30, unit: 'days' } },
+      },
+      'tok_test',
+    );
+    await t.app.computedTraits.put(
+      'recency',
+      { name: 'Days since the last order', definition: { fn: 'days_since', event: 'Order Completed' } },
+      'tok_test',
+    );
     const definitions: [string, AudienceDefinition][] = [
+      [
+        'spenders',
+        {
+          type: 'and',
+          conditions: [
+            { type: 'computed_trait', key: 'spend_30d', compare: { op: 'gte', value: 100 } },
+            { type: 'computed_trait', key: 'recency', compare: { op: 'lt', value: 20 } },
+          ],
+        },
+      ],
       ['gold', GOLD_BUYERS],
       [
         'big-spender',

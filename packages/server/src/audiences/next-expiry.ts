@@ -1,4 +1,5 @@
 import type { AudienceCondition, AudienceDefinition } from '@tessera/protocol';
+import { type ComputedTraits, traitExpiry } from './computed-trait.js';
 import { passesFilters } from './evaluate.js';
 import type { ProfileSnapshot } from './profile-snapshot.js';
 import { isRelative, windowLength } from './window.js';
@@ -11,11 +12,23 @@ import { isRelative, windowLength } from './window.js';
  *
  * An event at t is in a window of length d exactly during [t, t + d), so it enters at t (a future event) and leaves
  * at t + d. Absolute windows and date comparisons do not move with `now`. Membership of other audiences is the
- * snapshot's: their own expiries are theirs.
+ * snapshot's: their own expiries are theirs. A `computed_trait` condition moves when its trait's value may
+ * (`traitExpiry`: its relative window's edges, and each new day of a `days_since`), given its definition in `computed`.
  */
-export function nextExpiry(definition: AudienceDefinition, snapshot: ProfileSnapshot, now: number): number | undefined {
+export function nextExpiry(
+  definition: AudienceDefinition,
+  snapshot: ProfileSnapshot,
+  now: number,
+  computed: ComputedTraits = new Map(),
+): number | undefined {
   let earliest: number | undefined;
   visit(definition, (condition) => {
+    if (condition.type === 'computed_trait') {
+      const trait = computed.get(condition.key);
+      const at = trait === undefined ? undefined : traitExpiry(trait, snapshot.events, now);
+      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+      return;
+    }
     if (condition.type !== 'event' || condition.window === undefined || !isRelative(condition.window)) return;
     const length = windowLength(condition.window);
     for (const event of snapshot.events) {

@@ -107,6 +107,8 @@ export interface MembershipStore {
   recheckBy(rows: readonly { profileId: string; dueAt: number }[]): Promise<void>;
   /** Like `recheckBy`, for the profiles and instants a compiled query selects (`select profile_id, due_at …`). */
   recheckFrom(query: CompiledAudience): Promise<void>;
+  /** The earliest re-check instant, if any. */
+  nextDue(): Promise<number | undefined>;
   /** Removes and returns up to `limit` re-checks due at `now`, earliest first. */
   takeDue(now: number, limit: number): Promise<{ profileId: string; dueAt: number }[]>;
 }

@@ -1,5 +1,7 @@
 /** One event of a profile as the evaluator sees it: a `track` event's name, time and properties. */
 export interface SnapshotEvent {
+  /** The event's id: orders events of the same time (computed traits `first` / `last`). */
+  id?: string;
   name: string;
   /** Event time, ms since the epoch (the event's `timestamp`, not its `receivedAt`). */
   timestamp: number;

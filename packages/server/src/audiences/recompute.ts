@@ -2,6 +2,7 @@ import { newUuid } from '../ids.js';
 import type { Storage, Stores } from '../storage/storage.js';
 import { writeTransaction } from '../storage/write-transaction.js';
 import { compileAudience, compileRechecks } from './compile-sql.js';
+import { loadComputedTraits } from './computed-trait-settings.js';
 import {
   AUDIENCE_ENTERED,
   AUDIENCE_EXITED,
@@ -43,12 +44,13 @@ export async function recomputeAudience(
     const audience = await tx.audiences.get(key);
     if (!audience) return undefined;
     const deleted = audience.deletedAt !== null;
+    const { definitions: computedTraits } = await loadComputedTraits(tx.settings);
     const members = deleted
       ? []
-      : await tx.memberships.select(compileAudience(audience.definition, storage.dialect, now));
+      : await tx.memberships.select(compileAudience(audience.definition, storage.dialect, now, { computedTraits }));
     const { entered, exited } = await applyMembers(tx, audience, members, now);
     if (!deleted) {
-      const rechecks = compileRechecks(audience.definition, storage.dialect, now);
+      const rechecks = compileRechecks(audience.definition, storage.dialect, now, computedTraits);
       if (rechecks) await tx.memberships.recheckFrom(rechecks);
       await tx.audiences.markComputed(key, audience.version, now);
     } else {
@@ -108,6 +110,20 @@ async function applyMembers(
   return { entered: entering.length, exited: leaving.length };
 }
 
+/** Whether an audience waits for a full recomputation, or a re-check is due at `now`: read-only. */
+export async function audienceWorkPending(storage: Storage, now = Date.now()): Promise<boolean> {
+  const audiences = await storage.audiences.list({ includeDeleted: true });
+  if (audiences.some(isPending)) return true;
+  if (audiences.length === 0) return false;
+  const due = await storage.memberships.nextDue();
+  return due !== undefined && due <= now;
+}
+
+/** A save, a deletion or an explicit request the last full recomputation has not served. */
+function isPending(a: AudienceRow): boolean {
+  return a.deletedAt !== null || a.computedVersion !== a.version || a.recomputeRequestedAt !== null;
+}
+
 /** What one run of the audiences job did. */
 export interface AudienceJobSummary {
   recomputed: RecomputeSummary[];
@@ -131,8 +147,7 @@ export async function runAudienceJob(
   const audiences = await storage.audiences.list({ includeDeleted: true });
   const changed = new Set<string>();
   for (const a of orderByDependency(audiences)) {
-    const pending = a.deletedAt !== null || a.computedVersion !== a.version || a.recomputeRequestedAt !== null;
-    if (!pending && ![...referencedAudiences(a.definition)].some((k) => changed.has(k))) continue;
+    if (!isPending(a) && ![...referencedAudiences(a.definition)].some((k) => changed.has(k))) continue;
     const done = await recomputeAudience(storage, a.key, clock());
     if (!done) continue;
     summary.recomputed.push(done);

@@ -35,6 +35,10 @@ export interface AudienceSqlFragments {
   containsText(haystack: string, needle: string): string;
   /** Sum of a double expression, 0 over no row. */
   sum(expr: string): string;
+  /** A JSON object `{"v": expr}` of a SQL scalar (number, text or NULL), to compare like a JSON value. */
+  jsonValue(expr: string): string;
+  /** Suffix of an `order by` term that compares text by code point (not by the database's collation). */
+  binaryCollation: string;
   /** A predicate true for each row with probability `fraction` (a Bernoulli sample), drawn anew per row. */
   sample(fraction: number, bind: (value: unknown) => string): string;
   /** A bound double, a bound 64-bit integer, a bound text. */
@@ -93,6 +97,8 @@ const sqlite: AudienceSqlFragments = {
         from (select ${s} as q, length(${s}) as l) i0) i1), false)`,
   containsText: (h, n) => `instr(${h}, ${n}) > 0`,
   sum: (e) => `total(${e})`,
+  jsonValue: (e) => `json_object('v', ${e})`,
+  binaryCollation: '',
   // `random()` is a signed 64-bit integer (`abs` of its minimum overflows): its low 20 bits are uniform.
   sample: (fraction, bind) => `(random() & 1048575) < cast(${bind(Math.round(fraction * 1_048_576))} as integer)`,
   doubleParam: 'cast(? as real)',
@@ -141,6 +147,8 @@ const postgres: AudienceSqlFragments = {
   isIsoShape: (s) => `coalesce(${s} ~ '${PG_ISO}', false)`,
   containsText: (h, n) => `strpos(${h}, ${n}) > 0`,
   sum: (e) => `coalesce(sum(${e}), 0)`,
+  jsonValue: (e) => `jsonb_build_object('v', ${e})`,
+  binaryCollation: ' collate "C"',
   sample: (fraction, bind) => `random() < cast(${bind(fraction)} as double precision)`,
   doubleParam: 'cast(? as double precision)',
   intParam: 'cast(? as bigint)',

@@ -2,6 +2,8 @@ import type {
   AudienceCondition,
   AudienceDefinition,
   Comparison,
+  ComputedTraitDefinition,
+  ComputedTraitFunction,
   EventCondition,
   EventWindow,
   NumericComparison,
@@ -202,13 +204,55 @@ function comparison(c: Comparison, w: Words): string {
   }
 }
 
-function event(n: EventCondition, w: Words): string {
+/** The events a condition counts, in words: name, filters, window. */
+function events(n: Pick<EventCondition, 'name' | 'where' | 'window'>, w: Words): string {
   const filters = (n.where ?? []).map((f) => `${f.property} ${comparison(f.compare, w)}`);
-  const tail = [
+  return [
     n.name,
     ...(filters.length > 0 ? [`${w.with} ${filters.join(` ${w.and} `)}`] : []),
     ...(n.window === undefined ? [] : [window(n.window, w)]),
   ].join(' ');
+}
+
+const TRAIT_WORDS: Record<SummaryLanguage, Record<ComputedTraitFunction, string>> = {
+  en: {
+    count: 'number of',
+    sum: 'sum of',
+    average: 'average of',
+    min: 'minimum of',
+    max: 'maximum of',
+    first: 'first',
+    last: 'last',
+    most_frequent: 'most frequent',
+    days_since: 'days since the last',
+  },
+  fr: {
+    count: 'nombre de',
+    sum: 'somme de',
+    average: 'moyenne de',
+    min: 'minimum de',
+    max: 'maximum de',
+    first: 'premier',
+    last: 'dernier',
+    most_frequent: 'valeur la plus fréquente de',
+    days_since: 'jours depuis le dernier',
+  },
+};
+
+/**
+ * A computed trait in one line: "sum of total over Order Completed in the last 30 days", "number of Order
+ * Completed with total > 50", "days since the last Order Completed".
+ */
+export function summariseTrait(definition: ComputedTraitDefinition, language: SummaryLanguage): string {
+  const w = language === 'fr' ? FR : EN;
+  const fn = TRAIT_WORDS[language][definition.fn];
+  const tail = events({ name: definition.event, where: definition.where, window: definition.window }, w);
+  if (definition.property === undefined) return `${fn} ${tail}`;
+  return `${fn} ${definition.property} ${w.over} ${tail}`;
+}
+
+function event(n: EventCondition, w: Words): string {
+  const tail = events(n, w);
   const a = n.aggregate;
   if (a === undefined) return `${w.did} ${tail}`;
   if (a.fn === 'count') {

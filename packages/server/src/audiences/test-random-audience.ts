@@ -1,4 +1,11 @@
-import type { AudienceCondition, Comparison, EventWindow, NumericComparison } from '@tessera/protocol';
+import type {
+  AudienceCondition,
+  Comparison,
+  ComputedTraitDefinition,
+  ComputedTraitFunction,
+  EventWindow,
+  NumericComparison,
+} from '@tessera/protocol';
 import type { SeededRandom } from '../seeded-random.js';
 
 /**
@@ -183,6 +190,8 @@ export function randomDefinition(r: SeededRandom, depth = 4): AudienceCondition 
       return { type: 'entity', entity: 'account', ...(where.length > 0 ? { where } : {}) };
     }
     case 5:
+      if (r.chance(0.35))
+        return { type: 'computed_trait', key: r.pick(COMPUTED_TRAIT_KEYS), compare: randomComparison(r) };
       if (r.chance(0.3)) return { type: 'audience', key: r.pick(AUDIENCE_KEYS) };
       return { type: 'consent', purpose: r.pick(PURPOSES), state: r.chance(0.5) ? 'granted' : 'denied' };
     case 6:
@@ -193,4 +202,43 @@ export function randomDefinition(r: SeededRandom, depth = 4): AudienceCondition 
         conditions: Array.from({ length: r.int(1, 3) }, () => randomDefinition(r, depth - 1)),
       };
   }
+}
+
+const TRAIT_FUNCTIONS: ComputedTraitFunction[] = [
+  'count',
+  'sum',
+  'average',
+  'min',
+  'max',
+  'first',
+  'last',
+  'most_frequent',
+  'days_since',
+];
+
+/** Keys of the computed traits `randomComputedTraits` defines: two per function. */
+export const COMPUTED_TRAIT_KEYS = TRAIT_FUNCTIONS.flatMap((fn) => [`${fn}_a`, `${fn}_b`]);
+
+/** Two random definitions per computed trait function (filters, windows and properties near the data's edges). */
+export function randomComputedTraits(r: SeededRandom): Map<string, ComputedTraitDefinition> {
+  const out = new Map<string, ComputedTraitDefinition>();
+  for (const fn of TRAIT_FUNCTIONS) {
+    for (const suffix of ['a', 'b']) {
+      const where = Array.from({ length: r.int(0, 1) }, () => ({
+        property: r.pick(PATHS),
+        compare: randomComparison(r),
+      }));
+      const window = randomWindow(r);
+      const property =
+        fn === 'count' || fn === 'days_since' ? undefined : r.pick(['total', 'total', 'plan', 'tags', 'address.city']);
+      out.set(`${fn}_${suffix}`, {
+        fn,
+        event: r.pick(EVENT_NAMES),
+        ...(property ? { property } : {}),
+        ...(where.length > 0 ? { where } : {}),
+        ...(window ? { window } : {}),
+      });
+    }
+  }
+  return out;
 }

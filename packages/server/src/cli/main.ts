@@ -1,4 +1,14 @@
 import { Command } from 'commander';
+import {
+  audiencesCreateCommand,
+  audiencesDeleteCommand,
+  audiencesListCommand,
+  audiencesMembersCommand,
+  audiencesPreviewCommand,
+  audiencesRecomputeCommand,
+  audiencesShowCommand,
+  audiencesUpdateCommand,
+} from './commands/audiences.js';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
 import { identityDedupeCommand } from './commands/identity-dedupe.js';
@@ -105,6 +115,45 @@ withData(identity.command('rebuild').description('re-resolve identities from the
   .option('--since <time>', 'only log entries received from this time (ISO 8601)')
   .option('--json', 'print the summary as JSON')
   .action(identityRebuildCommand);
+
+const audiences = program
+  .command('audiences')
+  .description('audiences (docs/audiences.md): through the running server, else on the store');
+withData(audiences.command('list').description('every audience: key, name, members, status, summary'))
+  .option('--json', "print the API's items")
+  .action(audiencesListCommand);
+withData(audiences.command('show <key>').description('one audience, its summary in English and French, its versions'))
+  .option('--json', 'JSON output')
+  .action(audiencesShowCommand);
+withData(audiences.command('create <key>').description('save a new audience'))
+  .requiredOption('--name <name>', 'the name shown in the UI and in destinations')
+  .requiredOption('--definition <file|json>', 'the definition: a JSON file, or inline JSON starting with {')
+  .option('--description <text>', 'a description')
+  .option('--json', 'JSON output')
+  .action(audiencesCreateCommand);
+withData(audiences.command('update <key>').description('save the fields given as the next version'))
+  .option('--name <name>', 'a new name')
+  .option('--definition <file|json>', 'a new definition: a JSON file, or inline JSON starting with {')
+  .option('--description <text>', 'a new description ("" removes it)')
+  .option('--json', 'JSON output')
+  .action(audiencesUpdateCommand);
+withData(audiences.command('delete <key>').description('delete an audience (its members leave it)'))
+  .option('--json', 'JSON output')
+  .action(audiencesDeleteCommand);
+withData(audiences.command('preview').description('estimate the members of a definition without saving it'))
+  .requiredOption('--definition <file|json>', 'the definition: a JSON file, or inline JSON starting with {')
+  .option('--exact', 'also count every member exactly')
+  .option('--json', 'JSON output')
+  .action(audiencesPreviewCommand);
+withData(audiences.command('members <key>').description('current members: profile id and entry time'))
+  .option('--limit <n>', 'at most N members (default 50)')
+  .option('--csv', 'every member as CSV (profile_id,entered_at,version)')
+  .option('--json', 'JSON output')
+  .action(audiencesMembersCommand);
+withData(audiences.command('recompute <key>').description('recompute an audience in full'))
+  .option('--wait', 'with a server: wait until its scheduler has recomputed it')
+  .option('--json', 'JSON output')
+  .action(audiencesRecomputeCommand);
 
 program
   .command('bench')

@@ -30,3 +30,34 @@ export async function onServerOrStore<T>(
     await app.close();
   }
 }
+
+/** The API of the server serving a data directory, for commands with several requests (`serverApi`). */
+export interface ServerApi {
+  readonly url: string;
+  /**
+   * `method path` with `body`: the answer's body when its status is 2xx; otherwise an error naming the code and
+   * message. Answers must be JSON (`ServerClient.call` parses them): a CSV export is read from its JSON pages.
+   */
+  request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+}
+
+/**
+ * The API of the server the data directory's lock names (DESIGN §9), or `undefined` when none serves it (or the
+ * store is PostgreSQL): the command then opens the store itself, as `onServerOrStore` does.
+ */
+export async function serverApi(config: Config, purpose: string): Promise<ServerApi | undefined> {
+  const server = config.databaseUrl ? undefined : runningServer(config.dataDir);
+  if (!server) return undefined;
+  const client = await serverClient(config, server.url, purpose);
+  return {
+    url: server.url,
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const answer = await client.call(method, path, body);
+      if (answer.status < 200 || answer.status > 299)
+        throw new Error(
+          `${server.url}: ${answer.body.error?.code ?? answer.status}: ${answer.body.error?.message ?? ''}`,
+        );
+      return answer.body as T;
+    },
+  };
+}

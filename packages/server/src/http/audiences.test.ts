@@ -292,7 +292,7 @@ describe('validation, references, conflicts, unknown keys', () => {
     ],
     ['definition.conditions.1.key', body({ definition: { type: 'and', conditions: [GOLD, inAudience('a')] } })],
     ['definition', body({ definition: LTV })],
-    ['definition.conditions.0', body({ definition: { type: 'or', conditions: [LTV, GOLD] } })],
+    ['definition', body({ definition: { type: 'or', conditions: [LTV, GOLD] } })],
     ['definition', body({ definition: undefined })],
     ['key', body({ key: 'has space' })],
     ['key', body({ key: 'k'.repeat(65) })],

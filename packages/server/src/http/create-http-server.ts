@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { AudienceService } from '../audiences/audience-service.js';
+import type { ComputedTraitService } from '../audiences/computed-trait-service.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import { TesseraError } from '../errors.js';
@@ -21,6 +22,7 @@ import { installErrorHandler } from './errors.js';
 import { bearer } from './principal.js';
 import { audienceRoutes } from './routes/audiences.js';
 import { changeRoutes } from './routes/changes.js';
+import { computedTraitRoutes } from './routes/computed-traits.js';
 import { dedupeRoutes } from './routes/dedupe.js';
 import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
@@ -49,6 +51,7 @@ export interface HttpDeps {
   rebuild: (opts: RebuildOptions) => Promise<RebuildSummary>;
   survivorship: SurvivorshipService;
   audiences: AudienceService;
+  computedTraits: ComputedTraitService;
   personalize: PersonalizeService;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
@@ -153,6 +156,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(identityRoutes({ ...deps, respond }));
   await app.register(dedupeRoutes({ ...deps, respond }));
   await app.register(audienceRoutes({ ...deps, respond }));
+  await app.register(computedTraitRoutes({ ...deps, respond }));
   await app.register(personalizeRoutes({ ...deps, respond }));
   await app.register(changeRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
   await app.register(opsRoutes(deps));

@@ -153,6 +153,7 @@ export interface EventStore {
 
 /** A `track` event as audiences read it. */
 export interface TrackRow {
+  id: string;
   profileId: string;
   name: string;
   timestamp: number;

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { runAudienceJob } from '../audiences/recompute.js';
+import { audienceWorkPending, runAudienceJob } from '../audiences/recompute.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -7,6 +7,12 @@ import type { Storage } from '../storage/storage.js';
 export interface Job {
   readonly name: string;
   readonly everyMs: number;
+  /**
+   * A read-only look at whether the job has anything to do (a frequent job): when false, the tick neither claims nor
+   * runs it, so that an idle job writes nothing (in SQLite, a write of the main connection makes the writer thread's
+   * batch retry its snapshot).
+   */
+  pending?(storage: Storage): Promise<boolean>;
   run(storage: Storage): Promise<void>;
 }
 
@@ -18,7 +24,12 @@ export interface Job {
  */
 export const DEFAULT_JOBS: readonly Job[] = [
   { name: 'partitions', everyMs: 6 * 3_600_000, run: async (storage) => void (await storage.migrate()) },
-  { name: 'audiences', everyMs: 1_000, run: async (storage) => void (await runAudienceJob(storage)) },
+  {
+    name: 'audiences',
+    everyMs: 1_000,
+    pending: (storage) => audienceWorkPending(storage),
+    run: async (storage) => void (await runAudienceJob(storage)),
+  },
 ];
 
 /** Default period of the scheduler's tick: the shortest job period. */
@@ -48,6 +59,7 @@ export function createScheduler(opts: {
     const ran: string[] = [];
     for (const job of jobs) {
       try {
+        if (job.pending && !(await job.pending(opts.storage))) continue;
         const claimed = await opts.storage.transaction((tx) => tx.jobs.claim(job.name, now, job.everyMs, node));
         if (!claimed) continue;
         const started = performance.now();

@@ -1,11 +1,88 @@
+import type { AudienceDefinition } from '@tessera/protocol';
+import type { App } from '../../app.js';
+import { runAudienceJob } from '../../audiences/recompute.js';
 import { generateDemo } from '../../demo/index.js';
 import type { CommonOptions } from '../options.js';
 import { startServer } from './serve.js';
 
+const ORDER = 'Order Completed';
+
+/**
+ * The demo's audiences (docs/audiences.md), over what the generator sends: 'Order Completed' tracks (website, app,
+ * till receipts) with a `total` in euros, spread over the 90 days before now, and `context.consent` preferences
+ * whose `marketing` purpose is granted by about half of the people who log in.
+ */
+export const DEMO_AUDIENCES: readonly {
+  key: string;
+  name: string;
+  description: string;
+  definition: AudienceDefinition;
+}[] = [
+  {
+    key: 'repeat-buyers',
+    name: 'Repeat buyers',
+    description: 'Two orders or more in the last 90 days, on any channel',
+    definition: {
+      type: 'event',
+      name: ORDER,
+      aggregate: { fn: 'count', compare: { op: 'gte', value: 2 } },
+      window: { last: 90, unit: 'days' },
+    },
+  },
+  {
+    key: 'high-value',
+    name: 'High value',
+    description: 'Spent 300 € or more in the last 180 days',
+    definition: {
+      type: 'event',
+      name: ORDER,
+      aggregate: { fn: 'sum', property: 'total', compare: { op: 'gte', value: 300 } },
+      window: { last: 180, unit: 'days' },
+    },
+  },
+  {
+    key: 'lapsed-customers',
+    name: 'Lapsed customers',
+    description: 'Bought before, but not in the last 60 days',
+    definition: {
+      type: 'and',
+      conditions: [
+        { type: 'event', name: ORDER },
+        { type: 'not', condition: { type: 'event', name: ORDER, window: { last: 60, unit: 'days' } } },
+      ],
+    },
+  },
+  {
+    key: 'newsletter-consent',
+    name: 'Newsletter consent',
+    description: 'Currently accept marketing messages',
+    definition: { type: 'consent', purpose: 'marketing', state: 'granted' },
+  },
+];
+
+/**
+ * Saves the demo's audiences that do not exist yet (an existing one is left as it is: it may have been edited), then
+ * recomputes them at once (the scheduler's audience job, run here rather than waited for), so that the summary shows
+ * their members. Answers the demo audiences as they are now.
+ */
+export async function loadDemoAudiences(
+  app: App,
+): Promise<{ key: string; name: string; members: number; summary: string }[]> {
+  const existing = new Set((await app.audiences.list()).map((a) => a.key));
+  for (const a of DEMO_AUDIENCES) if (!existing.has(a.key)) await app.audiences.create(a, 'tessera demo');
+  await runAudienceJob(app.storage);
+  const byKey = new Map((await app.audiences.list()).map((a) => [a.key, a]));
+  return DEMO_AUDIENCES.flatMap((d) => {
+    const a = byKey.get(d.key);
+    return a ? [{ key: a.key, name: a.name, members: a.members, summary: a.summary.en }] : [];
+  });
+}
+
 /**
  * `tessera demo`: starts a server, creates the demo sources, sends a realistic multi-channel data set through the
- * real tracking API (HTTP, 100 calls a batch), waits until the pipeline has processed it, prints how to reach it and
- * keeps serving. Message ids are deterministic, so running it again on the same data directory adds nothing twice.
+ * real tracking API (HTTP, 100 calls a batch), waits until the pipeline has processed it, saves the demo audiences
+ * and computes their members, prints how to reach it and keeps serving. Message ids are deterministic, so running it
+ * again on the same data directory adds nothing twice.
  */
 export async function demoCommand(
   opts: CommonOptions & { json?: boolean; people?: string; exit?: boolean },
@@ -37,17 +114,24 @@ export async function demoCommand(
     }
   }
   await app.drain();
+  const audiences = await loadDemoAudiences(app);
   const writeKey = keys.get(data.sources[0].name) as string;
   if (opts.json) process.stdout.write(`${JSON.stringify({ url, writeKey, adminToken: token })}\n`);
   else {
     const profiles = await app.storage.profiles.count();
+    const width = Math.max(0, ...audiences.map((a) => a.key.length));
     process.stdout.write(
       [
         `Tessera demo running at ${url}`,
         `  ${data.calls.length} calls sent (${accepted} new) from ${data.sources.length} sources; ${profiles} profiles`,
+        `  ${audiences.length} audiences:`,
+        ...audiences.map(
+          (a) => `    ${a.key.padEnd(width)}  ${String(a.members).padStart(4)} members  ${a.name}: ${a.summary}`,
+        ),
         `  write key (${data.sources[0].name}): ${writeKey}`,
         `  admin token: ${token}`,
         `  try: curl -H "Authorization: Bearer ${token}" "${url}/v1/profiles?q=@&limit=5"`,
+        `       curl -H "Authorization: Bearer ${token}" "${url}/v1/audiences/repeat-buyers/members?format=csv"`,
         'Press Ctrl+C to stop.',
         '',
       ].join('\n'),

@@ -634,6 +634,7 @@ for (const db of testDatabases()) {
         it('takeDue removes and returns the due re-checks, earliest first, at most `limit`', async () => {
           const [p, q, r, t] = ids(4);
           expect(await s.memberships.takeDue(T0, 10)).toEqual([]);
+          expect(await s.memberships.nextDue()).toBeUndefined();
           await s.memberships.setRechecks([
             { profileId: r, dueAt: T0 + 3 },
             { profileId: t, dueAt: T0 + 10 },
@@ -641,6 +642,7 @@ for (const db of testDatabases()) {
             { profileId: q, dueAt: T0 + 1 },
           ]);
           expect(await s.memberships.takeDue(T0, 10)).toEqual([]);
+          expect(await s.memberships.nextDue()).toBe(T0 + 1);
           expect(await s.memberships.takeDue(T0 + 3, 2)).toEqual([
             { profileId: q, dueAt: T0 + 1 },
             { profileId: p, dueAt: T0 + 2 },
@@ -666,6 +668,7 @@ for (const db of testDatabases()) {
         const e6 = event(r, T0 + 50, { name: 'Viewed' });
         await s.events.insert([e1, e2, e3, e4, e5, e6]);
         const track = (e: EventRow) => ({
+          id: e.id,
           profileId: e.profileId,
           name: e.name,
           timestamp: e.timestamp,

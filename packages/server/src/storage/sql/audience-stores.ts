@@ -274,6 +274,15 @@ export function createMembershipStore(db: Kysely<Database>, d: SqlDialect): Memb
         query.params,
       );
     },
+    async nextDue() {
+      const [row] = await rawQuery<{ due: number | string | null }>(
+        db,
+        d,
+        'select min(due_at) as due from audience_rechecks',
+        [],
+      );
+      return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+    },
     async takeDue(now, limit) {
       const rows = await rawQuery<{ profile_id: string; due_at: number | string }>(
         db,

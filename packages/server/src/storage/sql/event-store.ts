@@ -142,6 +142,7 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
         const params: unknown[] = [...part, ...names];
         if (since !== undefined) params.push(since);
         const rows = await rawQuery<{
+          id: string;
           profile_id: string;
           name: string;
           timestamp: number | string;
@@ -149,11 +150,12 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
         }>(
           db,
           d,
-          `select profile_id, name, timestamp, properties from events where profile_id in (${list(part.length)}) and type = 'track' and name in (${list(names.length)})${since === undefined ? '' : ' and timestamp > ?'}`,
+          `select id, profile_id, name, timestamp, properties from events where profile_id in (${list(part.length)}) and type = 'track' and name in (${list(names.length)})${since === undefined ? '' : ' and timestamp > ?'}`,
           params,
         );
         for (const r of rows)
           out.push({
+            id: r.id,
             profileId: r.profile_id,
             name: r.name,
             timestamp: Number(r.timestamp),
