@@ -76,3 +76,67 @@ export const ProfileComputedTraits = Open(
 
 /** At most this many computed traits. */
 export const MAX_COMPUTED_TRAITS = 200;
+
+/** RFM settings (`PUT /v1/settings/rfm`): which events are purchases and which property is their amount. */
+export const RfmSettings = Type.Object(
+  {
+    event: Type.String({ minLength: 1, maxLength: L.maxNameLength, description: 'the purchase event, exact name' }),
+    amountProperty: Type.String({
+      minLength: 1,
+      maxLength: L.maxNameLength,
+      description: 'the property holding the amount (dots walk into objects); values that read as numbers count',
+    }),
+    windowDays: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3650, description: 'purchases of the last N days only (default: all)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RfmSettings = Static<typeof RfmSettings>;
+
+/** The named RFM segments, from the recency and frequency scores (docs/audiences.md, "RFM"). */
+export const RFM_SEGMENTS = [
+  'champions',
+  'loyal',
+  'potential_loyalists',
+  'new_customers',
+  'promising',
+  'need_attention',
+  'about_to_sleep',
+  'at_risk',
+  'cannot_lose_them',
+  'hibernating',
+  'lost',
+] as const;
+export type RfmSegment = (typeof RFM_SEGMENTS)[number];
+
+/**
+ * Computed traits every profile scored by the last RFM run has, read like other computed traits (an audience can
+ * say `rfm_segment equals champions`): scores 1–5, `rfm_score` as three digits ("545"), the segment.
+ */
+export const RFM_TRAITS = ['rfm_r', 'rfm_f', 'rfm_m', 'rfm_score', 'rfm_segment'] as const;
+
+export const RfmSettingsView = Open(
+  {
+    version: Type.Integer({ description: '0 before any is set' }),
+    settings: Type.Union([RfmSettings, Type.Null()]),
+    run: Type.Optional(
+      Type.Union([
+        Open({ profiles: Type.Integer(), settingsVersion: Type.Integer(), ms: Type.Integer() }),
+        Type.Null(),
+      ]),
+    ),
+  },
+  'The RFM settings in force (and, after a PUT, the run they started)',
+);
+
+export const RfmSummary = Open(
+  {
+    configured: Type.Boolean(),
+    computedAt: Type.Union([IsoTime, Type.Null()]),
+    settingsVersion: Type.Union([Type.Integer(), Type.Null()]),
+    grid: Type.Array(Open({ r: Type.Integer(), f: Type.Integer(), segment: Type.String(), profiles: Type.Integer() })),
+    segments: Type.Record(Type.String(), Type.Integer()),
+  },
+  'The last RFM run: profiles per (recency, frequency) cell and per segment',
+);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type AudienceService, createAudienceService } from './audiences/audience-service.js';
 import { type ComputedTraitService, createComputedTraitService } from './audiences/computed-trait-service.js';
+import { createRfmService, type RfmService } from './audiences/rfm.js';
 import { createTokenService, type TokenService } from './auth/token-service.js';
 import { openJetStream } from './cluster/jetstream.js';
 import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
@@ -64,6 +65,8 @@ export interface App {
   readonly audiences: AudienceService;
   /** Computed trait definitions and values. */
   readonly computedTraits: ComputedTraitService;
+  /** RFM settings, runs and grid. */
+  readonly rfm: RfmService;
   /** Read keys and answers of the personalisation endpoint. */
   readonly personalize: PersonalizeService;
   readonly metrics: Metrics;
@@ -156,6 +159,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const audiences = createAudienceService(storage);
   const personalize = createPersonalizeService(storage, sources);
   const computedTraits = createComputedTraitService(storage);
+  const rfm = createRfmService(storage);
   // Embedded: this process is every role, the scheduler's included. Cluster mode starts it with its roles.
   const scheduler =
     !cluster && (opts.scheduler ?? opts.pipeline !== false) ? createScheduler({ storage, logger }) : undefined;
@@ -174,6 +178,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     survivorship,
     audiences,
     computedTraits,
+    rfm,
     personalize,
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
@@ -196,6 +201,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     survivorship,
     audiences,
     computedTraits,
+    rfm,
     personalize,
     metrics,
     pipeline,

@@ -8,6 +8,7 @@ import { loadComputedTraits } from './computed-trait-settings.js';
 import { referencedAudiences } from './evaluate-profiles.js';
 import { parseAudience } from './parse-audience.js';
 import type { AudienceRow, AudienceVersionRow, MembershipRow } from './ports.js';
+import { isRfmTrait } from './rfm-segments.js';
 import { summarise } from './summarise.js';
 
 /** An audience as the API shows it. */
@@ -97,7 +98,7 @@ async function checkTraits(settings: SettingsStore, definition: AudienceDefiniti
   if (wanted.size === 0) return;
   const { definitions } = await loadComputedTraits(settings);
   for (const key of wanted)
-    if (!definitions.has(key))
+    if (!definitions.has(key) && !isRfmTrait(key))
       throw new TesseraError(
         'invalid_request',
         `invalid audience: definition: names computed trait ${JSON.stringify(key)}, which does not exist`,

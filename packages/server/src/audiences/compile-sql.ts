@@ -6,10 +6,12 @@ import type {
   EventCondition,
   EventWindow,
   NumericComparison,
+  RfmSettings,
 } from '@tessera/protocol';
 import { TesseraError } from '../errors.js';
 import type { SqlDialect } from '../storage/dialect.js';
 import type { ComputedTraits } from './computed-trait.js';
+import { isRfmTrait, RFM_GRID } from './rfm-segments.js';
 import { type AudienceSqlFragments, audienceSqlFragments } from './sql-fragments.js';
 import { toDate } from './values.js';
 import { isRelative, UNIT_MS, windowLength } from './window.js';
@@ -81,7 +83,7 @@ export function compileRechecks(
   };
   visit(definition, (n) => {
     if (n.type === 'event') edges(n);
-    if (n.type !== 'computed_trait') return;
+    if (n.type !== 'computed_trait' || isRfmTrait(n.key)) return;
     const trait = c.trait(n.key);
     edges({ name: trait.event, where: trait.where, window: trait.window });
     if (trait.fn !== 'days_since') return;
@@ -99,6 +101,49 @@ export function compileRechecks(
 }
 
 const DAY = UNIT_MS.days;
+
+/** An RFM trait of survivor `p`, read from its stored scores (NULL when it has none). */
+function rfmValue(key: string): string {
+  const column =
+    key === 'rfm_score'
+      ? 'cast(s.r as text) || cast(s.f as text) || cast(s.m as text)'
+      : key === 'rfm_segment'
+        ? 's.segment'
+        : `s.${key.slice(4)}`;
+  return `(select ${column} from rfm_scores s where s.profile_id = p.id)`;
+}
+
+/**
+ * The RFM run (docs/audiences.md, "RFM") as one `select` of the rows of `rfm_scores`, in column order: per survivor
+ * with a purchase (`settings.event`, at or before `now`, in the last `windowDays` when set), the time of its latest
+ * purchase, their number, the sum of `amountProperty` where it reads as a number, the quintile scores 1–5 (`ntile`,
+ * ties broken by profile id: higher is more recent, more frequent, more spent), the segment of (R, F), `now` and
+ * the settings version.
+ */
+export function compileRfm(settings: RfmSettings, d: SqlDialect, now: number, version: number): CompiledAudience {
+  const c = new Compiler(audienceSqlFragments(d), now);
+  const survivor = 'coalesce(r.to_id, e.profile_id)';
+  const conds = [
+    ...c.eventFilters({ name: settings.event }),
+    `e.timestamp <= ${c.param(now, c.f.intParam)}`,
+    ...(settings.windowDays === undefined
+      ? []
+      : [`e.timestamp > ${c.param(now - settings.windowDays * DAY, c.f.intParam)}`]),
+  ];
+  const base = `select ${survivor} as profile_id, max(e.timestamp) as last_at, count(*) as frequency,
+      ${c.f.sum(c.numberOf(settings.amountProperty))} as monetary
+    from events e left join profile_redirects r on r.from_id = e.profile_id
+    where ${conds.join(' and ')} group by ${survivor}`;
+  const scored = `select profile_id, last_at, frequency, monetary,
+      ntile(5) over (order by last_at, profile_id) as r,
+      ntile(5) over (order by frequency, profile_id) as f,
+      ntile(5) over (order by monetary, profile_id) as m
+    from (${base}) b`;
+  const segment = `case ${RFM_GRID.flatMap((row, ri) => row.map((name, fi) => `when r = ${5 - ri} and f = ${fi + 1} then '${name}'`)).join(' ')} end`;
+  return c.finish(
+    `select profile_id, last_at, frequency, monetary, r, f, m, ${segment} as segment, ${c.param(now, c.f.intParam)} as computed_at, ${c.param(version, c.f.intParam)} as settings_version from (${scored}) x`,
+  );
+}
 
 function visit(node: AudienceCondition, f: (node: AudienceCondition) => void): void {
   f(node);
@@ -171,6 +216,7 @@ class Compiler {
       case 'audience':
         return `exists (select 1 from audience_memberships m where m.profile_id = p.id and m.audience_key = ${this.param(n.key, this.f.textParam)} and m.exited_at is null)`;
       case 'computed_trait':
+        if (isRfmTrait(n.key)) return this.compare(this.f.jsonValue(rfmValue(n.key)), 'v', n.compare);
         return this.computedTrait(this.trait(n.key), n.compare);
     }
   }
@@ -215,7 +261,7 @@ class Compiler {
   }
 
   /** The numeric value of property `path` of event row `e`, or NULL. */
-  private numberOf(path: string): string {
+  numberOf(path: string): string {
     const v = this.alias();
     return `(select ${this.number(v)} from (select ${this.f.bindValue('e.properties', path.split('.'), this.bind)}) ${v})`;
   }

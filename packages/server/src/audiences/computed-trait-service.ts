@@ -5,8 +5,9 @@ import { writeTransaction } from '../storage/write-transaction.js';
 import { referencedTraits } from './audience-service.js';
 import { computeTrait } from './computed-trait.js';
 import { COMPUTED_TRAITS_KEY, type ComputedTraitEntry, loadComputedTraits } from './computed-trait-settings.js';
-import { loadSnapshots } from './evaluate-profiles.js';
+import { loadSnapshots, rfmTraits } from './evaluate-profiles.js';
 import { parseAudience } from './parse-audience.js';
+import { isRfmTrait } from './rfm-segments.js';
 import { summariseTrait } from './summarise.js';
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
@@ -88,6 +89,7 @@ export function createComputedTraitService(storage: Storage, clock: () => number
     /** Creates or replaces `key` (a new version of the setting). */
     async put(key: string, body: unknown, by: string): Promise<ComputedTraitDetails> {
       if (!KEY.test(key)) invalid('key', '1 to 64 letters, digits, `_` or `-`');
+      if (isRfmTrait(key)) invalid('key', `${key} is an RFM trait (set by PUT /v1/settings/rfm)`);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('(root)', 'expected a JSON object');
       const b = body as Record<string, unknown>;
       for (const k of Object.keys(b))
@@ -133,7 +135,8 @@ export function createComputedTraitService(storage: Storage, clock: () => number
       const [profile] = await storage.profiles.get([survivor]);
       if (!profile) throw new TesseraError('not_found', 'no such profile');
       const { definitions } = await loadComputedTraits(storage.settings);
-      if (definitions.size === 0) return {};
+      const [scores] = await storage.rfm.get([survivor]);
+      if (definitions.size === 0) return rfmTraits(scores);
       // One snapshot reading every trait's events: as if one audience read them all.
       const reads = [...definitions.keys()].map((key) => ({
         type: 'computed_trait' as const,
@@ -143,7 +146,7 @@ export function createComputedTraitService(storage: Storage, clock: () => number
       const snapshot = (
         await loadSnapshots(storage, [survivor], [{ type: 'or', conditions: reads }], now, definitions)
       ).get(survivor);
-      const out: Record<string, unknown> = {};
+      const out: Record<string, unknown> = rfmTraits(scores);
       for (const [key, definition] of definitions) {
         const v = computeTrait(definition, snapshot?.events ?? [], now);
         if (v !== undefined) out[key] = v;

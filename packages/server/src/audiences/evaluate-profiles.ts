@@ -6,8 +6,9 @@ import { type ComputedTraits, computeTrait } from './computed-trait.js';
 import { loadComputedTraits } from './computed-trait-settings.js';
 import { evaluateAudience } from './evaluate.js';
 import { nextExpiry } from './next-expiry.js';
-import type { AudienceRow, ExitReason, MembershipRow } from './ports.js';
+import type { AudienceRow, ExitReason, MembershipRow, RfmRow } from './ports.js';
 import type { ProfileSnapshot, SnapshotEvent } from './profile-snapshot.js';
+import { isRfmTrait } from './rfm-segments.js';
 import { toDate } from './values.js';
 import { isRelative, windowLength } from './window.js';
 
@@ -165,6 +166,18 @@ export function membershipChange(
   };
 }
 
+/** The RFM computed traits of a profile's stored scores (none without scores). */
+export function rfmTraits(row: RfmRow | undefined): Record<string, unknown> {
+  if (!row) return {};
+  return {
+    rfm_r: row.r,
+    rfm_f: row.f,
+    rfm_m: row.m,
+    rfm_score: `${row.r}${row.f}${row.m}`,
+    rfm_segment: row.segment,
+  };
+}
+
 /** The value of `key` in `map`, created with `make` when absent. */
 function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key);
@@ -224,6 +237,8 @@ interface Needs {
   accounts: boolean;
   /** Computed traits read: computed for each snapshot. */
   traits: Set<string>;
+  /** RFM traits read: loaded from the stored scores. */
+  rfm: boolean;
 }
 
 function needsOf(definitions: readonly AudienceDefinition[], now: number, computed: ComputedTraits): Needs {
@@ -233,6 +248,7 @@ function needsOf(definitions: readonly AudienceDefinition[], now: number, comput
     consents: false,
     accounts: false,
     traits: new Set(),
+    rfm: false,
   };
   for (const definition of definitions) {
     visit(definition, (node) => {
@@ -240,6 +256,7 @@ function needsOf(definitions: readonly AudienceDefinition[], now: number, comput
       if (node.type === 'consent') needs.consents = true;
       else if (node.type === 'entity') needs.accounts = true;
       else if (node.type === 'event') n = node;
+      else if (node.type === 'computed_trait' && isRfmTrait(node.key)) needs.rfm = true;
       else if (node.type === 'computed_trait') {
         const trait = computed.get(node.key);
         if (trait) {
@@ -308,9 +325,10 @@ export async function loadSnapshots(
       entry(accounts, s, () => new Map()).set(link.accountId, { traits: link.traits });
     }
   }
+  const rfm = new Map((needs.rfm ? await tx.rfm.get(ids) : []).map((row) => [row.profileId, row]));
   for (const p of await tx.profiles.get(ids)) {
     const own = events.get(p.id) ?? [];
-    const computedTraits: Record<string, unknown> = {};
+    const computedTraits: Record<string, unknown> = { ...rfmTraits(rfm.get(p.id)) };
     for (const key of needs.traits) {
       const value = computeTrait(computed.get(key) as ComputedTraitDefinition, own, now);
       if (value !== undefined) computedTraits[key] = value;

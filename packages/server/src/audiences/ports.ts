@@ -112,3 +112,28 @@ export interface MembershipStore {
   /** Removes and returns up to `limit` re-checks due at `now`, earliest first. */
   takeDue(now: number, limit: number): Promise<{ profileId: string; dueAt: number }[]>;
 }
+
+/** One profile's RFM scores (`rfm_scores`). */
+export interface RfmRow {
+  profileId: string;
+  lastAt: number;
+  frequency: number;
+  monetary: number;
+  r: number;
+  f: number;
+  m: number;
+  segment: string;
+  computedAt: number;
+  settingsVersion: number;
+}
+
+/** RFM scores, rewritten as a whole by each run of the `rfm` job. Person-owned, by profile. */
+export interface RfmStore {
+  /** Replaces every row with those a compiled run selects (`compileRfm`); returns how many. */
+  replace(query: CompiledAudience): Promise<number>;
+  get(profileIds: readonly string[]): Promise<RfmRow[]>;
+  /** Profiles per (r, f) cell and segment. */
+  grid(): Promise<{ r: number; f: number; segment: string; profiles: number }[]>;
+  /** The last run's time and settings version, if a run stored anything. */
+  lastRun(): Promise<{ computedAt: number; settingsVersion: number } | undefined>;
+}

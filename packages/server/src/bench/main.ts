@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { audiencesBench } from './audiences.js';
 import { cpuSeconds, peakRssMb, startChild } from './child.js';
 import { clusterBench } from './cluster.js';
 import { dedupeBench } from './dedupe.js';
@@ -18,7 +19,10 @@ import { lookupFixture } from './lookup-fixture.js';
  * - lookup: GET /v1/profiles/by/user_id/… p50 / p99 over the profiles the run created;
  * - peak RSS of the server;
  * - cluster: ingest and pipeline throughput of cluster mode with 1 and 2 workers, CPU per process (bench/cluster.ts);
- * - dedupe: matching + clustering of 1,000,000 × scale synthetic people against an exact-key baseline (bench/dedupe.ts).
+ * - dedupe: matching + clustering of 1,000,000 × scale synthetic people against an exact-key baseline (bench/dedupe.ts);
+ * - audiences: full recomputation, preview and event-to-membership latency of issue 5's example audience over
+ *   1,000,000 × scale profiles and 10,000,000 × scale events, against trait-only and no-audience baselines
+ *   (bench/audiences.ts).
  */
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -232,6 +236,7 @@ async function main() {
   if (!only || only === 'lookup') await lookups();
   if (!only || only === 'cluster') await clusterBench(seconds, load);
   if (!only || only === 'dedupe') await dedupeBench(scale);
+  if (!only || only === 'audiences') await audiencesBench(scale);
 }
 
 await main();

@@ -30,7 +30,7 @@ interface Run {
   stderr: string;
 }
 
-const DEMO_KEYS = ['high-value', 'lapsed-customers', 'newsletter-consent', 'repeat-buyers'];
+const DEMO_KEYS = ['high-value', 'lapsed-customers', 'newsletter-consent', 'repeat-buyers', 'rfm-champions'];
 
 /** Runs `tessera ARGS` from the repository root and answers its exit code and output, whatever the code. */
 function tessera(args: string[], timeout = 60_000): Promise<Run> {

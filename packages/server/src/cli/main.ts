@@ -9,6 +9,15 @@ import {
   audiencesShowCommand,
   audiencesUpdateCommand,
 } from './commands/audiences.js';
+import {
+  rfmSetCommand,
+  rfmShowCommand,
+  traitsDeleteCommand,
+  traitsListCommand,
+  traitsSetCommand,
+  traitsShowCommand,
+  traitsValuesCommand,
+} from './commands/computed-traits.js';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
 import { identityDedupeCommand } from './commands/identity-dedupe.js';
@@ -154,6 +163,44 @@ withData(audiences.command('recompute <key>').description('recompute an audience
   .option('--wait', 'with a server: wait until its scheduler has recomputed it')
   .option('--json', 'JSON output')
   .action(audiencesRecomputeCommand);
+
+const traits = program
+  .command('traits')
+  .description('computed traits (docs/audiences.md): through the running server, else on the store');
+withData(traits.command('list').description('every computed trait: key, name, summary'))
+  .option('--json', "print the API's items")
+  .action(traitsListCommand);
+withData(traits.command('show <key>').description('one computed trait, its summary in English and French'))
+  .option('--json', 'JSON output')
+  .action(traitsShowCommand);
+withData(traits.command('set <key>').description('create a computed trait, or replace it'))
+  .requiredOption('--name <name>', 'the name shown in the UI')
+  .requiredOption('--definition <file|json>', 'the definition: a JSON file, or inline JSON starting with {')
+  .option('--json', 'JSON output')
+  .action(traitsSetCommand);
+withData(traits.command('delete <key>').description('delete a computed trait (refused while an audience reads it)'))
+  .option('--json', 'JSON output')
+  .action(traitsDeleteCommand);
+withData(
+  traits
+    .command('values <profile>')
+    .description("a profile's computed traits now: PROFILE is prof_… or TYPE:VALUE (user_id:u1, email:a@b.c)"),
+)
+  .option('--json', 'JSON output')
+  .action(traitsValuesCommand);
+
+const rfm = program
+  .command('rfm')
+  .description('RFM scores (docs/audiences.md): through the running server, else on the store');
+withData(rfm.command('show').description('the settings, and the profiles per segment and per (R, F) cell'))
+  .option('--json', 'JSON output')
+  .action(rfmShowCommand);
+withData(rfm.command('set').description('save the settings and score every profile with them'))
+  .requiredOption('--event <name>', 'the purchase event, exact name')
+  .requiredOption('--amount <property>', 'the property holding the amount (dots walk into objects)')
+  .option('--window-days <n>', 'purchases of the last N days only (default: all)')
+  .option('--json', 'JSON output')
+  .action(rfmSetCommand);
 
 program
   .command('bench')

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { AudienceService } from '../audiences/audience-service.js';
 import type { ComputedTraitService } from '../audiences/computed-trait-service.js';
+import type { RfmService } from '../audiences/rfm.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
 import { TesseraError } from '../errors.js';
@@ -52,6 +53,7 @@ export interface HttpDeps {
   survivorship: SurvivorshipService;
   audiences: AudienceService;
   computedTraits: ComputedTraitService;
+  rfm: RfmService;
   personalize: PersonalizeService;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;

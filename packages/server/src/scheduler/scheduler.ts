@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { audienceWorkPending, runAudienceJob } from '../audiences/recompute.js';
+import { loadRfmSettings, runRfm } from '../audiences/rfm.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -20,7 +21,7 @@ export interface Job {
  * The jobs of the `scheduler` role. `partitions`: creates the coming months' partitions of `ingest_log` and
  * `events` (the migration run does it from a month back to three ahead; a server running for months needs it again).
  * `audiences`: full recomputations of saved audiences, then the due re-checks of expiring windows
- * (`audiences/recompute.ts`).
+ * (`audiences/recompute.ts`). `rfm`: the RFM scores of every profile, hourly (`audiences/rfm.ts`).
  */
 export const DEFAULT_JOBS: readonly Job[] = [
   { name: 'partitions', everyMs: 6 * 3_600_000, run: async (storage) => void (await storage.migrate()) },
@@ -29,6 +30,13 @@ export const DEFAULT_JOBS: readonly Job[] = [
     everyMs: 1_000,
     pending: (storage) => audienceWorkPending(storage),
     run: async (storage) => void (await runAudienceJob(storage)),
+  },
+  {
+    // RFM scores move with time (recency) and purchases: refreshed hourly once configured.
+    name: 'rfm',
+    everyMs: 3_600_000,
+    pending: async (storage) => (await loadRfmSettings(storage.settings)) !== undefined,
+    run: async (storage) => void (await runRfm(storage)),
   },
 ];
 

@@ -437,6 +437,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '005-review-unmerge',
       '006-audiences',
       '007-personalization',
+      '008-rfm',
     ]);
   });
 

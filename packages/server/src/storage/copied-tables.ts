@@ -60,4 +60,5 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'audience_memberships', file: 'main', json: [] },
   { name: 'audience_rechecks', file: 'main', json: [] },
   { name: 'source_read_keys', file: 'main', json: ['origins', 'traits', 'audiences'] },
+  { name: 'rfm_scores', file: 'main', json: [] },
 ];

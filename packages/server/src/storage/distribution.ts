@@ -146,6 +146,12 @@ export const CITUS_PLAN: CitusPlan = {
     colocation: 'profile',
     why: 'By the member profile: written in the batch that evaluates it, beside its events and outbox rows.',
   },
+  rfm_scores: {
+    kind: 'distributed',
+    column: 'profile_id',
+    colocation: 'profile',
+    why: 'By the scored profile; rewritten as a whole by the rfm job, read beside the profile.',
+  },
   audience_rechecks: {
     kind: 'distributed',
     column: 'profile_id',

@@ -7,6 +7,7 @@ import { distributionKeysSchema } from './migrations/004-distribution-keys.js';
 import { reviewUnmergeSchema } from './migrations/005-review-unmerge.js';
 import { audiencesSchema } from './migrations/006-audiences.js';
 import { personalizationSchema } from './migrations/007-personalization.js';
+import { rfmSchema } from './migrations/008-rfm.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -21,6 +22,7 @@ const MAIN: Migrations = {
   '005-review-unmerge': reviewUnmergeSchema,
   '006-audiences': audiencesSchema,
   '007-personalization': personalizationSchema,
+  '008-rfm': rfmSchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

@@ -208,6 +208,18 @@ export interface Database {
     exit_reason: string | null;
   };
   audience_rechecks: { profile_id: string; due_at: number };
+  rfm_scores: {
+    profile_id: string;
+    last_at: number;
+    frequency: number;
+    monetary: number;
+    r: number;
+    f: number;
+    m: number;
+    segment: string;
+    computed_at: number;
+    settings_version: number;
+  };
   source_read_keys: {
     source_id: string;
     key_hash: string;
@@ -246,4 +258,5 @@ export const PERSON_OWNED_TABLES: readonly TableName[] = [
   'processed_messages',
   'audience_memberships',
   'audience_rechecks',
+  'rfm_scores',
 ];

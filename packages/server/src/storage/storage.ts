@@ -1,4 +1,4 @@
-import type { AudienceStore, MembershipStore } from '../audiences/ports.js';
+import type { AudienceStore, MembershipStore, RfmStore } from '../audiences/ports.js';
 import type { ChangeStore } from '../bus/ports.js';
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
@@ -27,6 +27,7 @@ export interface Stores {
   readonly jobs: JobStore;
   readonly audiences: AudienceStore;
   readonly memberships: MembershipStore;
+  readonly rfm: RfmStore;
   readonly readKeys: ReadKeyStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the

@@ -1,6 +1,7 @@
 import type { AudienceDefinition } from '@tessera/protocol';
 import type { App } from '../../app.js';
 import { runAudienceJob } from '../../audiences/recompute.js';
+import { runRfm } from '../../audiences/rfm.js';
 import { generateDemo } from '../../demo/index.js';
 import type { CommonOptions } from '../options.js';
 import { startServer } from './serve.js';
@@ -58,6 +59,12 @@ export const DEMO_AUDIENCES: readonly {
     description: 'Currently accept marketing messages',
     definition: { type: 'consent', purpose: 'marketing', state: 'granted' },
   },
+  {
+    key: 'rfm-champions',
+    name: 'Champions (RFM)',
+    description: 'The RFM segment of recent and frequent buyers (scores of recency and frequency 4 or 5).',
+    definition: { type: 'computed_trait', key: 'rfm_segment', compare: { op: 'equals', value: 'champions' } },
+  },
 ];
 
 /**
@@ -68,6 +75,10 @@ export const DEMO_AUDIENCES: readonly {
 export async function loadDemoAudiences(
   app: App,
 ): Promise<{ key: string; name: string; members: number; summary: string }[]> {
+  // RFM over the demo's orders first (a no-op version when unchanged is still a version: only set it once).
+  if ((await app.rfm.settings()).version === 0)
+    await app.rfm.put({ event: 'Order Completed', amountProperty: 'total' }, 'tessera demo');
+  else await runRfm(app.storage);
   const existing = new Set((await app.audiences.list()).map((a) => a.key));
   for (const a of DEMO_AUDIENCES) if (!existing.has(a.key)) await app.audiences.create(a, 'tessera demo');
   await runAudienceJob(app.storage);
@@ -132,6 +143,7 @@ export async function demoCommand(
         `  admin token: ${token}`,
         `  try: curl -H "Authorization: Bearer ${token}" "${url}/v1/profiles?q=@&limit=5"`,
         `       curl -H "Authorization: Bearer ${token}" "${url}/v1/audiences/repeat-buyers/members?format=csv"`,
+        `       curl -H "Authorization: Bearer ${token}" "${url}/v1/rfm"`,
         'Press Ctrl+C to stop.',
         '',
       ].join('\n'),

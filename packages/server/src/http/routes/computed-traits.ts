@@ -5,10 +5,14 @@ import {
   ComputedTraitView,
   fromPublicId,
   ProfileComputedTraits,
+  RfmSettings,
+  RfmSettingsView,
+  RfmSummary,
   toPublicId,
 } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputedTraitDetails, ComputedTraitService } from '../../audiences/computed-trait-service.js';
+import type { RfmService } from '../../audiences/rfm.js';
 import { TesseraError } from '../../errors.js';
 import { requireRole } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
@@ -41,9 +45,60 @@ function author(request: FastifyRequest): string {
 }
 
 /** Computed traits (docs/audiences.md, "Computed traits"): definitions, and a profile's values now. */
-export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService; respond: Respond }) {
-  const { computedTraits, respond } = deps;
+export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService; rfm: RfmService; respond: Respond }) {
+  const { computedTraits, rfm, respond } = deps;
   return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/settings/rfm',
+      {
+        schema: route(
+          'Get the RFM settings',
+          'The purchase event and amount property RFM scores use (`settings: null` before any is set). ' +
+            'Roles: marketer, analyst, dpo, admin.',
+          { response: { 200: RfmSettingsView, ...errors(...MANAGEMENT_ERRORS) } },
+          'settings',
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, READERS);
+        return respond(request, reply, await rfm.settings());
+      },
+    );
+    app.put<{ Body: unknown }>(
+      '/v1/settings/rfm',
+      {
+        config: documentedBody(RfmSettings),
+        schema: route(
+          'Set the RFM settings',
+          '`{event, amountProperty, windowDays?}`: a new version; every profile is scored with it at once (the ' +
+            'answer holds the run), then hourly. Roles: marketer, admin.',
+          { response: { 200: RfmSettingsView, ...errors(...MANAGEMENT_ERRORS) } },
+          'settings',
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, ['marketer']);
+        return respond(request, reply, await rfm.put(request.body, author(request)));
+      },
+    );
+    app.get(
+      '/v1/rfm',
+      {
+        schema: route(
+          'Get the RFM grid',
+          'The last run: profiles per (recency, frequency) score and per segment. Roles: marketer, analyst, dpo, admin.',
+          { response: { 200: RfmSummary, ...errors(...MANAGEMENT_ERRORS) } },
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, READERS);
+        const summary = await rfm.summary();
+        return respond(request, reply, {
+          ...summary,
+          computedAt: summary.computedAt === null ? null : new Date(summary.computedAt).toISOString(),
+        });
+      },
+    );
     app.get(
       '/v1/computed-traits',
       {

@@ -7,6 +7,8 @@ import type {
   ExitReason,
   MembershipRow,
   MembershipStore,
+  RfmRow,
+  RfmStore,
 } from '../../audiences/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -300,3 +302,62 @@ export function createMembershipStore(db: Kysely<Database>, d: SqlDialect): Memb
 /** Upsert tail keeping the earlier of the stored and the new instant. */
 const EARLIER =
   'on conflict (profile_id) do update set due_at = case when excluded.due_at < audience_rechecks.due_at then excluded.due_at else audience_rechecks.due_at end';
+
+const toRfm = (r: Database['rfm_scores']): RfmRow => ({
+  profileId: r.profile_id,
+  lastAt: Number(r.last_at),
+  frequency: Number(r.frequency),
+  monetary: Number(r.monetary),
+  r: Number(r.r),
+  f: Number(r.f),
+  m: Number(r.m),
+  segment: r.segment,
+  computedAt: Number(r.computed_at),
+  settingsVersion: Number(r.settings_version),
+});
+
+export function createRfmStore(db: Kysely<Database>, d: SqlDialect): RfmStore {
+  return {
+    async replace(query) {
+      await rawQuery(db, d, 'delete from rfm_scores', []);
+      if (d.largeQuerySql) await rawQuery(db, d, d.largeQuerySql, []);
+      await rawQuery(
+        db,
+        d,
+        `insert into rfm_scores (profile_id, last_at, frequency, monetary, r, f, m, segment, computed_at, settings_version) ${query.text}`,
+        query.params,
+      );
+      const [row] = await rawQuery<{ n: number | string }>(db, d, 'select count(*) as n from rfm_scores', []);
+      return Number(row?.n ?? 0);
+    },
+    async get(profileIds) {
+      const rows = await inSlices(d, profileIds, 0, (part) =>
+        rawQuery<Database['rfm_scores']>(
+          db,
+          d,
+          `select * from rfm_scores where profile_id in (${list(part.length)})`,
+          part,
+        ),
+      );
+      return rows.map(toRfm);
+    },
+    async grid() {
+      const rows = await rawQuery<{ r: number | string; f: number | string; segment: string; n: number | string }>(
+        db,
+        d,
+        'select r, f, segment, count(*) as n from rfm_scores group by r, f, segment order by r desc, f',
+        [],
+      );
+      return rows.map((x) => ({ r: Number(x.r), f: Number(x.f), segment: x.segment, profiles: Number(x.n) }));
+    },
+    async lastRun() {
+      const [row] = await rawQuery<{ computed_at: number | string; settings_version: number | string }>(
+        db,
+        d,
+        'select computed_at, settings_version from rfm_scores order by computed_at desc limit 1',
+        [],
+      );
+      return row ? { computedAt: Number(row.computed_at), settingsVersion: Number(row.settings_version) } : undefined;
+    },
+  };
+}

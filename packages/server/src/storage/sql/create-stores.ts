@@ -3,7 +3,7 @@ import type { SqlDialect } from '../dialect.js';
 import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
-import { createAudienceStore, createMembershipStore } from './audience-stores.js';
+import { createAudienceStore, createMembershipStore, createRfmStore } from './audience-stores.js';
 import { createEventStore } from './event-store.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
@@ -40,6 +40,7 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     jobs: createJobStore(db, d),
     audiences: createAudienceStore(db, d),
     memberships: createMembershipStore(db, d),
+    rfm: createRfmStore(db, d),
     readKeys: createReadKeyStore(db, d),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;

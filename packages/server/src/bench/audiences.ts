@@ -1,0 +1,374 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AudienceDefinition, toPublicId } from '@tessera/protocol';
+import type { AudiencesReport, GenerateReport } from './audiences-child.js';
+import { cpuSeconds, peakRssMb, startChild } from './child.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const SEED = 1;
+/** Background ingest during the latency probes, events/s. */
+const BACKGROUND_RATE = 5000;
+/** One probe every PROBE_EVERY ms. */
+const PROBE_EVERY = 100;
+/** A probe not seen after this long counts as lost. */
+const PROBE_TIMEOUT = 30_000;
+/** How long the backlog left by a phase may take to drain. */
+const DRAIN_TIMEOUT = 120_000;
+/** The key of the issue's example audience in the bench (it names X). */
+export const AUDIENCE_KEY = 'gold-buyers';
+/** Audience X: a trait-only audience that overlaps the gold buyers (churn risk is drawn apart from the plan). */
+export const X_DEFINITION: AudienceDefinition = {
+  type: 'trait',
+  key: 'churn_risk',
+  compare: { op: 'equals', value: 'high' },
+};
+
+/**
+ * Issue 5's audience benchmark, on 1,000,000 × scale profiles and about 10,000,000 × scale events in the embedded
+ * store (a SQLite file in a temporary directory), for the issue's definition (`EXAMPLE_AUDIENCE`: plan gold, at least 2
+ * `Order Completed` with total > 50 in the last 30 days, not in audience X; X: `churn_risk` is `high`):
+ * 1. the store, written through the storage ports by `audiences-child.js generate` (data mix there);
+ * 2. the latency baseline, no audience defined: `tessera serve` on that directory (`serve-child.js`), background
+ *    ingest at 5,000 events/s from a process of its own (`background-child.js`, on the existing people), and one probe
+ *    every 100 ms for 20 s × scale (at least 100 probes): an `Order Completed` (total 120) of a prepared gold profile
+ *    (one qualifying order already), timed from sending `/v1/track` until the event is in the profile's timeline
+ *    (`GET /v1/profiles/{id}/events`);
+ * 3. `audiences-child.js audiences`: X and the audience saved, recomputed in full (`recomputeAudience`), X first
+ *    (trait only: the recomputation baseline), a second recomputation with nothing changed, then its parts alone (the
+ *    members' select; the re-checks' select, and its upsert in a transaction rolled back) with the query plans, then
+ *    `preview` (5,000-profile sample estimate; exact count), of X's definition too;
+ * 4. event-to-membership latency: as 2 with the audiences defined, on other prepared profiles, until the profile's
+ *    `audience.entered` change is read from `GET /v1/changes` (its event in the timeline too). The incremental
+ *    evaluation runs in the batch that stores the event (same transaction, same commit): the ratio to 2 is what
+ *    audiences add to the pipeline's latency.
+ */
+export async function audiencesBench(scale: number): Promise<void> {
+  const profiles = Math.max(10_000, Math.round(1_000_000 * scale));
+  const probes = Math.max(100, Math.round((20_000 * scale) / PROBE_EVERY));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-audiences-'));
+  try {
+    const g = await runJsonChild<GenerateReport>([
+      '--max-old-space-size=8192',
+      path.join(here, 'audiences-child.js'),
+      'generate',
+      dataDir,
+      String(profiles),
+      String(probes),
+      String(SEED),
+    ]);
+    console.log(
+      `audience store: ${fmt(g.profiles)} profiles (${fmt(g.gold)} gold, ${fmt(g.churnHigh)} churn_risk high) + ${fmt(2 * probes)} probe profiles, ${fmt(g.events)} track events (${fmt(g.orders)} Order Completed) over 90 days, written through the storage ports in ${g.seconds.toFixed(1)} s = ${fmt(g.events / g.seconds)} events/s; ${fmt(g.dbMb)} MB file, peak RSS ${fmt(g.peakMb)} MB`,
+    );
+    const probe = (j: number) => ({ userId: `bench-probe-${j}`, profileId: g.probes[j] });
+    const base = await probeLatency(
+      dataDir,
+      Array.from({ length: probes }, (_, j) => probe(j)),
+      false,
+      profiles,
+      true,
+    );
+    const baseline = summary(base.stored);
+    console.log(
+      `audience baseline, no audience defined: event → stored (in the profile's timeline) ${describe(base.stored, base)}`,
+    );
+
+    const r = await runJsonChild<AudiencesReport>([path.join(here, 'audiences-child.js'), 'audiences', dataDir]);
+    console.log(
+      `audience recompute X (churn_risk = 'high', trait only; the baseline): ${fmt(r.x.members)} members in ${sec(r.x.ms)}`,
+    );
+    console.log(
+      `audience recompute ${AUDIENCE_KEY} (EXAMPLE_AUDIENCE: gold, ≥ 2 orders > 50 in 30 days, not in X): ${fmt(r.audience.members)} members in ${sec(r.audience.ms)} = × ${(r.audience.ms / r.x.ms).toFixed(1)} X; again with nothing changed ${sec(r.again.ms)} (${r.again.entered} entered, ${r.again.exited} exited)  (target < 10 s)`,
+    );
+    console.log(
+      `audience recompute, its parts alone: members' select ${sec(r.selectMs)}; re-checks' select ${sec(r.rechecksMs)} (${fmt(r.rechecks)} profiles with an order > 50 in the window), written (that select + its upsert, rolled back) ${sec(r.recheckFromMs)}`,
+    );
+    console.log(`audience plan of the members' select: ${plan(r.plans.select)}`);
+    console.log(`audience plan of the re-checks' select: ${plan(r.plans.rechecks)}`);
+    const p = r.preview;
+    console.log(
+      `audience preview: estimate ${fmt(p.count)} (95 % ${fmt(p.low)} – ${fmt(p.high)}; ${fmt(p.matched)} of ${fmt(p.sampled)} sampled) in ${p.ms} ms  (target < 1 s); exact ${fmt(r.exact.count)} in ${r.exact.ms} ms; X's trait-only preview ${r.previewX.ms} ms, exact ${r.previewX.exactMs} ms`,
+    );
+
+    const run = await probeLatency(
+      dataDir,
+      Array.from({ length: probes }, (_, j) => probe(probes + j)),
+      true,
+      profiles,
+      false,
+    );
+    const m = summary(run.member);
+    console.log(
+      `audience event → membership (its audience.entered change read) ${describe(run.member, run)}  (target p99 < 50 ms)`,
+    );
+    const s = summary(run.stored);
+    console.log(
+      `audience event → stored (timeline), same probes, same commit: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms; event → membership / baseline event → stored: p50 × ${(m.p50 / baseline.p50).toFixed(2)}, p99 × ${(m.p99 / baseline.p99).toFixed(2)}`,
+    );
+    console.log(
+      `memory   audiences: server peak RSS ${fmt(base.peakMb)} MB without audiences, ${fmt(run.peakMb)} MB with; children: generation ${fmt(g.peakMb)} MB, recomputation + preview ${fmt(r.peakMb)} MB`,
+    );
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface LatencyRun {
+  /** Latencies (ms) of the probes: event in the timeline, `audience.entered` change read; lost probes apart. */
+  stored: number[];
+  member: number[];
+  lost: number;
+  sent: number;
+  seconds: number;
+  backlog: number;
+  drainSeconds: number;
+  /** Events/s the pipeline stored during the probes. */
+  storedRate: number;
+  serverCpu: number;
+  probeSeconds: number;
+  peakMb: number;
+}
+
+function summary(lat: number[]) {
+  const sorted = [...lat].sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+  return { p50: q(0.5), p99: q(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+function describe(lat: number[], run: LatencyRun): string {
+  const s = summary(lat);
+  return (
+    `${lat.length} probes${run.lost ? ` (${run.lost} lost)` : ''}: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ` +
+    `under ${fmt(run.sent / run.seconds)} events/s background ingest (another process), pipeline ${fmt(run.storedRate)} events/s stored meanwhile, backlog ${fmt(run.backlog)} at the end${Number.isNaN(run.drainSeconds) ? '' : ` (drained in ${run.drainSeconds.toFixed(1)} s)`}, server CPU ${run.serverCpu.toFixed(1)} s over ${run.probeSeconds.toFixed(1)} s`
+  );
+}
+
+/** The table accesses of a plan (`SCAN` / `SEARCH` of a table or an index), in order. */
+function plan(lines: string[]): string {
+  return lines.filter((l) => /^(SCAN|SEARCH) /.test(l) && !/CONSTANT ROW|^SCAN (v|u)\d/.test(l)).join('; ');
+}
+
+type Wait = 'stored' | 'member';
+
+/**
+ * `tessera serve` on `dataDir` (`serve-child.js`), background ingest at 5,000 events/s, and the probes, one every
+ * 100 ms: each sends one `Order Completed` (total 120) for its profile. Two pollers, one request at a time each, 2 ms
+ * between rounds: one reads the timeline of each probe's profile until its event is there (`stored`), the other
+ * `GET /v1/changes?kind=audience.entered` (whole pages back to back until caught up) for the probes' entries
+ * (`member`). Both run in both phases, so that they load the server alike. Once the probes are done, the
+ * background stops; with `drain`, the backlog it left is processed before the server stops (so that the next phase
+ * starts without it).
+ */
+async function probeLatency(
+  dataDir: string,
+  probes: { userId: string; profileId: string }[],
+  member: boolean,
+  people: number,
+  drain: boolean,
+): Promise<LatencyRun> {
+  let info = { port: 0, writeKey: '', token: '' };
+  const server = await startChild(
+    [path.join(here, 'serve-child.js')],
+    { TESSERA_DATA_DIR: dataDir, TESSERA_MAX_BACKLOG: '100000000' },
+    (l) => {
+      if (!l.startsWith('{')) return false;
+      info = JSON.parse(l);
+      return true;
+    },
+  );
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  let polling = true;
+  try {
+    const call = (method: string, url: string, auth: string, body?: unknown) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: info.port,
+            path: url,
+            method,
+            agent,
+            headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              text += d;
+            });
+            res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.once('error', reject);
+        req.end(body ? JSON.stringify(body) : undefined);
+      });
+    const basic = `Basic ${Buffer.from(`${info.writeKey}:`).toString('base64')}`;
+    const bearer = `Bearer ${info.token}`;
+
+    // Probes waiting, by profile (public id): for their event in the timeline, for their audience entry.
+    const waiting: Record<Wait, Map<string, { messageId: string; resolve: (at: number) => void }>> = {
+      stored: new Map(),
+      member: new Map(),
+    };
+    const found = (wait: Wait, id: string, at: number) => {
+      const w = waiting[wait].get(id);
+      waiting[wait].delete(id);
+      w?.resolve(at);
+    };
+    // One request at a time per poller, 2 ms apart: the polling load is the same whatever the latency.
+    let entriesCaughtUp = false;
+    const pollEntries = async () => {
+      let after = '0';
+      while (polling) {
+        const res = await call('GET', `/v1/changes?kind=audience.entered&after=${after}&limit=1000`, bearer);
+        if (res.status !== 200) throw new Error(`GET /v1/changes answered ${res.status}: ${res.body}`);
+        const at = performance.now();
+        const page = JSON.parse(res.body) as { items: { profileId: string }[]; nextCursor: string | null };
+        for (const c of page.items) found('member', c.profileId, at);
+        if (page.nextCursor !== null) after = page.nextCursor;
+        if (page.items.length < 1000) {
+          entriesCaughtUp = true;
+          await sleep(2);
+        }
+      }
+    };
+    const pollTimelines = async () => {
+      while (polling) {
+        for (const [id, w] of [...waiting.stored]) {
+          const url = `/v1/profiles/${id}/events?event=${encodeURIComponent('Order Completed')}&limit=1`;
+          const res = await call('GET', url, bearer);
+          if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${res.body}`);
+          const at = performance.now();
+          const items = (JSON.parse(res.body) as { items: { messageId: string }[] }).items;
+          if (items.some((e) => e.messageId === w.messageId)) found('stored', id, at);
+        }
+        await sleep(2);
+      }
+    };
+    const pollers = [pollEntries(), pollTimelines()];
+    const seen = (wait: Wait, id: string, messageId: string) =>
+      new Promise<number>((resolve) => {
+        const timer = setTimeout(() => found(wait, id, Number.NaN), PROBE_TIMEOUT);
+        waiting[wait].set(id, {
+          messageId,
+          resolve: (at) => {
+            clearTimeout(timer);
+            resolve(at);
+          },
+        });
+      });
+
+    let bg = { sent: 0, seconds: 1 };
+    const background = spawn(
+      process.execPath,
+      [
+        path.join(here, 'background-child.js'),
+        String(info.port),
+        info.writeKey,
+        String(people),
+        String(BACKGROUND_RATE),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const backgroundDone = new Promise<void>((resolve) => {
+      let out = '';
+      background.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      background.once('exit', () => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (line) bg = JSON.parse(line);
+        resolve();
+      });
+    });
+    await sleep(1000); // let the background load settle
+    while (!entriesCaughtUp) await sleep(50);
+
+    const probeOnce = async (p: { userId: string; profileId: string }, k: number) => {
+      const id = toPublicId('profile', p.profileId);
+      const messageId = `probe-${member ? 'member' : 'stored'}-${k}`;
+      const stored = seen('stored', id, messageId);
+      const entered = member ? seen('member', id, messageId) : Promise.resolve(Number.NaN);
+      const t0 = performance.now();
+      const sent = await call('POST', '/v1/track', basic, {
+        userId: p.userId,
+        event: 'Order Completed',
+        messageId,
+        properties: { order_id: messageId, total: 120, currency: 'EUR' },
+        timestamp: new Date().toISOString(),
+      });
+      if (sent.status !== 200) throw new Error(`probe /v1/track answered ${sent.status}: ${sent.body}`);
+      return { stored: (await stored) - t0, member: (await entered) - t0 };
+    };
+
+    const metric = async (name: string) => {
+      const res = await call('GET', '/metrics', bearer);
+      return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(res.body)?.[1] ?? 'NaN');
+    };
+    const stored0 = await metric('tessera_events_stored_total');
+    const c0 = cpuSeconds(server.pid as number);
+    const started = performance.now();
+    const results = await Promise.all(
+      probes.map(async (p, k) => {
+        await sleep(started + k * PROBE_EVERY - performance.now());
+        return probeOnce(p, k);
+      }),
+    );
+    const probeSeconds = (performance.now() - started) / 1000;
+    const serverCpu = cpuSeconds(server.pid as number) - c0;
+    const storedRate = ((await metric('tessera_events_stored_total')) - stored0) / probeSeconds;
+    background.kill('SIGTERM');
+    await backgroundDone;
+    polling = false;
+    await Promise.all(pollers);
+    const backlogNow = () => metric('tessera_pipeline_backlog_events');
+    // What the load left is processed before the server stops, so that the next phase starts without it.
+    const backlog = await backlogNow();
+    const d0 = performance.now();
+    while (drain && (await backlogNow()) > 0 && performance.now() - d0 < DRAIN_TIMEOUT) await sleep(200);
+    const drainSeconds = drain ? (performance.now() - d0) / 1000 : Number.NaN;
+    const done = (x: number) => !Number.isNaN(x);
+    return {
+      stored: results.map((r) => r.stored).filter(done),
+      member: results.map((r) => r.member).filter(done),
+      lost: results.filter((r) => !done(r.stored) || (member && !done(r.member))).length,
+      sent: bg.sent,
+      seconds: bg.seconds,
+      backlog,
+      drainSeconds,
+      storedRate,
+      serverCpu,
+      probeSeconds,
+      peakMb: peakRssMb(server.pid as number),
+    };
+  } finally {
+    polling = false;
+    agent.destroy();
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Runs `node ARGS` (stderr shown) and answers the first line of its stdout that is a JSON object. */
+function runJsonChild<T>(args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code === 0 && line) resolve(JSON.parse(line));
+      else reject(new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? 'child')} exited with ${code}`));
+    });
+  });
+}
