@@ -56,29 +56,30 @@ export function compileAudience(
 }
 
 /**
- * The re-checks a full recomputation leaves behind (`nextExpiry` in SQL): `select profile_id, due_at`, one row per
- * survivor with an event that enters or leaves one of the definition's relative windows after `now` (any depth),
- * counting events that pass the condition's name and filters, at the earliest such instant. `undefined` when the
- * definition has no relative window.
+ * A full recomputation in one pass: `select id, m, due` for the survivors that pass the definition's
+ * time-independent top-level conjuncts (`staticConjuncts`: the others are no members, and time alone cannot make them
+ * one until an event or another recomputation changes those conjuncts, which evaluates them again), with `m` 1 for a
+ * member and `due` the instant time alone may change that (`nextExpiry` in SQL: an event entering or leaving a
+ * relative window, the next whole day of a `days_since` trait; NULL for none). Ordered by id.
  */
-export function compileRechecks(
+export function compileRecompute(
   definition: AudienceDefinition,
   d: SqlDialect,
   now: number,
   computedTraits: ComputedTraits = new Map(),
-): CompiledAudience | undefined {
+): CompiledAudience {
   const c = new Compiler(audienceSqlFragments(d), now, computedTraits);
-  const parts: string[] = [];
-  const survivor = 'coalesce(r.to_id, e.profile_id)';
-  const from = 'from events e left join profile_redirects r on r.from_id = e.profile_id';
+  const member = c.node(definition);
+  const dues: string[] = [];
+  const at = () => c.param(now, c.f.intParam);
+  const events = (conds: string[]) =>
+    `from ${FAMILY} join events e on e.profile_id = fam.id where ${conds.join(' and ')}`;
   const edges = (n: Pick<EventCondition, 'name' | 'where' | 'window'>) => {
     if (n.window === undefined || !isRelative(n.window)) return;
     const length = windowLength(n.window);
-    const at = c.param(now, c.f.intParam);
-    parts.push(
-      `select ${survivor} as profile_id, min(case when e.timestamp > ${at} then e.timestamp else e.timestamp + ${c.param(length, c.f.intParam)} end) as due_at
-       ${from} where ${c.eventFilters(n).join(' and ')} and e.timestamp > ${c.param(now - length, c.f.intParam)}
-       group by ${survivor}`,
+    const conds = [...c.eventFilters(n), `e.timestamp > ${c.param(now - length, c.f.intParam)}`];
+    dues.push(
+      `(select min(case when e.timestamp > ${at()} then e.timestamp else e.timestamp + ${c.param(length, c.f.intParam)} end) ${events(conds)})`,
     );
   };
   visit(definition, (n) => {
@@ -89,15 +90,40 @@ export function compileRechecks(
     if (trait.fn !== 'days_since') return;
     // The next whole day after the latest event the trait reads: now + DAY − ((now − latest) mod DAY), mod ≥ 0.
     const conds = [...c.eventFilters({ name: trait.event, where: trait.where }), ...c.windowFilters(trait.window)];
-    const at = () => c.param(now, c.f.intParam);
     const day = () => c.param(DAY, c.f.intParam);
-    parts.push(
-      `select profile_id, ${at()} + ${day()} - (((${at()} - latest) % ${day()}) + ${day()}) % ${day()} as due_at
-       from (select ${survivor} as profile_id, max(e.timestamp) as latest ${from} where ${conds.join(' and ')} group by ${survivor}) ds`,
+    dues.push(
+      `(select ${at()} + ${day()} - (((${at()} - max(e.timestamp)) % ${day()}) + ${day()}) % ${day()} ${events(conds)})`,
     );
   });
-  if (parts.length === 0) return undefined;
-  return c.finish(`select profile_id, min(due_at) as due_at from (${parts.join(' union all ')}) x group by profile_id`);
+  const due =
+    dues.length === 0
+      ? `cast(null as ${c.f.intType})`
+      : dues.length === 1
+        ? dues[0]
+        : `(select min(v) from (${dues.map((x) => `select ${x} as v`).join(' union all ')}) u)`;
+  const statics = staticConjuncts(definition).map((n) => ` and ${c.node(n)}`);
+  return c.finish(
+    `select p.id, case when ${member} then 1 else 0 end as m, ${due} as due from profiles p where not exists (select 1 from profile_redirects r0 where r0.from_id = p.id)${statics.join('')} order by p.id`,
+  );
+}
+
+/**
+ * The top-level conjuncts of `definition` whose truth time alone cannot change (no relative window, no `days_since`
+ * trait under them): the definition itself when it is such, the children of a root `and` that are, else none.
+ */
+export function staticConjuncts(definition: AudienceDefinition): AudienceCondition[] {
+  if (isStatic(definition)) return [definition];
+  return definition.type === 'and' ? definition.conditions.filter(isStatic) : [];
+}
+
+function isStatic(node: AudienceCondition): boolean {
+  let moves = false;
+  visit(node, (n) => {
+    if (n.type === 'event' && n.window !== undefined && isRelative(n.window)) moves = true;
+    // A computed trait is judged by name only here: any trait may move (its definition can change to one that does).
+    if (n.type === 'computed_trait' && !isRfmTrait(n.key)) moves = true;
+  });
+  return !moves;
 }
 
 const DAY = UNIT_MS.days;

@@ -96,8 +96,11 @@ export interface MembershipStore {
   select(query: CompiledAudience): Promise<string[]>;
   /** Runs a compiled count (`compileAudience(…, { count: true })`). */
   count(query: CompiledAudience): Promise<number>;
-  /** Runs a compiled tally (`compileAudience(…, { tally: true })`): each profile considered and whether it is in. */
-  tally(query: CompiledAudience): Promise<{ id: string; member: boolean }[]>;
+  /**
+   * Runs a compiled tally (`compileAudience(…, { tally: true })`, `compileRecompute`): each profile considered,
+   * whether it is in, and when one selects it (`due`), the instant to look again.
+   */
+  tally(query: CompiledAudience): Promise<{ id: string; member: boolean; due?: number }[]>;
   /**
    * Sets the next re-check of each profile (replacing any), or removes it where `dueAt` is null: after an evaluation
    * of every audience for them.
@@ -105,8 +108,6 @@ export interface MembershipStore {
   setRechecks(rows: readonly { profileId: string; dueAt: number | null }[]): Promise<void>;
   /** Brings the re-check of each profile forward to `dueAt` where it is later or absent. */
   recheckBy(rows: readonly { profileId: string; dueAt: number }[]): Promise<void>;
-  /** Like `recheckBy`, for the profiles and instants a compiled query selects (`select profile_id, due_at …`). */
-  recheckFrom(query: CompiledAudience): Promise<void>;
   /** The earliest re-check instant, if any. */
   nextDue(): Promise<number | undefined>;
   /** Removes and returns up to `limit` re-checks due at `now`, earliest first. */

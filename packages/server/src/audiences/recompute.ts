@@ -1,7 +1,7 @@
 import { newUuid } from '../ids.js';
 import type { Storage, Stores } from '../storage/storage.js';
 import { writeTransaction } from '../storage/write-transaction.js';
-import { compileAudience, compileRechecks } from './compile-sql.js';
+import { compileRecompute } from './compile-sql.js';
 import { loadComputedTraits } from './computed-trait-settings.js';
 import {
   AUDIENCE_ENTERED,
@@ -26,7 +26,8 @@ export interface RecomputeSummary {
 const PAGE = 10_000;
 
 /**
- * Recomputes audience `key` in full at `now` with its SQL compilation (the compiler's run over every profile), in one
+ * Recomputes audience `key` in full at `now` with its SQL compilation (`compileRecompute`: one pass over the
+ * profiles that pass its time-independent conjuncts), in one
  * transaction holding the audience's definition (`lock … update`: no batch evaluates it meanwhile): stays open for the
  * new members and close for the others (`condition`; `deleted` for a deleted audience, whose row then goes), each
  * with its outbox change, and every survivor with an event in one of the definition's relative windows gets a
@@ -45,13 +46,16 @@ export async function recomputeAudience(
     if (!audience) return undefined;
     const deleted = audience.deletedAt !== null;
     const { definitions: computedTraits } = await loadComputedTraits(tx.settings);
-    const members = deleted
+    // One pass: members and, for the profiles time alone may move, when to look again.
+    const rows = deleted
       ? []
-      : await tx.memberships.select(compileAudience(audience.definition, storage.dialect, now, { computedTraits }));
+      : await tx.memberships.tally(compileRecompute(audience.definition, storage.dialect, now, computedTraits));
+    const members = rows.flatMap((r) => (r.member ? [r.id] : []));
     const { entered, exited } = await applyMembers(tx, audience, members, now);
     if (!deleted) {
-      const rechecks = compileRechecks(audience.definition, storage.dialect, now, computedTraits);
-      if (rechecks) await tx.memberships.recheckFrom(rechecks);
+      await tx.memberships.recheckBy(
+        rows.flatMap((r) => (r.due === undefined ? [] : [{ profileId: r.id, dueAt: r.due }])),
+      );
       await tx.audiences.markComputed(key, audience.version, now);
     } else {
       await tx.audiences.remove(key);

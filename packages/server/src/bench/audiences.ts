@@ -86,10 +86,10 @@ export async function audiencesBench(scale: number): Promise<void> {
       `audience recompute ${AUDIENCE_KEY} (EXAMPLE_AUDIENCE: gold, ≥ 2 orders > 50 in 30 days, not in X): ${fmt(r.audience.members)} members in ${sec(r.audience.ms)} = × ${(r.audience.ms / r.x.ms).toFixed(1)} X; again with nothing changed ${sec(r.again.ms)} (${r.again.entered} entered, ${r.again.exited} exited)  (target < 10 s)`,
     );
     console.log(
-      `audience recompute, its parts alone: members' select ${sec(r.selectMs)}; re-checks' select ${sec(r.rechecksMs)} (${fmt(r.rechecks)} profiles with an order > 50 in the window), written (that select + its upsert, rolled back) ${sec(r.recheckFromMs)}`,
+      `audience recompute, its statements alone: members' select ${sec(r.selectMs)}; the one-pass select a recomputation runs (members + re-check instants) ${sec(r.rechecksMs)} (${fmt(r.rows)} profiles pass the time-independent conjuncts, ${fmt(r.rechecks)} with a re-check)`,
     );
     console.log(`audience plan of the members' select: ${plan(r.plans.select)}`);
-    console.log(`audience plan of the re-checks' select: ${plan(r.plans.rechecks)}`);
+    console.log(`audience plan of the one-pass select: ${plan(r.plans.rechecks)}`);
     const p = r.preview;
     console.log(
       `audience preview: estimate ${fmt(p.count)} (95 % ${fmt(p.low)} – ${fmt(p.high)}; ${fmt(p.matched)} of ${fmt(p.sampled)} sampled) in ${p.ms} ms  (target < 1 s); exact ${fmt(r.exact.count)} in ${r.exact.ms} ms; X's trait-only preview ${r.previewX.ms} ms, exact ${r.previewX.exactMs} ms`,

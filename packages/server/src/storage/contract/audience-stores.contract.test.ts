@@ -1,6 +1,6 @@
 import type { AudienceDefinition } from '@tessera/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compileAudience, compileRechecks } from '../../audiences/compile-sql.js';
+import { compileAudience } from '../../audiences/compile-sql.js';
 import type { AudienceRow, MembershipRow } from '../../audiences/ports.js';
 import { newUuid } from '../../ids.js';
 import type { EventRow, ProfileRow } from '../../profiles/ports.js';
@@ -579,55 +579,6 @@ for (const db of testDatabases()) {
           expect(await allRechecks()).toEqual([
             { profileId: p, dueAt: T0 + 10 },
             { profileId: q, dueAt: T0 + 50 },
-          ]);
-        });
-
-        it('recheckFrom brings re-checks forward to the instants a compiled query selects', async () => {
-          const [p, q, r, m, old] = ids(5);
-          await s.profiles.createMany([p, q, r, m, old].map((id) => profile(id)));
-          await s.identities.redirect([m], p, T0, T0);
-          await s.events.insert([
-            // p: an event an hour ago leaves the 1-day window in 23 h; its merged m's, 10 h ago, in 14 h.
-            event(p, T0 - HOUR),
-            event(m, T0 - 10 * HOUR),
-            // q: an event in 2 h enters the window then.
-            event(q, T0 + 2 * HOUR),
-            // r: only an event already out of the window, and one of another name.
-            event(r, T0 - 2 * DAY),
-            event(r, T0 - HOUR, { name: 'Other' }),
-            // old: in the window, but its re-check is already earlier.
-            event(old, T0 - 20 * HOUR),
-          ]);
-          await s.memberships.setRechecks([
-            { profileId: q, dueAt: T0 + 5 * HOUR },
-            { profileId: old, dueAt: T0 + HOUR },
-            { profileId: r, dueAt: T0 + 7 * DAY },
-          ]);
-          const definition: AudienceDefinition = { type: 'event', name: 'Viewed', window: { last: 1, unit: 'days' } };
-          const query = compileRechecks(definition, s.dialect, T0);
-          expect(query).toBeDefined();
-          await s.memberships.recheckFrom(query as NonNullable<typeof query>);
-          expect(await allRechecks()).toEqual([
-            { profileId: old, dueAt: T0 + HOUR },
-            { profileId: q, dueAt: T0 + 2 * HOUR },
-            { profileId: p, dueAt: T0 + 14 * HOUR },
-            { profileId: r, dueAt: T0 + 7 * DAY },
-          ]);
-        });
-
-        it('recheckFrom runs inside a transaction and takes hand-written statements', async () => {
-          const [p, q] = ids(2);
-          await s.profiles.createMany([profile(p), profile(q, {}, T0 + 1)]);
-          await s.memberships.setRechecks([{ profileId: p, dueAt: T0 + 10 }]);
-          await s.transaction((tx) =>
-            tx.memberships.recheckFrom({
-              text: 'select id as profile_id, created_at + ? as due_at from profiles where created_at >= ?',
-              params: [100, T0],
-            }),
-          );
-          expect(await allRechecks()).toEqual([
-            { profileId: p, dueAt: T0 + 10 },
-            { profileId: q, dueAt: T0 + 101 },
           ]);
         });
 

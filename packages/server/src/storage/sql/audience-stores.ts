@@ -232,8 +232,17 @@ export function createMembershipStore(db: Kysely<Database>, d: SqlDialect): Memb
     },
     async tally(query) {
       if (d.largeQuerySql) await rawQuery(db, d, d.largeQuerySql, []);
-      const rows = await rawQuery<{ id: string; m: number | string }>(db, d, query.text, query.params);
-      return rows.map((r) => ({ id: r.id, member: Number(r.m) === 1 }));
+      const rows = await rawQuery<{ id: string; m: number | string; due?: number | string | null }>(
+        db,
+        d,
+        query.text,
+        query.params,
+      );
+      return rows.map((r) =>
+        r.due === undefined || r.due === null
+          ? { id: r.id, member: Number(r.m) === 1 }
+          : { id: r.id, member: Number(r.m) === 1, due: Number(r.due) },
+      );
     },
     async setRechecks(rows) {
       // The last row of a profile named twice wins (PostgreSQL refuses to upsert one row twice in a statement).
@@ -263,17 +272,6 @@ export function createMembershipStore(db: Kysely<Database>, d: SqlDialect): Memb
         [...earliest].map(([profileId, dueAt]) => ({ profileId, dueAt })),
         (r, out) => out.push(r.profileId, r.dueAt),
         EARLIER,
-      );
-    },
-    async recheckFrom(query) {
-      if (d.largeQuerySql) await rawQuery(db, d, d.largeQuerySql, []);
-      // One row per profile (an upsert may not touch a row twice); `group by` also lets SQLite read the upsert
-      // clause after a select (its documented parsing ambiguity otherwise needs a `where`).
-      await rawQuery(
-        db,
-        d,
-        `insert into audience_rechecks (profile_id, due_at) select profile_id, min(due_at) from (${query.text}) due group by profile_id ${EARLIER}`,
-        query.params,
       );
     },
     async nextDue() {
