@@ -16,7 +16,6 @@ import type { Storage } from '../storage.js';
 
 const T0 = Date.UTC(2026, 10, 1);
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const SOURCE = newUuid();
 
 const GOLD: AudienceDefinition = { type: 'trait', key: 'plan', compare: { op: 'equals', value: 'gold' } };
