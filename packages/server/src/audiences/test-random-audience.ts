@@ -1,10 +1,10 @@
-import type {
-  AudienceCondition,
-  Comparison,
-  ComputedTraitDefinition,
-  ComputedTraitFunction,
-  EventWindow,
-  NumericComparison,
+import {
+  type AudienceCondition,
+  COMPUTED_TRAIT_FUNCTIONS,
+  type Comparison,
+  type ComputedTraitDefinition,
+  type EventWindow,
+  type NumericComparison,
 } from '@tessera/protocol';
 import type { SeededRandom } from '../seeded-random.js';
 
@@ -204,25 +204,13 @@ export function randomDefinition(r: SeededRandom, depth = 4): AudienceCondition 
   }
 }
 
-const TRAIT_FUNCTIONS: ComputedTraitFunction[] = [
-  'count',
-  'sum',
-  'average',
-  'min',
-  'max',
-  'first',
-  'last',
-  'most_frequent',
-  'days_since',
-];
-
 /** Keys of the computed traits `randomComputedTraits` defines: two per function. */
-export const COMPUTED_TRAIT_KEYS = TRAIT_FUNCTIONS.flatMap((fn) => [`${fn}_a`, `${fn}_b`]);
+export const COMPUTED_TRAIT_KEYS = COMPUTED_TRAIT_FUNCTIONS.flatMap((fn) => [`${fn}_a`, `${fn}_b`]);
 
 /** Two random definitions per computed trait function (filters, windows and properties near the data's edges). */
 export function randomComputedTraits(r: SeededRandom): Map<string, ComputedTraitDefinition> {
   const out = new Map<string, ComputedTraitDefinition>();
-  for (const fn of TRAIT_FUNCTIONS) {
+  for (const fn of COMPUTED_TRAIT_FUNCTIONS) {
     for (const suffix of ['a', 'b']) {
       const where = Array.from({ length: r.int(0, 1) }, () => ({
         property: r.pick(PATHS),

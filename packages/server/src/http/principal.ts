@@ -1,3 +1,4 @@
+import { toPublicId } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS, type Principal, type Role } from '../auth/principal.js';
 import { TesseraError } from '../errors.js';
@@ -30,4 +31,10 @@ export function requireRole(request: FastifyRequest, roles: readonly Role[]): vo
   if (p.kind !== 'token') throw new TesseraError('forbidden', 'this credential cannot call the management API');
   if (!p.roles.includes('admin') && !roles.some((r) => p.roles.includes(r)))
     throw new TesseraError('forbidden', 'your role does not allow this');
+}
+
+/** Who acts, as settings and decisions record it: the request's API token (`tok_…`), else the principal's kind. */
+export function actorOf(request: FastifyRequest): string {
+  const p = request.principal;
+  return p.kind === 'token' ? toPublicId('token', p.tokenId) : p.kind;
 }

@@ -12,12 +12,12 @@ import {
   ProfileAudiences,
   toPublicId,
 } from '@tessera/protocol';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AudienceDetails, AudienceService } from '../../audiences/audience-service.js';
 import type { MembershipRow } from '../../audiences/ports.js';
 import { TesseraError } from '../../errors.js';
 import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
-import { requireRole } from '../principal.js';
+import { actorOf, requireRole } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -66,12 +66,6 @@ const toMember = (m: MembershipRow) => ({
   version: m.enteredVersion,
 });
 
-/** Who saves: the API token of the request (`tok_…`). */
-function author(request: FastifyRequest): string {
-  const p = request.principal;
-  return p.kind === 'token' ? toPublicId('token', p.tokenId) : p.kind;
-}
-
 /** `?cursor=` of the members list: a bare profile id. */
 function afterCursor(raw: unknown): string | undefined {
   return decodeCursor(raw, isIdCursor);
@@ -112,7 +106,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         requireRole(request, WRITERS);
-        return respond(request, reply, toView(await audiences.create(request.body, author(request))), 201);
+        return respond(request, reply, toView(await audiences.create(request.body, actorOf(request))), 201);
       },
     );
     app.post<{ Body: unknown }>(
@@ -162,7 +156,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         return respond(
           request,
           reply,
-          toView(await audiences.update(request.params.key, request.body, author(request))),
+          toView(await audiences.update(request.params.key, request.body, actorOf(request))),
         );
       },
     );
@@ -179,7 +173,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         requireRole(request, WRITERS);
-        return respond(request, reply, toView(await audiences.remove(request.params.key, author(request))));
+        return respond(request, reply, toView(await audiences.remove(request.params.key, actorOf(request))));
       },
     );
     app.get<{ Params: Static<typeof KeyParams> }>(

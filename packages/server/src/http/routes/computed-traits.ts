@@ -8,13 +8,12 @@ import {
   RfmSettings,
   RfmSettingsView,
   RfmSummary,
-  toPublicId,
 } from '@tessera/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ComputedTraitDetails, ComputedTraitService } from '../../audiences/computed-trait-service.js';
 import type { RfmService } from '../../audiences/rfm.js';
 import { TesseraError } from '../../errors.js';
-import { requireRole } from '../principal.js';
+import { actorOf, requireRole } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -38,11 +37,6 @@ const toView = (t: ComputedTraitDetails) => ({
   updatedAt: new Date(t.updatedAt).toISOString(),
   updatedBy: t.updatedBy,
 });
-
-function author(request: FastifyRequest): string {
-  const p = request.principal;
-  return p.kind === 'token' ? toPublicId('token', p.tokenId) : p.kind;
-}
 
 /** Computed traits (docs/audiences.md, "Computed traits"): definitions, and a profile's values now. */
 export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService; rfm: RfmService; respond: Respond }) {
@@ -78,7 +72,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
       },
       async (request, reply) => {
         requireRole(request, ['marketer']);
-        return respond(request, reply, await rfm.put(request.body, author(request)));
+        return respond(request, reply, await rfm.put(request.body, actorOf(request)));
       },
     );
     app.get(
@@ -141,7 +135,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         return respond(
           request,
           reply,
-          toView(await computedTraits.put(request.params.key, request.body, author(request))),
+          toView(await computedTraits.put(request.params.key, request.body, actorOf(request))),
         );
       },
     );
@@ -155,7 +149,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
       },
       async (request, reply) => {
         requireRole(request, ['marketer']);
-        await computedTraits.remove(request.params.key, author(request));
+        await computedTraits.remove(request.params.key, actorOf(request));
         return respond(request, reply, { deleted: request.params.key });
       },
     );

@@ -5,16 +5,15 @@ import {
   ReviewDecision,
   ReviewPage,
   type ReviewStatus,
-  toPublicId,
   UnmergeBody,
   UnmergeResponse,
 } from '@tessera/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { IdentityAdmin } from '../../identity/identity-admin.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
-import { requireRole } from '../principal.js';
+import { actorOf, requireRole } from '../principal.js';
 import { BEARER, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -35,12 +34,6 @@ const route = <T extends object>(tag: string, summary: string, description: stri
   security: BEARER,
   ...rest,
 });
-
-/** Who decides: the API token of the request (`tok_…`). */
-function decidedBy(request: FastifyRequest): string {
-  const p = request.principal;
-  return p.kind === 'token' ? toPublicId('token', p.tokenId) : p.kind;
-}
 
 /** The review queue, unmerge and the evidence graph (DESIGN §4); thin handlers over `IdentityAdmin`. */
 export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics; respond: Respond }) {
@@ -101,7 +94,7 @@ export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics
         },
         async (request, reply) => {
           requireRole(request, ['admin']);
-          const decision = await identity.decide(request.params.id, status, decidedBy(request));
+          const decision = await identity.decide(request.params.id, status, actorOf(request));
           if (decision.merge) deps.metrics.merges.inc(decision.merge.mergedIds.length);
           return respond(request, reply, decision);
         },
@@ -127,7 +120,7 @@ export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics
       },
       async (request, reply) => {
         requireRole(request, ['admin']);
-        return respond(request, reply, await identity.unmerge(request.params.id, request.body, decidedBy(request)));
+        return respond(request, reply, await identity.unmerge(request.params.id, request.body, actorOf(request)));
       },
     );
     app.get<{ Params: Static<typeof ProfileIdParams> }>(

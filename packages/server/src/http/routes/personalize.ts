@@ -1,9 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { toPublicId } from '@tessera/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { PersonalizeService } from '../../personalize/personalize-service.js';
-import { requireRole } from '../principal.js';
+import { actorOf, requireRole } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -67,12 +66,6 @@ function cors(reply: FastifyReply, origin: string) {
   reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
 }
 
-/** Who changes settings: the API token of the request (`tok_…`). */
-function author(request: FastifyRequest): string {
-  const p = request.principal;
-  return p.kind === 'token' ? toPublicId('token', p.tokenId) : p.kind;
-}
-
 /**
  * The personalisation endpoint for websites (issue 5) and the settings of each source's read key. Answers come from
  * stored rows (no evaluation), CORS per source origin, only the allow-listed traits and audience keys.
@@ -107,7 +100,7 @@ export function personalizeRoutes(deps: { personalize: PersonalizeService; respo
       },
       async (request, reply) => {
         requireRole(request, ['admin']);
-        return respond(request, reply, await personalize.configure(request.params.id, request.body, author(request)));
+        return respond(request, reply, await personalize.configure(request.params.id, request.body, actorOf(request)));
       },
     );
     app.post<{ Params: Static<typeof SourceParams> }>(
@@ -122,7 +115,7 @@ export function personalizeRoutes(deps: { personalize: PersonalizeService; respo
       },
       async (request, reply) => {
         requireRole(request, ['admin']);
-        return respond(request, reply, await personalize.rotate(request.params.id, author(request)));
+        return respond(request, reply, await personalize.rotate(request.params.id, actorOf(request)));
       },
     );
     app.get<{ Querystring: Static<typeof PersonalizeQuery> }>(
