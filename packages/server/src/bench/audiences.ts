@@ -110,6 +110,12 @@ export async function audiencesBench(scale: number): Promise<void> {
     console.log(
       `audience event → stored (timeline), same probes, same commit: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms; event → membership / baseline event → stored: p50 × ${(m.p50 / baseline.p50).toFixed(2)}, p99 × ${(m.p99 / baseline.p99).toFixed(2)}`,
     );
+    if (run.personalize) {
+      const q = summary(run.personalize);
+      console.log(
+        `personalize GET /v1/personalize (read key, 2 traits and 1 audience allowed) ${fmt(run.personalize.length)} requests one at a time, right after the load (the pipeline still draining its backlog): p50 ${q.p50.toFixed(2)} ms, p99 ${q.p99.toFixed(2)} ms, max ${q.max.toFixed(2)} ms  (target p99 < 10 ms)`,
+      );
+    }
     console.log(
       `memory   audiences: server peak RSS ${fmt(base.peakMb)} MB without audiences, ${fmt(run.peakMb)} MB with; children: generation ${fmt(g.peakMb)} MB, recomputation + preview ${fmt(r.peakMb)} MB`,
     );
@@ -127,6 +133,8 @@ interface LatencyRun {
   seconds: number;
   backlog: number;
   drainSeconds: number;
+  /** `GET /v1/personalize` latencies (ms), measured once the probes are done (the `member` phase only). */
+  personalize?: number[];
   /** Events/s the pipeline stored during the probes. */
   storedRate: number;
   serverCpu: number;
@@ -326,6 +334,7 @@ async function probeLatency(
     await backgroundDone;
     polling = false;
     await Promise.all(pollers);
+    const personalize = member ? await personalizeLatency(call, bearer, probes) : undefined;
     const backlogNow = () => metric('tessera_pipeline_backlog_events');
     // What the load left is processed before the server stops, so that the next phase starts without it.
     const backlog = await backlogNow();
@@ -344,6 +353,7 @@ async function probeLatency(
       storedRate,
       serverCpu,
       probeSeconds,
+      personalize,
       peakMb: peakRssMb(server.pid as number),
     };
   } finally {
@@ -355,6 +365,34 @@ async function probeLatency(
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/**
+ * Gives the first source a read key allowing `plan`, `churn_risk` and the audience, then times `GET
+ * /v1/personalize` for each probe's user id in turn (2,000 requests, keep-alive), as a website would call it.
+ */
+async function personalizeLatency(
+  call: (method: string, url: string, auth: string, body?: unknown) => Promise<{ status: number; body: string }>,
+  bearer: string,
+  probes: readonly { userId: string }[],
+): Promise<number[]> {
+  const sources = JSON.parse((await call('GET', '/v1/sources', bearer)).body) as { items: { id: string }[] };
+  const setup = await call('PUT', `/v1/sources/${sources.items[0].id}/personalization`, bearer, {
+    origins: ['https://shop.example'],
+    traits: ['plan', 'churn_risk'],
+    audiences: [AUDIENCE_KEY],
+  });
+  if (setup.status !== 200) throw new Error(`PUT personalization answered ${setup.status}: ${setup.body}`);
+  const key = (JSON.parse(setup.body) as { readKey?: string }).readKey;
+  if (!key) throw new Error('no read key answered');
+  const out: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const t = performance.now();
+    const res = await call('GET', `/v1/personalize?userId=${probes[i % probes.length].userId}&key=${key}`, '');
+    out.push(performance.now() - t);
+    if (res.status !== 200) throw new Error(`GET /v1/personalize answered ${res.status}: ${res.body}`);
+  }
+  return out;
+}
 
 /** Runs `node ARGS` (stderr shown) and answers the first line of its stdout that is a JSON object. */
 function runJsonChild<T>(args: string[]): Promise<T> {
