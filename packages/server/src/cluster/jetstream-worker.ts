@@ -40,21 +40,12 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
   let entriesPerMessage = 100;
   let stopFetch: (() => void) | undefined;
 
-  /**
-   * The next batch: waits (up to `waitMs`) for one message only, then takes at once as many of those already pending
-   * as the batch holds. A plain fetch of N would wait for N messages or its expiry: a lone event would sit a second.
-   */
   async function fetchBatch(waitMs: number): Promise<JsMsg[]> {
     const consumer = await handle.js.consumers.get(handle.names.logStream, handle.names.pipelineConsumer);
     const max = Math.max(1, Math.min(100, Math.round(opts.batchSize / entriesPerMessage)));
-    const first = await consumer.next({ expires: Math.max(1000, waitMs) });
-    if (!first) return [];
-    const more = Math.min(max - 1, first.info.pending);
-    if (more === 0) return [first];
-    // Another worker may take some of them first: then this fetch returns at its (short) expiry.
-    const iter = await consumer.fetch({ max_messages: more, expires: 1000 });
+    const iter = await consumer.fetch({ max_messages: max, expires: Math.max(1000, waitMs) });
     stopFetch = () => iter.stop();
-    const out = [first];
+    const out: JsMsg[] = [];
     for await (const m of iter) out.push(m);
     stopFetch = undefined;
     return out;

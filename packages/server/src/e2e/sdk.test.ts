@@ -908,7 +908,9 @@ for (const mode of modes()) {
             console.log(
               `[e2e/sdk] ${mode.name}: event to audience.entered on the bus in ${latency.toFixed(0)} ms (SDK call acknowledged after ${(ackedAt - sentAt).toFixed(0)} ms)`,
             );
-            expect(latency).toBeLessThan(1_000);
+            // Embedded: the pipeline is woken by the append. Cluster mode: a worker's pull waits up to 1 s to fill
+            // its batch (a fetch of N messages returns at N or at its expiry), so a lone event may wait that long.
+            expect(latency).toBeLessThan(target.env.TESSERA_NATS_PREFIX ? 2_000 : 1_000);
             await segment.closeAndFlush();
             const jane = await profileBy('user_id', USER);
             expect(change.profileId).toBe(jane?.id);
