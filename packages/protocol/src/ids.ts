@@ -14,6 +14,8 @@ export const ID_PREFIXES = {
   decision: 'idd',
   review: 'rev',
   unmerge: 'unm',
+  destination: 'dst',
+  delivery: 'dlv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -6,10 +6,17 @@ import { type ComputedTraitService, createComputedTraitService } from './audienc
 import { createRfmService, type RfmService } from './audiences/rfm.js';
 import { createTokenService, type TokenService } from './auth/token-service.js';
 import { openJetStream } from './cluster/jetstream.js';
+import { createJetStreamChangeFeed } from './cluster/jetstream-change-feed.js';
 import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
 import { createJetStreamWorker } from './cluster/jetstream-worker.js';
 import { createOutboxRelay } from './cluster/outbox-relay.js';
 import type { Config, Role } from './config.js';
+import { type ActivationControl, type ActivationOptions, createActivation } from './destinations/activation.js';
+import { createDestinationCatalog, type DestinationCatalog } from './destinations/catalog.js';
+import { createTableChangeFeed } from './destinations/change-feed.js';
+import { createDestinationService, type DestinationService } from './destinations/destination-service.js';
+import { builtinDestinations } from './destinations/plugins/index.js';
+import { createDestinationRegistry } from './destinations/registry.js';
 import { TesseraError } from './errors.js';
 import { createHttpServer } from './http/create-http-server.js';
 import { type DedupeOptions, type DedupeSummary, dedupeProfiles } from './identity/dedupe.js';
@@ -44,6 +51,10 @@ export interface AppOptions {
   writerThread?: boolean;
   /** Run the scheduler's jobs (embedded; default: as `pipeline`). Tests may run them with `runAudienceJob`. */
   scheduler?: boolean;
+  /** Run the destination router and delivery loops (default: as `pipeline`). `drain()` runs them once otherwise. */
+  activation?: boolean;
+  /** Delivery tuning (tests and benchmarks: a shorter backoff, a send timeout). */
+  activationOptions?: Pick<ActivationOptions, 'backoff' | 'timeoutMs' | 'pollMs' | 'concurrency' | 'fetch'>;
 }
 
 export interface App {
@@ -69,6 +80,10 @@ export interface App {
   readonly rfm: RfmService;
   /** Read keys and answers of the personalisation endpoint. */
   readonly personalize: PersonalizeService;
+  /** Destinations, deliveries, dead letters, marketing pressure (DESIGN §7). */
+  readonly destinations: DestinationService;
+  /** The router and delivery loops (in this process, in the embedded writer thread, or a cluster worker's). */
+  readonly activation: ActivationControl | undefined;
   readonly metrics: Metrics;
   readonly pipeline: PipelineRunner;
   /** Listens on `config.host:config.port`; resolves to the URL. */
@@ -95,19 +110,32 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const storage = await openStorage(config, opts.memory);
   await storage.migrate();
   const metrics = createMetrics();
+  // Created after the pipeline (it needs the store's feed); told of each committed batch.
+  let activation: ActivationControl | undefined;
   const onBatch = (outcome: BatchOutcome) => {
+    activation?.notify();
     metrics.stored.inc(outcome.stored);
     metrics.merges.inc(outcome.merges);
     if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);
     for (const q of outcome.quarantined) metrics.quarantined.inc({ code: q.code }, q.count);
   };
   const sources = createSourceService(storage);
-  const cluster = config.natsUrl ? await startCluster(config, storage, sources, logger, onBatch) : undefined;
+  const registry = createDestinationRegistry(builtinDestinations(path.join(config.dataDir, 'exports')));
+  const catalog = createDestinationCatalog(storage, registry, logger);
+  const cluster = config.natsUrl
+    ? await startCluster(config, storage, sources, logger, onBatch, catalog, opts.activationOptions)
+    : undefined;
   // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
   // HTTP. In-memory (tests), PostgreSQL, or running from TypeScript sources: the same code in-process.
   const useThread = opts.writerThread ?? (!opts.memory && !config.databaseUrl && import.meta.url.endsWith('.js'));
-  const { writer, runner: pipeline } = cluster
-    ? cluster
+  const runActivation = opts.activation ?? opts.pipeline !== false;
+  const exportDir = path.join(config.dataDir, 'exports');
+  const {
+    writer,
+    runner: pipeline,
+    activation: threadActivation,
+  } = cluster
+    ? { ...cluster, activation: undefined }
     : useThread
       ? await startWriterThread(
           {
@@ -116,11 +144,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             batchSize: config.pipelineBatchSize,
             logLevel: config.logLevel,
             runPipeline: opts.pipeline !== false,
+            runActivation,
+            exportDir,
           },
           logger,
           onBatch,
         )
-      : await createEmbeddedPipeline(storage, { batchSize: config.pipelineBatchSize, logger, onBatch });
+      : {
+          ...(await createEmbeddedPipeline(storage, { batchSize: config.pipelineBatchSize, logger, onBatch })),
+          activation: undefined,
+        };
   const freeDisk = () => {
     if (opts.memory || config.databaseUrl) return Number.MAX_SAFE_INTEGER;
     try {
@@ -160,6 +193,26 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const personalize = createPersonalizeService(storage, sources);
   const computedTraits = createComputedTraitService(storage);
   const rfm = createRfmService(storage);
+  activation =
+    cluster?.activation ??
+    threadActivation ??
+    (cluster
+      ? undefined
+      : createActivation({
+          storage,
+          catalog,
+          feed: await createTableChangeFeed(storage, 'destinations'),
+          logger,
+          ...opts.activationOptions,
+        }));
+  const destinations = createDestinationService({
+    storage,
+    registry,
+    // The catalog of this process's loops, or of the writer thread's (another cluster node reloads within 5 s).
+    changed: () => (threadActivation ?? activation)?.refresh() ?? catalog.refresh(),
+    logger,
+    wake: (id) => activation?.wake(id),
+  });
   // Embedded: this process is every role, the scheduler's included. Cluster mode starts it with its roles.
   const scheduler =
     !cluster && (opts.scheduler ?? opts.pipeline !== false) ? createScheduler({ storage, logger }) : undefined;
@@ -180,12 +233,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     computedTraits,
     rfm,
     personalize,
+    destinations,
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
   });
   if (opts.pipeline !== false) pipeline.start();
   cluster?.start();
   scheduler?.start();
+  if (activation && runActivation) await activation.start();
 
   return {
     config,
@@ -203,12 +258,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     computedTraits,
     rfm,
     personalize,
+    destinations,
+    activation,
     metrics,
     pipeline,
     async listen() {
       return http.listen({ host: config.host, port: config.port });
     },
-    drain: () => pipeline.drain(),
+    async drain() {
+      await pipeline.drain();
+      await activation?.drain();
+    },
     async close() {
       // Each step runs even if one before it fails; the store closes last.
       try {
@@ -217,6 +277,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         try {
           await scheduler?.stop();
           await pipeline.stop();
+          await activation?.stop();
         } finally {
           try {
             await cluster?.stop();
@@ -241,6 +302,8 @@ async function startCluster(
   sources: SourceService,
   logger: Logger,
   onBatch: (outcome: BatchOutcome) => void,
+  catalog: DestinationCatalog,
+  activationOptions: AppOptions['activationOptions'],
 ) {
   const has = (role: Role) => config.roles.includes(role);
   const handle = await openJetStream(config.natsUrl as string, config.natsPrefix, {
@@ -264,9 +327,23 @@ async function startCluster(
       })
     : idleRunner();
   const scheduler = has('scheduler') ? createScheduler({ storage, logger }) : undefined;
+  // Workers route the change bus to destinations and deliver, sharing one durable consumer and the outboxes.
+  const activation = has('worker')
+    ? createActivation({
+        storage,
+        catalog,
+        feed: await createJetStreamChangeFeed(
+          handle,
+          `${handle.names.pipelineConsumer.replace(/-pipeline$/, '')}-destinations`,
+        ),
+        logger,
+        ...activationOptions,
+      })
+    : undefined;
   let warmTimer: NodeJS.Timeout | undefined;
   return {
     writer,
+    activation,
     runner: {
       ...runner,
       async drain() {

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -66,4 +66,14 @@ export function newUuid(): string {
     HEX[POOL[r + 4]] +
     HEX[POOL[r + 5]]
   );
+}
+
+/**
+ * A UUID derived from `parts` (SHA-256, version 8 of RFC 9562): the same parts always give the same id. For rows
+ * that must be written once however often their cause is processed (a change routed to a destination).
+ */
+export function derivedUuid(...parts: readonly string[]): string {
+  const h = createHash('sha256').update(parts.join('\u0000'), 'utf8').digest('hex');
+  const variant = ((Number.parseInt(h[16] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

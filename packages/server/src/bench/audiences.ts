@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AudienceDefinition, toPublicId } from '@tessera/protocol';
 import type { AudiencesReport, GenerateReport } from './audiences-child.js';
-import { cpuSeconds, peakRssMb, startChild } from './child.js';
+import { cpuSeconds, peakRssMb } from './child.js';
+import { startTessera } from './tessera-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -179,44 +179,11 @@ async function probeLatency(
   people: number,
   drain: boolean,
 ): Promise<LatencyRun> {
-  let info = { port: 0, writeKey: '', token: '' };
-  const server = await startChild(
-    [path.join(here, 'serve-child.js')],
-    { TESSERA_DATA_DIR: dataDir, TESSERA_MAX_BACKLOG: '100000000' },
-    (l) => {
-      if (!l.startsWith('{')) return false;
-      info = JSON.parse(l);
-      return true;
-    },
-  );
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const server = await startTessera(dataDir);
+  const info = server;
   let polling = true;
   try {
-    const call = (method: string, url: string, auth: string, body?: unknown) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port: info.port,
-            path: url,
-            method,
-            agent,
-            headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) },
-          },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d: string) => {
-              text += d;
-            });
-            res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-          },
-        );
-        req.once('error', reject);
-        req.end(body ? JSON.stringify(body) : undefined);
-      });
-    const basic = `Basic ${Buffer.from(`${info.writeKey}:`).toString('base64')}`;
-    const bearer = `Bearer ${info.token}`;
+    const { call, basic, bearer } = server;
 
     // Probes waiting, by profile (public id): for their event in the timeline, for their audience entry.
     const waiting: Record<Wait, Map<string, { messageId: string; resolve: (at: number) => void }>> = {
@@ -358,9 +325,7 @@ async function probeLatency(
     };
   } finally {
     polling = false;
-    agent.destroy();
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
   }
 }
 

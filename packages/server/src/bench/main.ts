@@ -9,7 +9,9 @@ import { audiencesBench } from './audiences.js';
 import { cpuSeconds, peakRssMb, startChild } from './child.js';
 import { clusterBench } from './cluster.js';
 import { dedupeBench } from './dedupe.js';
+import { deliveryBench } from './delivery.js';
 import { lookupFixture } from './lookup-fixture.js';
+import { startTessera } from './tessera-server.js';
 
 /**
  * `npm run bench [-- --only NAME --scale F]`. Prints figures and ratios measured in the same run:
@@ -23,6 +25,8 @@ import { lookupFixture } from './lookup-fixture.js';
  * - audiences: full recomputation, preview and event-to-membership latency of issue 5's example audience over
  *   1,000,000 × scale profiles and 10,000,000 × scale events, against trait-only and no-audience baselines
  *   (bench/audiences.ts).
+ * - delivery: deliveries/s to a local webhook, and event-to-delivery latency idle and under 5,000 events/s of
+ *   background ingest (bench/delivery.ts).
  */
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -70,29 +74,6 @@ async function load(
     requests: [{ setupRequest: (req) => ({ ...req, body: template.replaceAll('__R__', String(++n)) }) }],
   });
   return { requests: result['2xx'], errors: result.errors, non2xx: result.non2xx };
-}
-
-async function startTessera(dataDir: string) {
-  let info = { port: 0, writeKey: '', token: '' };
-  const child = await startChild(
-    [path.join(here, 'serve-child.js')],
-    { TESSERA_DATA_DIR: dataDir, TESSERA_MAX_BACKLOG: '100000000' },
-    (l) => {
-      if (!l.startsWith('{')) return false;
-      info = JSON.parse(l);
-      return true;
-    },
-  );
-  const metrics = async () => {
-    const text = await (await fetch(`http://127.0.0.1:${info.port}/metrics`)).text();
-    const v = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 'NaN');
-    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events') };
-  };
-  const stop = async () => {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-  };
-  return { child, pid: child.pid as number, ...info, metrics, stop };
 }
 
 const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -237,6 +218,7 @@ async function main() {
   if (!only || only === 'cluster') await clusterBench(seconds, load);
   if (!only || only === 'dedupe') await dedupeBench(scale);
   if (!only || only === 'audiences') await audiencesBench(scale);
+  if (!only || only === 'delivery') await deliveryBench(scale);
 }
 
 await main();

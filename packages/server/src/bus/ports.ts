@@ -20,6 +20,8 @@ export interface ChangeStore {
   /** Changes after the consumer's offset, ascending. */
   read(consumer: string, limit: number): Promise<Change[]>;
   commit(consumer: string, seq: number): Promise<void>;
+  /** The consumer's committed offset; `undefined` when it never committed. */
+  position(consumer: string): Promise<number | undefined>;
   /**
    * Changes after `seq`, ascending, optionally of some kinds only (a reader without an offset of its own: the
    * `/v1/changes` API).

@@ -6,61 +6,17 @@
  *
  * Needs `npm run build`. Without `dist/cli/main.js` it is skipped with a printed reason (`cli.test.ts` fails CI).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, BUILT, failure, type Json, jsonLine, MAIN, REPO_ROOT, type Run, tessera } from '../test/cli-run.js';
 import { embeddedEnv, freePort } from '../test/processes.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'tessera.js');
-const MAIN = path.join(REPO_ROOT, 'packages', 'server', 'dist', 'cli', 'main.js');
-const BUILT = existsSync(MAIN);
 
 if (!BUILT) console.warn(`[audiences-cli.test] skipped: ${MAIN} is missing; run \`npm run build\` first`);
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked by the assertions
-type Json = any;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 const DEMO_KEYS = ['high-value', 'lapsed-customers', 'newsletter-consent', 'repeat-buyers', 'rfm-champions'];
-
-/** Runs `tessera ARGS` from the repository root and answers its exit code and output, whatever the code. */
-function tessera(args: string[], timeout = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: REPO_ROOT, env: embeddedEnv(), timeout },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** The single JSON line a `--json` command prints. */
-function jsonLine(run: Run): Json {
-  expect(run.code, run.stderr).toBe(0);
-  const lines = run.stdout.split('\n').slice(0, -1);
-  expect(lines, `exactly one line on stdout: ${run.stdout}`).toHaveLength(1);
-  return JSON.parse(lines[0]);
-}
-
-/** A command that must fail: exit 1, nothing on stdout, and the answer's message on stderr. */
-function failure(run: Run): string {
-  expect(run.code, run.stdout).toBe(1);
-  expect(run.stdout).toBe('');
-  return run.stderr;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -99,10 +55,18 @@ describe.runIf(BUILT)('tessera audiences (built CLI, child processes)', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('demo --exit: loads the data set and saves its audiences, each with members', async () => {
+  it('demo --exit: loads the data set, saves its audiences (each with members) and its two webhook destinations', async () => {
     const port = await freePort();
     const run = await tessera(['demo', '--exit', '--json', '--port', String(port), ...data()], 120_000);
     expect(Object.keys(jsonLine(run)).sort()).toEqual(['adminToken', 'url', 'writeKey']);
+
+    // Its two webhook destinations: the healthy one delivered, the failing one's receiver refused (dead letters).
+    const destinations = jsonLine(await tessera(['destinations', 'list', '--json', ...data()]));
+    const byName = Object.fromEntries(destinations.map((d: Json) => [d.name, d.counts]));
+    expect(byName['Demo webhook (healthy)']).toMatchObject({ pending: 0, dead: 0 });
+    expect(byName['Demo webhook (healthy)'].delivered).toBeGreaterThan(0);
+    expect(byName['Demo webhook (failing)']).toMatchObject({ pending: 0, delivered: 0 });
+    expect(byName['Demo webhook (failing)'].dead).toBeGreaterThan(0);
 
     const list = jsonLine(await tessera(['audiences', 'list', '--json', ...data()]));
     expect(list.map((a: { key: string }) => a.key)).toEqual(DEMO_KEYS);
@@ -231,6 +195,14 @@ describe.runIf(BUILT)('tessera audiences (built CLI, child processes)', () => {
     expect(deleted.stdout).toContain(
       `recomputed big-repeat (version 3): 0 members, 0 entered, ${repeat.members} exited`,
     );
+    // Its two webhook destinations: the healthy one delivered, the failing one's receiver refused (dead letters).
+    const destinations = jsonLine(await tessera(['destinations', 'list', '--json', ...data()]));
+    const byName = Object.fromEntries(destinations.map((d: Json) => [d.name, d.counts]));
+    expect(byName['Demo webhook (healthy)']).toMatchObject({ pending: 0, dead: 0 });
+    expect(byName['Demo webhook (healthy)'].delivered).toBeGreaterThan(0);
+    expect(byName['Demo webhook (failing)']).toMatchObject({ pending: 0, delivered: 0 });
+    expect(byName['Demo webhook (failing)'].dead).toBeGreaterThan(0);
+
     const list = jsonLine(await tessera(['audiences', 'list', '--json', ...data()]));
     expect(list.map((a: { key: string }) => a.key)).toEqual(DEMO_KEYS);
   }, 300_000);

@@ -20,6 +20,21 @@ import {
 } from './commands/computed-traits.js';
 import { copyCommand } from './commands/copy.js';
 import { demoCommand } from './commands/demo.js';
+import {
+  destinationsCreateCommand,
+  destinationsDeleteCommand,
+  destinationsDlqCommand,
+  destinationsListCommand,
+  destinationsLogCommand,
+  destinationsReplayCommand,
+  destinationsShowCommand,
+  destinationsTestCommand,
+  destinationsTypesCommand,
+  destinationsUpdateCommand,
+  pressureCheckCommand,
+  pressureSetCommand,
+  pressureShowCommand,
+} from './commands/destinations.js';
 import { identityDedupeCommand } from './commands/identity-dedupe.js';
 import { identityEvaluateCommand, identityMatchCommand } from './commands/identity-match.js';
 import { identityRebuildCommand } from './commands/identity-rebuild.js';
@@ -163,6 +178,77 @@ withData(audiences.command('recompute <key>').description('recompute an audience
   .option('--wait', 'with a server: wait until its scheduler has recomputed it')
   .option('--json', 'JSON output')
   .action(audiencesRecomputeCommand);
+
+const destinations = program
+  .command('destinations')
+  .description('destinations and deliveries (docs/destinations.md): through the running server, else on the store');
+const destinationFlags = (c: Command) =>
+  c
+    .option('--config <file|json>', "the type's config: a JSON file, or inline JSON starting with {")
+    .option('--subscription <file|json>', 'what flows: {"events": {...}, "profiles": true, "audiences": [...]}')
+    .option('--purpose <purpose>', 'consent purpose required to send ("none": no check)')
+    .option('--channel <channel>', 'email, sms or push: sends count against the pressure caps ("none")')
+    .option('--rate <n>', 'sends per second at most ("none": unlimited)')
+    .option('--max-retry-hours <h>', 'retry a failing message this long before dead-lettering it (default 48)')
+    .option('--enable', 'enable it')
+    .option('--disable', 'disable it (nothing is sent; messages wait)')
+    .option('--json', 'JSON output');
+withData(destinations.command('types').description('the destination types, with their message kinds'))
+  .option('--json', 'JSON output, with each config schema')
+  .action(destinationsTypesCommand);
+withData(destinations.command('list').description('every destination and its delivery counts'))
+  .option('--json', 'JSON output')
+  .action(destinationsListCommand);
+withData(destinations.command('show <id>').description('one destination (secrets masked)'))
+  .option('--json', 'JSON output')
+  .action(destinationsShowCommand);
+destinationFlags(
+  withData(destinations.command('create').description('add a destination'))
+    .requiredOption('--name <name>', 'its name')
+    .requiredOption('--type <type>', 'a destination type (see `tessera destinations types`)'),
+).action(destinationsCreateCommand);
+destinationFlags(
+  withData(destinations.command('update <id>').description('save the options given as the next version')).option(
+    '--name <name>',
+    'a new name',
+  ),
+).action(destinationsUpdateCommand);
+withData(destinations.command('delete <id>').description('delete a destination (nothing more is sent)'))
+  .option('--json', 'JSON output')
+  .action(destinationsDeleteCommand);
+withData(destinations.command('test <id>').description('send one sample message now; exit 1 unless it went'))
+  .option('--json', 'JSON output')
+  .action(destinationsTestCommand);
+withData(destinations.command('log <id>').description('the delivery log, newest first'))
+  .option('--status <status>', 'pending, delivered, dead or skipped')
+  .option('--limit <n>', 'at most N (default 50)')
+  .option('--json', 'JSON output')
+  .action(destinationsLogCommand);
+withData(destinations.command('dlq <id>').description('the dead-letter queue, newest first'))
+  .option('--limit <n>', 'at most N (default 50)')
+  .option('--json', 'JSON output')
+  .action(destinationsDlqCommand);
+withData(destinations.command('replay <id>').description('queue dead-lettered messages again (all, or --ids)'))
+  .option('--ids <ids>', 'comma-separated delivery ids (dlv_…)')
+  .option('--json', 'JSON output')
+  .action(destinationsReplayCommand);
+
+const pressure = program
+  .command('pressure')
+  .description('marketing pressure: caps and quiet hours (docs/destinations.md)');
+withData(pressure.command('show').description('the policy in force'))
+  .option('--json', 'JSON output')
+  .action(pressureShowCommand);
+withData(pressure.command('set').description('save a new policy version'))
+  .requiredOption('--policy <file|json>', '{"caps": [...], "quietHours": {...}|null, "defaultTimezone", "overCap"}')
+  .option('--json', 'JSON output')
+  .action(pressureSetCommand);
+withData(
+  pressure.command('check <profile>').description('may one more message go to PROFILE now (prof_… or TYPE:VALUE)'),
+)
+  .option('--channel <channel>', 'email (default), sms, push…')
+  .option('--json', 'JSON output')
+  .action(pressureCheckCommand);
 
 const traits = program
   .command('traits')

@@ -6,64 +6,15 @@
  *
  * Needs `npm run build`. Without `dist/cli/main.js` it is skipped with a printed reason (`cli.test.ts` fails CI).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, BUILT, failure, type Json, jsonLine, MAIN, ok, REPO_ROOT, tessera } from '../test/cli-run.js';
 import { embeddedEnv, freePort } from '../test/processes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'tessera.js');
-const MAIN = path.join(REPO_ROOT, 'packages', 'server', 'dist', 'cli', 'main.js');
-const BUILT = existsSync(MAIN);
-
 if (!BUILT) console.warn(`[traits-cli.test] skipped: ${MAIN} is missing; run \`npm run build\` first`);
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked by the assertions
-type Json = any;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tessera ARGS` from the repository root and answers its exit code and output, whatever the code. */
-function tessera(args: string[], timeout = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: REPO_ROOT, env: embeddedEnv(), timeout },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** The output of a command that must succeed. */
-function ok(run: Run): string {
-  expect(run.code, run.stderr).toBe(0);
-  return run.stdout;
-}
-
-/** The single JSON line a `--json` command prints. */
-function jsonLine(run: Run): Json {
-  const lines = ok(run).split('\n').slice(0, -1);
-  expect(lines, `exactly one line on stdout: ${run.stdout}`).toHaveLength(1);
-  return JSON.parse(lines[0]);
-}
-
-/** A command that must fail: exit 1, nothing on stdout, and the answer's message on stderr. */
-function failure(run: Run): string {
-  expect(run.code, run.stdout).toBe(1);
-  expect(run.stdout).toBe('');
-  return run.stderr;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const DAY = 86_400_000;

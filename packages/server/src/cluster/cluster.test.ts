@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { startStandIn } from '../destinations/test/stand-in.js';
 import { createTestSchema, testDatabaseUrl } from '../test/databases.js';
 import { natsServerInstalled, startPrivateNats, testNatsUrl } from '../test/nats.js';
 import { tcpProxy } from '../test/tcp-proxy.js';
@@ -325,7 +326,69 @@ suite('cluster mode (PostgreSQL + NATS JetStream)', () => {
     expect(clusterView.partition).toEqual(embeddedView.partition);
     expect(clusterView.traits).toEqual(embeddedView.traits);
   });
+
+  it('cluster: two workers route the change stream to a webhook and deliver each event once; a replay reaches it', async () => {
+    const receiver = await startStandIn((c) => ({ status: c.path === '/fail' ? 422 : 200 }));
+    cleanups.push(() => receiver.close());
+    const { apps, writeKey } = await setup(['api', 'worker', 'worker']);
+    const [api, w1, w2] = apps;
+    const hook = await api.destinations.create(
+      {
+        name: 'hook',
+        type: 'webhook',
+        config: { url: `${receiver.url}/ok`, batchSize: 25 },
+        subscription: { events: { names: ['Order Completed'] } },
+        purpose: null,
+      },
+      'test',
+    );
+    const failing = await api.destinations.create(
+      {
+        name: 'failing',
+        type: 'webhook',
+        config: { url: `${receiver.url}/fail` },
+        subscription: { events: { names: ['Order Completed'] } },
+        purpose: null,
+      },
+      'test',
+    );
+    // The workers reload destinations every 5 s; here at once.
+    await Promise.all([w1.activation?.refresh(), w2.activation?.refresh()]);
+    const calls = Array.from({ length: 200 }, (_, i) => ({
+      type: 'track',
+      event: i % 4 === 3 ? 'Page Viewed' : 'Order Completed',
+      userId: `buyer-${i % 17}`,
+      messageId: `order-${i}`,
+    }));
+    for (let i = 0; i < calls.length; i += 50)
+      expect((await post(api, writeKey, calls.slice(i, i + 50))).status).toBe(200);
+    const received = () =>
+      receiver.calls
+        .filter((c) => c.path === '/ok')
+        .flatMap((c) => (c.json as { batch: { id: string; event: { messageId: string } }[] }).batch);
+    for (let i = 0; i < 300 && new Set(received().map((m) => m.event.messageId)).size < 150; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const byEvent = new Map<string, Set<string>>();
+    for (const m of received()) byEvent.set(m.event.messageId, (byEvent.get(m.event.messageId) ?? new Set()).add(m.id));
+    expect(byEvent.size).toBe(150);
+    expect([...byEvent.values()].every((ids) => ids.size === 1)).toBe(true);
+    await until(async () => (await api.destinations.stats(failing.id)).counts.dead === 150);
+    // Fixed: the same messages, replayed from the api node, are delivered by a worker.
+    await api.destinations.update(failing.id, { config: { url: `${receiver.url}/ok` } }, 'test');
+    await Promise.all([w1.activation?.refresh(), w2.activation?.refresh()]);
+    expect(await api.destinations.replay(failing.id)).toEqual({ replayed: 150 });
+    await until(async () => (await api.destinations.stats(failing.id)).counts.delivered === 150);
+    expect((await api.destinations.stats(hook.id)).counts).toMatchObject({ delivered: 150, pending: 0, dead: 0 });
+  }, 60_000);
 });
+
+async function until(ok: () => Promise<boolean>, ms = 30_000) {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /**
  * `people` people, each with a user id, an e-mail and two devices: anonymous page views on each device, an

@@ -5,6 +5,7 @@ import type { ComputedTraitService } from '../audiences/computed-trait-service.j
 import type { RfmService } from '../audiences/rfm.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
+import type { DestinationService } from '../destinations/destination-service.js';
 import { TesseraError } from '../errors.js';
 import type { DedupeOptions, DedupeSummary } from '../identity/dedupe.js';
 import type { IdentityAdmin } from '../identity/identity-admin.js';
@@ -25,6 +26,7 @@ import { audienceRoutes } from './routes/audiences.js';
 import { changeRoutes } from './routes/changes.js';
 import { computedTraitRoutes } from './routes/computed-traits.js';
 import { dedupeRoutes } from './routes/dedupe.js';
+import { destinationRoutes } from './routes/destinations.js';
 import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
 import { personalizeRoutes } from './routes/personalize.js';
@@ -55,6 +57,7 @@ export interface HttpDeps {
   computedTraits: ComputedTraitService;
   rfm: RfmService;
   personalize: PersonalizeService;
+  destinations: DestinationService;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
   consumer: string;
@@ -160,6 +163,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(audienceRoutes({ ...deps, respond }));
   await app.register(computedTraitRoutes({ ...deps, respond }));
   await app.register(personalizeRoutes({ ...deps, respond }));
+  await app.register(destinationRoutes({ ...deps, respond }));
   await app.register(changeRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
   await app.register(opsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

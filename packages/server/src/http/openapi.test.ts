@@ -65,6 +65,21 @@ const MANAGEMENT: [string, string][] = [
   ['get', '/v1/sources/{id}/personalization'],
   ['put', '/v1/sources/{id}/personalization'],
   ['post', '/v1/sources/{id}/read-key'],
+  ['get', '/v1/destination-types'],
+  ['get', '/v1/destinations'],
+  ['post', '/v1/destinations'],
+  ['get', '/v1/destinations/{id}'],
+  ['patch', '/v1/destinations/{id}'],
+  ['delete', '/v1/destinations/{id}'],
+  ['post', '/v1/destinations/{id}/test'],
+  ['get', '/v1/destinations/{id}/stats'],
+  ['get', '/v1/destinations/{id}/deliveries'],
+  ['get', '/v1/destinations/{id}/deliveries/{deliveryId}'],
+  ['get', '/v1/destinations/{id}/dlq'],
+  ['post', '/v1/destinations/{id}/dlq/replay'],
+  ['get', '/v1/settings/pressure'],
+  ['put', '/v1/settings/pressure'],
+  ['get', '/v1/profiles/{id}/pressure'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [
@@ -81,7 +96,17 @@ const EXPECTED: [string, string][] = [
   ['get', '/healthz'],
   ['get', '/metrics'],
 ];
-const TAGS = ['tracking', 'webhooks', 'sources', 'profiles', 'settings', 'audiences', 'identity', 'operations'];
+const TAGS = [
+  'tracking',
+  'webhooks',
+  'sources',
+  'profiles',
+  'settings',
+  'audiences',
+  'destinations',
+  'identity',
+  'operations',
+];
 const QUERY: Record<string, string[]> = {
   'get /v1/profiles': ['q', 'limit', 'cursor'],
   'get /v1/profiles/{id}': ['asOf', 'knownAt'],
@@ -94,6 +119,9 @@ const QUERY: Record<string, string[]> = {
   'get /v1/profiles/{id}/audiences': ['history'],
   'get /v1/changes': ['after', 'kind', 'limit'],
   'get /v1/personalize': ['userId', 'anonymousId'],
+  'get /v1/destinations/{id}/deliveries': ['status', 'limit', 'cursor'],
+  'get /v1/destinations/{id}/dlq': ['limit', 'cursor'],
+  'get /v1/profiles/{id}/pressure': ['channel'],
 };
 
 /** `method path` of every route, read from Fastify's route tree (HEAD, OPTIONS and `/openapi.json` left out). */

@@ -52,3 +52,12 @@ export const PageQuery = {
 /** An instant in a query string: ISO 8601, or epoch milliseconds. */
 export const TimeQuery = (description: string) =>
   Type.Optional(Type.String({ description: `${description}; ISO 8601 or epoch milliseconds` }));
+
+/** The OpenAPI part of a management route (Bearer token): tag, summary, description, and its schemas. */
+export const bearerRoute = <T extends object>(tag: string, summary: string, description: string, rest: T) => ({
+  tags: [tag],
+  summary,
+  description,
+  security: BEARER,
+  ...rest,
+});

@@ -238,7 +238,13 @@ async function applyEntries(
     outcome.stored++;
     touched.add(ctx.profileId);
     for (const id of ctx.merged) touched.add(id);
-    ctx.changes.push(change(ctx, 'event.stored', { profileId: ctx.profileId, type: ctx.event.type }));
+    ctx.changes.push(
+      change(ctx, 'event.stored', {
+        profileId: ctx.profileId,
+        type: ctx.event.type,
+        name: ctx.event.event ?? ctx.event.name ?? null,
+      }),
+    );
     changes.push(...ctx.changes);
     processed.push(processedRow(entry, ctx.eventId, now, batchSeq));
   }
@@ -311,6 +317,10 @@ function bufferEvents(inner: EventStore): { store: EventStore; flush: () => Prom
       async byLogPositions(positions) {
         await flush();
         return inner.byLogPositions(positions);
+      },
+      async byIds(keys) {
+        await flush();
+        return inner.byIds(keys);
       },
       async tracks(profileIds, names, since) {
         await flush();

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { ActivationControl } from '../destinations/activation.js';
 import { TesseraError } from '../errors.js';
 import type { AppendResult } from '../ingest/group-commit.js';
 import type { BacklogState, IngestWriter } from '../ingest/ingest-writer.js';
@@ -17,14 +18,20 @@ export async function startWriterThread(
   data: WriterData,
   logger: Logger,
   onBatch: (outcome: BatchOutcome) => void,
-): Promise<{ writer: IngestWriter; runner: PipelineRunner }> {
+): Promise<{ writer: IngestWriter; runner: PipelineRunner; activation: ActivationControl }> {
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
   let seq = 0;
   let dead: Error | undefined;
   let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
   let appended = 0;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  type Call = { op: 'append'; log: PackedEntries } | { op: 'drain' } | { op: 'stop' };
+  type Call =
+    | { op: 'append'; log: PackedEntries }
+    | { op: 'drain' }
+    | { op: 'stop' }
+    | { op: 'destinations-changed' }
+    | { op: 'wake-destination'; destinationId: string }
+    | { op: 'drain-activation' };
   const call = <T>(msg: Call): Promise<T> => {
     if (dead) return Promise.reject(stopped());
     const id = ++seq;
@@ -84,7 +91,16 @@ export async function startWriterThread(
       await worker.terminate();
     },
   };
-  return { writer, runner };
+  // The router and delivery loops run in the thread (they stop with it).
+  const activation: ActivationControl = {
+    async start() {},
+    notify() {},
+    wake: (destinationId) => void call<void>({ op: 'wake-destination', destinationId }).catch(() => {}),
+    refresh: () => call<void>({ op: 'destinations-changed' }),
+    drain: () => call<void>({ op: 'drain-activation' }),
+    async stop() {},
+  };
+  return { writer, runner, activation };
 }
 
 function stopped(): TesseraError {

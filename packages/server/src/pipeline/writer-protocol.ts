@@ -11,13 +11,21 @@ export interface WriterData {
   logLevel: string;
   /** Start the pipeline loop (false: only `drain` runs it). */
   runPipeline: boolean;
+  /** Start the destination router and delivery loops (false: only `drain` runs them). */
+  runActivation: boolean;
+  /** Where file destinations may write. */
+  exportDir: string;
 }
 
 /** Main → writer. */
 export type ToWriter =
   | { op: 'append'; id: number; log: PackedEntries }
   | { op: 'drain'; id: number }
-  | { op: 'stop'; id: number };
+  | { op: 'stop'; id: number }
+  /** The destinations changed (reload them), a destination has messages due now (wake), or route and deliver all. */
+  | { op: 'destinations-changed'; id: number }
+  | { op: 'wake-destination'; id: number; destinationId: string }
+  | { op: 'drain-activation'; id: number };
 
 /** Writer → main. */
 export type FromWriter =

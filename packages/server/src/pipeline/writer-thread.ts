@@ -1,4 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { createActivation } from '../destinations/activation.js';
+import { createDestinationCatalog } from '../destinations/catalog.js';
+import { createTableChangeFeed } from '../destinations/change-feed.js';
+import { builtinDestinations } from '../destinations/plugins/index.js';
+import { createDestinationRegistry } from '../destinations/registry.js';
 import { createLogger } from '../logger.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
@@ -7,17 +12,33 @@ import type { ToWriter, WriterData } from './writer-protocol.js';
 
 /**
  * The embedded writer thread (DESIGN §2): owns the write connections of the SQLite store, group-commits ingest
- * appends and runs the pipeline, so the main thread's reads and HTTP never wait on a commit.
+ * appends and runs the pipeline, so the main thread's reads and HTTP never wait on a commit. It also runs the
+ * destination router and delivery loops (docs/destinations.md): their claims and settlements are writes, which here
+ * take turns with the pipeline's batches on one connection instead of contending with them for SQLite's lock.
  */
 const data = workerData as WriterData;
 const port = parentPort;
 if (!port) throw new Error('writer-thread must run as a worker');
 const logger = createLogger(data.logLevel);
 const storage = createSqliteStorage({ file: data.file, durability: data.durability });
+const catalog = createDestinationCatalog(
+  storage,
+  createDestinationRegistry(builtinDestinations(data.exportDir)),
+  logger,
+);
+const activation = createActivation({
+  storage,
+  catalog,
+  feed: await createTableChangeFeed(storage, 'destinations'),
+  logger,
+});
 const { writer, runner } = await createEmbeddedPipeline(storage, {
   batchSize: data.batchSize,
   logger,
-  onBatch: (outcome) => port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() }),
+  onBatch: (outcome) => {
+    activation.notify();
+    port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });
+  },
 });
 
 function reply(id: number, work: Promise<unknown>) {
@@ -33,15 +54,24 @@ port.on('message', (msg: ToWriter) => {
       return reply(msg.id, writer.append({ log: unpackEntries(msg.log) }));
     case 'drain':
       return reply(msg.id, runner.drain());
+    case 'destinations-changed':
+      return reply(msg.id, catalog.refresh());
+    case 'wake-destination':
+      activation.wake(msg.destinationId);
+      return reply(msg.id, Promise.resolve());
+    case 'drain-activation':
+      return reply(msg.id, activation.drain());
     case 'stop':
       return reply(
         msg.id,
         (async () => {
           await runner.stop();
+          await activation.stop();
           await storage.close();
         })(),
       );
   }
 });
 if (data.runPipeline) runner.start();
+if (data.runActivation) await activation.start();
 port.postMessage({ op: 'ready', backlog: writer.backlog() });

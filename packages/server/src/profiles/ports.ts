@@ -148,6 +148,8 @@ export interface EventStore {
    * after event time `since` when given, in no particular order: what audience definitions read.
    */
   tracks(profileIds: readonly string[], names: readonly string[], since?: number): Promise<TrackRow[]>;
+  /** The events of these (stored profile id, event id) keys; a key that matches nothing is left out. */
+  byIds(keys: readonly { profileId: string; id: string }[]): Promise<EventRow[]>;
   count(): Promise<number>;
 }
 

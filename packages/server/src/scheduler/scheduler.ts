@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { audienceWorkPending, runAudienceJob } from '../audiences/recompute.js';
 import { loadRfmSettings, runRfm } from '../audiences/rfm.js';
+import { purgeDeliveries } from '../destinations/retention.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -21,7 +22,8 @@ export interface Job {
  * The jobs of the `scheduler` role. `partitions`: creates the coming months' partitions of `ingest_log` and
  * `events` (the migration run does it from a month back to three ahead; a server running for months needs it again).
  * `audiences`: full recomputations of saved audiences, then the due re-checks of expiring windows
- * (`audiences/recompute.ts`). `rfm`: the RFM scores of every profile, hourly (`audiences/rfm.ts`).
+ * (`audiences/recompute.ts`). `rfm`: the RFM scores of every profile, hourly (`audiences/rfm.ts`). `deliveries`:
+ * the delivery log's delivered and skipped rows older than 30 days (`destinations/retention.ts`).
  */
 export const DEFAULT_JOBS: readonly Job[] = [
   { name: 'partitions', everyMs: 6 * 3_600_000, run: async (storage) => void (await storage.migrate()) },
@@ -37,6 +39,11 @@ export const DEFAULT_JOBS: readonly Job[] = [
     everyMs: 3_600_000,
     pending: async (storage) => (await loadRfmSettings(storage.settings)) !== undefined,
     run: async (storage) => void (await runRfm(storage)),
+  },
+  {
+    name: 'deliveries',
+    everyMs: 6 * 3_600_000,
+    run: async (storage) => void (await purgeDeliveries(storage, Date.now())),
   },
 ];
 

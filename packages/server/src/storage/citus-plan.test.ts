@@ -438,6 +438,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '006-audiences',
       '007-personalization',
       '008-rfm',
+      '009-destinations',
     ]);
   });
 

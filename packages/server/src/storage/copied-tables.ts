@@ -61,4 +61,9 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'audience_rechecks', file: 'main', json: [] },
   { name: 'source_read_keys', file: 'main', json: ['origins', 'traits', 'audiences'] },
   { name: 'rfm_scores', file: 'main', json: [] },
+  { name: 'destinations', file: 'main', json: ['config', 'subscription'] },
+  { name: 'destination_versions', file: 'main', json: ['config', 'subscription'] },
+  { name: 'deliveries', file: 'main', json: ['payload'] },
+  { name: 'destination_limits', file: 'main', json: [] },
+  { name: 'messages', file: 'main', json: [] },
 ];

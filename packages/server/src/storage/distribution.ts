@@ -140,6 +140,27 @@ export const CITUS_PLAN: CitusPlan = {
     kind: 'reference',
     why: 'Read keys of the personalisation endpoint and what they may read: few rows, checked by every api node.',
   },
+  destinations: {
+    kind: 'reference',
+    why: 'Configured destinations: few rows, read by every worker that routes or delivers.',
+  },
+  destination_versions: { kind: 'reference', why: 'Each saved version of a destination: few rows.' },
+  destination_limits: {
+    kind: 'reference',
+    why: 'One token bucket per rate-limited destination, shared by every worker; written once per claimed batch.',
+  },
+  deliveries: {
+    kind: 'distributed',
+    column: 'profile_id',
+    colocation: 'profile',
+    why: 'By the profile a message is about: routed beside its events; a worker claims due rows across shards.',
+  },
+  messages: {
+    kind: 'distributed',
+    column: 'profile_id',
+    colocation: 'profile',
+    why: 'By the person messaged: the pressure caps count and reserve one person at a time.',
+  },
   audience_memberships: {
     kind: 'distributed',
     column: 'profile_id',

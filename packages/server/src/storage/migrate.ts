@@ -8,6 +8,7 @@ import { reviewUnmergeSchema } from './migrations/005-review-unmerge.js';
 import { audiencesSchema } from './migrations/006-audiences.js';
 import { personalizationSchema } from './migrations/007-personalization.js';
 import { rfmSchema } from './migrations/008-rfm.js';
+import { destinationsSchema } from './migrations/009-destinations.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -23,6 +24,7 @@ const MAIN: Migrations = {
   '006-audiences': audiencesSchema,
   '007-personalization': personalizationSchema,
   '008-rfm': rfmSchema,
+  '009-destinations': destinationsSchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

@@ -230,6 +230,68 @@ export interface Database {
     updated_at: number;
     updated_by: string;
   };
+  destinations: {
+    id: string;
+    name: string;
+    type: string;
+    config: string;
+    subscription: string;
+    purpose: string | null;
+    channel: string | null;
+    enabled: number;
+    rate_per_second: number | null;
+    max_retry_hours: number;
+    version: number;
+    created_at: number;
+    created_by: string;
+    updated_at: number;
+    updated_by: string;
+    deleted_at: number | null;
+  };
+  destination_versions: {
+    destination_id: string;
+    version: number;
+    name: string;
+    type: string;
+    config: string;
+    subscription: string;
+    purpose: string | null;
+    channel: string | null;
+    enabled: number;
+    rate_per_second: number | null;
+    max_retry_hours: number;
+    deleted: number;
+    created_at: number;
+    created_by: string;
+  };
+  deliveries: {
+    profile_id: string;
+    id: string;
+    destination_id: string;
+    change_id: string;
+    kind: string;
+    payload: string;
+    status: string;
+    reason: string | null;
+    sync_key: string | null;
+    attempts: number;
+    next_attempt_at: number;
+    leased_until: number | null;
+    last_status: number | null;
+    created_at: number;
+    updated_at: number;
+    finished_at: number | null;
+  };
+  destination_limits: { destination_id: string; tokens: number; updated_at: number };
+  messages: {
+    profile_id: string;
+    id: string;
+    channel: string;
+    at: number;
+    destination_id: string | null;
+    delivery_id: string | null;
+    origin: string;
+  };
 }
 
 export type TableName = keyof Database;
@@ -259,4 +321,6 @@ export const PERSON_OWNED_TABLES: readonly TableName[] = [
   'audience_memberships',
   'audience_rechecks',
   'rfm_scores',
+  'deliveries',
+  'messages',
 ];

@@ -1,5 +1,6 @@
 import type { AudienceStore, MembershipStore, RfmStore } from '../audiences/ports.js';
 import type { ChangeStore } from '../bus/ports.js';
+import type { DeliveryStore, DestinationStore, MessageStore } from '../destinations/ports.js';
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
 import type { ReadKeyStore } from '../personalize/ports.js';
@@ -29,6 +30,9 @@ export interface Stores {
   readonly memberships: MembershipStore;
   readonly rfm: RfmStore;
   readonly readKeys: ReadKeyStore;
+  readonly destinations: DestinationStore;
+  readonly deliveries: DeliveryStore;
+  readonly messages: MessageStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { type AudiencePreview, type AudienceView, toPublicId } from '@tessera/protocol';
 import pino from 'pino';
 import { createApp } from '../../app.js';
@@ -6,6 +5,7 @@ import type { AudienceDetails } from '../../audiences/audience-service.js';
 import type { MembershipRow } from '../../audiences/ports.js';
 import { type AudienceJobSummary, runAudienceJob } from '../../audiences/recompute.js';
 import { type CommonOptions, configFrom } from '../options.js';
+import { json, out, readJsonOption, table } from '../output.js';
 import { type ServerApi, serverApi } from '../server-or-store.js';
 
 /**
@@ -63,8 +63,6 @@ const WAIT_MS = 10 * 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-const json = (value: unknown): void => out(JSON.stringify(value));
 
 /** The API's view of an audience (`toView` of `http/routes/audiences.ts`), for answers read from the store. */
 function viewOf(a: AudienceDetails): View {
@@ -216,22 +214,7 @@ async function withOps<T>(opts: Opts, fn: (ops: AudienceOps) => Promise<T>): Pro
  * @throws Error naming the file (or the inline JSON) when it cannot be read or is not JSON.
  */
 export function readDefinition(arg: string): unknown {
-  const inline = arg.trimStart().startsWith('{');
-  let text = arg;
-  if (!inline) {
-    try {
-      text = readFileSync(arg, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-      throw new Error(`--definition: cannot read ${arg}: ${why}`);
-    }
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`--definition ${inline ? '(inline JSON)' : arg}: not valid JSON: ${(e as Error).message}`);
-  }
+  return readJsonOption('--definition', arg);
 }
 
 /** A positive whole number option, or an error naming it. */
@@ -240,17 +223,6 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
   return n;
-}
-
-/** Left-aligned columns, two spaces apart (the last one is not padded). */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
 
 /** One line per recomputation the audience job ran, then its re-checks. */

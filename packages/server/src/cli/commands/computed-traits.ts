@@ -4,6 +4,7 @@ import { createApp } from '../../app.js';
 import type { ComputedTraitDetails } from '../../audiences/computed-trait-service.js';
 import { type AudienceJobSummary, runAudienceJob } from '../../audiences/recompute.js';
 import { type CommonOptions, configFrom } from '../options.js';
+import { fields, json, out, table } from '../output.js';
 import { type ServerApi, serverApi } from '../server-or-store.js';
 import { readDefinition } from './audiences.js';
 
@@ -76,8 +77,6 @@ type Opts = CommonOptions & { json?: boolean };
 const AUTHOR = 'cli';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-const json = (value: unknown): void => out(JSON.stringify(value));
 
 /** The API's view of a computed trait (`toView` of `http/routes/computed-traits.ts`), for answers from the store. */
 const viewOf = (t: ComputedTraitDetails): TraitView => ({
@@ -175,20 +174,6 @@ async function withOps<T>(opts: Opts, purpose: string, fn: (ops: TraitOps) => Pr
     await ops.close();
   }
 }
-
-/** Left-aligned columns, two spaces apart (the last one is not padded). */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-/** `key: value` lines, the values aligned. */
-const fields = (rows: [string, string][]) => rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`).join('\n');
 
 /** One line per audience the job recomputed after a write (none when it recomputed nothing). */
 function jobLines(job: AudienceJobSummary | undefined): string[] {

@@ -2,6 +2,7 @@ import type { AudienceDefinition } from '@tessera/protocol';
 import type { App } from '../../app.js';
 import { runAudienceJob } from '../../audiences/recompute.js';
 import { runRfm } from '../../audiences/rfm.js';
+import { startDemoSink } from '../../demo/demo-sink.js';
 import { generateDemo } from '../../demo/index.js';
 import type { CommonOptions } from '../options.js';
 import { startServer } from './serve.js';
@@ -89,6 +90,38 @@ export async function loadDemoAudiences(
   });
 }
 
+/** The demo's destinations: a healthy webhook, and one whose receiver refuses everything (dead letters). */
+export const DEMO_DESTINATIONS = {
+  healthy: 'Demo webhook (healthy)',
+  failing: 'Demo webhook (failing)',
+} as const;
+
+/**
+ * Creates the demo's two webhook destinations, or points the existing ones (by name) at this run's receiver. The
+ * healthy one takes the orders and every audience change; the failing one the `high-value` audience changes, which
+ * its receiver refuses (HTTP 422): they end in its dead-letter queue, ready to be replayed once it is fixed.
+ */
+export async function ensureDemoDestinations(app: App, sink: { okUrl: string; rejectUrl: string }) {
+  const existing = new Map((await app.destinations.list()).map((d) => [d.name, d]));
+  const wanted = [
+    {
+      name: DEMO_DESTINATIONS.healthy,
+      url: sink.okUrl,
+      subscription: { events: { names: [ORDER] }, audiences: ['*'] },
+    },
+    { name: DEMO_DESTINATIONS.failing, url: sink.rejectUrl, subscription: { audiences: ['high-value'] } },
+  ];
+  for (const w of wanted) {
+    const d = existing.get(w.name);
+    if (d) await app.destinations.update(d.id, { config: { ...d.config, url: w.url } }, 'tessera demo');
+    else
+      await app.destinations.create(
+        { name: w.name, type: 'webhook', config: { url: w.url }, subscription: w.subscription, purpose: null },
+        'tessera demo',
+      );
+  }
+}
+
 /**
  * `tessera demo`: starts a server, creates the demo sources, sends a realistic multi-channel data set through the
  * real tracking API (HTTP, 100 calls a batch), waits until the pipeline has processed it, saves the demo audiences
@@ -99,6 +132,11 @@ export async function demoCommand(
   opts: CommonOptions & { json?: boolean; people?: string; exit?: boolean },
 ): Promise<void> {
   const { app, url, stop } = await startServer(opts, Boolean(opts.json));
+  const sink = await startDemoSink();
+  // Before the data, with the audiences they name: a destination receives what happens after it exists.
+  for (const a of DEMO_AUDIENCES.filter((x) => x.key === 'high-value'))
+    if (!(await app.audiences.list()).some((x) => x.key === a.key)) await app.audiences.create(a, 'tessera demo');
+  await ensureDemoDestinations(app, sink);
   const data = generateDemo({ seed: 42, people: opts.people ? Number(opts.people) : 200 });
   const keys = new Map<string, string>();
   for (const s of data.sources) {
@@ -126,6 +164,9 @@ export async function demoCommand(
   }
   await app.drain();
   const audiences = await loadDemoAudiences(app);
+  // The audience changes of the recomputation, routed and sent (or dead-lettered) now.
+  await app.drain();
+  const destinations = await app.destinations.list();
   const writeKey = keys.get(data.sources[0].name) as string;
   if (opts.json) process.stdout.write(`${JSON.stringify({ url, writeKey, adminToken: token })}\n`);
   else {
@@ -139,15 +180,24 @@ export async function demoCommand(
         ...audiences.map(
           (a) => `    ${a.key.padEnd(width)}  ${String(a.members).padStart(4)} members  ${a.name}: ${a.summary}`,
         ),
+        `  ${destinations.length} destinations:`,
+        ...destinations.map(
+          (d) =>
+            `    ${d.name}: ${d.counts.delivered} delivered, ${d.counts.dead} dead-lettered, ${d.counts.pending} pending`,
+        ),
         `  write key (${data.sources[0].name}): ${writeKey}`,
         `  admin token: ${token}`,
         `  try: curl -H "Authorization: Bearer ${token}" "${url}/v1/profiles?q=@&limit=5"`,
         `       curl -H "Authorization: Bearer ${token}" "${url}/v1/audiences/repeat-buyers/members?format=csv"`,
         `       curl -H "Authorization: Bearer ${token}" "${url}/v1/rfm"`,
+        `       curl -H "Authorization: Bearer ${token}" "${url}/v1/destinations"`,
         'Press Ctrl+C to stop.',
         '',
       ].join('\n'),
     );
   }
-  if (opts.exit) await stop();
+  if (opts.exit) {
+    await stop();
+    await sink.close();
+  }
 }

@@ -871,7 +871,9 @@ for (const db of testDatabases()) {
         expect(read[2].seq).toBeGreaterThan(read[1].seq);
         expect(await s.changes.lastSeq()).toBe(read[2].seq);
         expect((await s.changes.read('dest', 2)).map((c) => c.id)).toEqual([inputs[0].id, inputs[1].id]);
+        expect(await s.changes.position('dest')).toBeUndefined();
         await s.changes.commit('dest', read[0].seq);
+        expect(await s.changes.position('dest')).toBe(read[0].seq);
         expect((await s.changes.read('dest', 10)).map((c) => c.id)).toEqual([inputs[1].id, inputs[2].id]);
         await s.changes.commit('dest', read[2].seq);
         expect(await s.changes.read('dest', 10)).toEqual([]);

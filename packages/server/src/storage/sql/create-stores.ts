@@ -4,6 +4,7 @@ import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
 import { createAudienceStore, createMembershipStore, createRfmStore } from './audience-stores.js';
+import { createDeliveryStore, createDestinationStore, createMessageStore } from './destination-stores.js';
 import { createEventStore } from './event-store.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
@@ -42,6 +43,9 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     memberships: createMembershipStore(db, d),
     rfm: createRfmStore(db, d),
     readKeys: createReadKeyStore(db, d),
+    destinations: createDestinationStore(db, d),
+    deliveries: createDeliveryStore(db, d),
+    messages: createMessageStore(db, d),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);

@@ -135,6 +135,20 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
       }
       return out;
     },
+    async byIds(keys) {
+      const out: EventRow[] = [];
+      for (const part of chunk(keys, 2, 2000)) {
+        const rows = await rawQuery<Database['events']>(
+          db,
+          d,
+          `select * from events where profile_id in (${list(part.length)}) and id in (${list(part.length)})`,
+          [...part.map((k) => k.profileId), ...part.map((k) => k.id)],
+        );
+        const wanted = new Set(part.map((k) => `${k.profileId}\u0000${k.id}`));
+        for (const r of rows) if (wanted.has(`${r.profile_id}\u0000${r.id}`)) out.push(toEvent(r));
+      }
+      return out;
+    },
     async tracks(profileIds, names, since) {
       const out: TrackRow[] = [];
       if (names.length === 0) return out;

@@ -43,6 +43,14 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         .execute();
       return rows.map(toChange);
     },
+    async position(consumer) {
+      const off = await db
+        .selectFrom('change_offsets')
+        .select('seq')
+        .where('consumer', '=', consumer)
+        .executeTakeFirst();
+      return off ? Number(off.seq) : undefined;
+    },
     async after(seq, opts) {
       let q = db.selectFrom('changes').selectAll().where('seq', '>', seq);
       if (opts.kinds && opts.kinds.length > 0) q = q.where('kind', 'in', opts.kinds);

@@ -1,0 +1,24 @@
+/**
+ * Handles kept between sends (`SendContext.resource`: a PostgreSQL pool, a NATS connection, an open file), by key:
+ * opened once, closed when their destination changes or the runner stops.
+ */
+export function createResourceCache() {
+  const held = new Map<string, { value: unknown; close: (r: unknown) => Promise<void> }>();
+  return {
+    async get<R>(key: string, open: () => Promise<R>, close: (r: R) => Promise<void>): Promise<R> {
+      const found = held.get(key);
+      if (found) return found.value as R;
+      const value = await open();
+      held.set(key, { value, close: close as (r: unknown) => Promise<void> });
+      return value;
+    },
+    /** Closes and forgets every handle whose key `keep` refuses (all without `keep`); `onError` hears failures. */
+    async close(keep: (key: string) => boolean = () => false, onError: (e: unknown) => void = () => {}) {
+      for (const [key, r] of held) {
+        if (keep(key)) continue;
+        held.delete(key);
+        await r.close(r.value).catch(onError);
+      }
+    },
+  };
+}
