@@ -37,7 +37,7 @@ async function startApp(timeoutMs = 300) {
     });
     expect(r.statusCode, r.body).toBe(200);
   };
-  const hook = async (name: string, url: string, batchSize = 50) => {
+  const hook = async (name: string, url: string, batchSize = 50, ratePerSecond: number | null = null) => {
     const r = await app.http.inject({
       method: 'POST',
       url: '/v1/destinations',
@@ -48,6 +48,7 @@ async function startApp(timeoutMs = 300) {
         config: { url, batchSize },
         subscription: { events: { names: ['Order Completed'] } },
         purpose: null,
+        ratePerSecond,
       },
     });
     expect(r.statusCode, r.body).toBe(201);
@@ -173,4 +174,26 @@ describe('delivery guarantees', () => {
     );
     expect(held, attempts.join('; ')).toBe(true);
   }, 120_000);
+
+  it('a rate limit spaces the sends: 150 messages at 50 per second take two seconds past the first burst', async () => {
+    const arrivals: number[] = [];
+    const receiver = await startStandIn((c) => {
+      for (const _ of (c.json as { batch: Json[] }).batch) arrivals.push(Date.now());
+      return { status: 200 };
+    });
+    closers.push(() => receiver.close());
+    const { app, send, hook } = await startApp();
+    const destination = await hook('limited', `${receiver.url}/in`, 50, 50);
+    const started = Date.now();
+    await send(Array.from({ length: 150 }, (_, i) => order(i)));
+    await until(
+      'every message delivered',
+      async () => (await app.destinations.stats(destination)).counts.delivered === 150,
+    );
+    // A bucket of one second's worth (50), then 50 a second: the last message cannot arrive before 2 s.
+    const elapsed = Math.max(...arrivals) - started;
+    console.log(`rate limit 50/s: 150 messages delivered over ${elapsed} ms (at least 2,000 expected)`);
+    expect(arrivals).toHaveLength(150);
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+  }, 60_000);
 });

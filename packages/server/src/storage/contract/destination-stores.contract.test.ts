@@ -93,6 +93,23 @@ for (const db of testDatabases()) {
       expect(await take(3, 60_000)).toBe(0);
     });
 
+    it('transactions taking tokens at once share one bucket, a new one too', async () => {
+      const id = newUuid();
+      // Four transactions at once (the pool's connections opened first), each holding its transaction a moment.
+      await Promise.all([1, 2, 3, 4].map(() => s.transaction((tx) => tx.destinations.versions(id))));
+      const take = () =>
+        s.transaction(
+          async (tx) => {
+            const n = await tx.destinations.takeTokens(id, 15, 10, 40, 0);
+            await new Promise((r) => setTimeout(r, 30));
+            return n;
+          },
+          { write: true },
+        );
+      const taken = await Promise.all([take(), take(), take(), take()]);
+      expect(taken.reduce((a, b) => a + b, 0)).toBe(40);
+    });
+
     it('enqueues once per id, claims due rows oldest first, skips leased ones, settles under the lease only', async () => {
       const dest = newUuid();
       const rows = [

@@ -115,25 +115,31 @@ export function createDestinationStore(db: Kysely<Database>, d: SqlDialect): Des
       return rows.map(toVersion);
     },
     async takeTokens(destinationId, want, ratePerSecond, burst, now) {
-      // Row-locked read-modify-write: two workers in PostgreSQL serialise on the row, SQLite has one writer.
+      // Row-locked read-modify-write: the row is made to exist first (a full bucket), so that two workers in
+      // PostgreSQL taking from a new bucket serialise on it too; SQLite has one writer.
+      await rawQuery(
+        db,
+        d,
+        'insert into destination_limits (destination_id, tokens, updated_at) values (?, ?, ?) on conflict (destination_id) do nothing',
+        [destinationId, burst, now],
+      );
       const [row] = await rawQuery<{ tokens: number; updated_at: number }>(
         db,
         d,
         `select tokens, updated_at from destination_limits where destination_id = ?${d.singleWriter ? '' : ' for update'}`,
         [destinationId],
       );
-      const before = row
-        ? Math.min(burst, num(row.tokens) + (Math.max(0, now - num(row.updated_at)) / 1000) * ratePerSecond)
-        : burst;
+      const before = Math.min(
+        burst,
+        num(row?.tokens ?? burst) + (Math.max(0, now - num(row?.updated_at ?? now)) / 1000) * ratePerSecond,
+      );
       // A negative `want` gives tokens back (a claim found fewer rows than it took tokens for).
       const taken = want < 0 ? want : Math.max(0, Math.min(want, Math.floor(before)));
-      await rawQuery(
-        db,
-        d,
-        `insert into destination_limits (destination_id, tokens, updated_at) values (?, ?, ?)
-         on conflict (destination_id) do update set tokens = excluded.tokens, updated_at = excluded.updated_at`,
-        [destinationId, Math.min(burst, before - taken), now],
-      );
+      await rawQuery(db, d, 'update destination_limits set tokens = ?, updated_at = ? where destination_id = ?', [
+        Math.min(burst, before - taken),
+        Math.max(now, num(row?.updated_at ?? now)),
+        destinationId,
+      ]);
       return taken;
     },
   };
