@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   unmerge: 'unm',
   destination: 'dst',
   delivery: 'dlv',
+  privacy: 'dsr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

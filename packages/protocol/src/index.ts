@@ -2,6 +2,7 @@ export * from './api.js';
 export * from './api-audiences.js';
 export * from './api-destinations.js';
 export * from './api-identity.js';
+export * from './api-privacy.js';
 export * from './api-profiles.js';
 export * from './api-sources.js';
 export * from './audiences.js';

@@ -30,8 +30,11 @@ import { createPersonalizeService, type PersonalizeService } from './personalize
 import { createEmbeddedPipeline } from './pipeline/embedded-pipeline.js';
 import type { PipelineRunner } from './pipeline/pipeline-runner.js';
 import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.js';
-import { DEFAULT_STEPS } from './pipeline/steps/index.js';
+import { pipelineSteps } from './pipeline/steps/index.js';
 import { startWriterThread } from './pipeline/thread-writer.js';
+import { instanceSecret, type SecretProvider } from './privacy/instance-secret.js';
+import { createPrivacyService, type PrivacyService } from './privacy/privacy-service.js';
+import { createSuppressionList } from './privacy/suppression.js';
 import { createProfileService, type ProfileService } from './profiles/profile-service.js';
 import { goldenRecords } from './profiles/rederive-traits.js';
 import { createSurvivorshipService, type SurvivorshipService } from './profiles/survivorship-service.js';
@@ -82,6 +85,8 @@ export interface App {
   readonly personalize: PersonalizeService;
   /** Destinations, deliveries, dead letters, marketing pressure (DESIGN §7). */
   readonly destinations: DestinationService;
+  /** Data-subject requests: access bundles and erasures (DESIGN §8). */
+  readonly privacy: PrivacyService;
   /** The router and delivery loops (in this process, in the embedded writer thread, or a cluster worker's). */
   readonly activation: ActivationControl | undefined;
   readonly metrics: Metrics;
@@ -116,14 +121,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     activation?.notify();
     metrics.stored.inc(outcome.stored);
     metrics.merges.inc(outcome.merges);
+    if (outcome.suppressed > 0) metrics.suppressed.inc({ where: 'pipeline' }, outcome.suppressed);
     if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);
     for (const q of outcome.quarantined) metrics.quarantined.inc({ code: q.code }, q.count);
   };
   const sources = createSourceService(storage);
+  const secret = instanceSecret({ secret: config.instanceSecret, dataDir: config.dataDir, memory: opts.memory });
   const registry = createDestinationRegistry(builtinDestinations(path.join(config.dataDir, 'exports')));
   const catalog = createDestinationCatalog(storage, registry, logger);
   const cluster = config.natsUrl
-    ? await startCluster(config, storage, sources, logger, onBatch, catalog, opts.activationOptions)
+    ? await startCluster(config, storage, sources, logger, onBatch, catalog, opts.activationOptions, secret)
     : undefined;
   // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
   // HTTP. In-memory (tests), PostgreSQL, or running from TypeScript sources: the same code in-process.
@@ -146,12 +153,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             runPipeline: opts.pipeline !== false,
             runActivation,
             exportDir,
+            instanceSecret: config.instanceSecret,
+            dataDir: config.dataDir,
           },
           logger,
           onBatch,
         )
       : {
-          ...(await createEmbeddedPipeline(storage, { batchSize: config.pipelineBatchSize, logger, onBatch })),
+          ...(await createEmbeddedPipeline(storage, {
+            batchSize: config.pipelineBatchSize,
+            logger,
+            onBatch,
+            steps: pipelineSteps(secret),
+          })),
           activation: undefined,
         };
   const freeDisk = () => {
@@ -165,10 +179,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
   const tokens = createTokenService(storage);
+  const suppression = createSuppressionList({ storage, secret });
+  await suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression list not loaded'));
   const ingest = createIngestService({
     storage,
     writer,
     metrics,
+    suppression,
     limits: {
       get maxBacklog() {
         return maxBacklog();
@@ -205,6 +222,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           logger,
           ...opts.activationOptions,
         }));
+  const privacy = createPrivacyService({ storage, secret, suppression, logger });
   const destinations = createDestinationService({
     storage,
     registry,
@@ -234,6 +252,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rfm,
     personalize,
     destinations,
+    privacy,
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
   });
@@ -259,6 +278,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     rfm,
     personalize,
     destinations,
+    privacy,
     activation,
     metrics,
     pipeline,
@@ -275,6 +295,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await http.close();
       } finally {
         try {
+          await privacy.idle();
           await scheduler?.stop();
           await pipeline.stop();
           await activation?.stop();
@@ -304,6 +325,7 @@ async function startCluster(
   onBatch: (outcome: BatchOutcome) => void,
   catalog: DestinationCatalog,
   activationOptions: AppOptions['activationOptions'],
+  secret: SecretProvider,
 ) {
   const has = (role: Role) => config.roles.includes(role);
   const handle = await openJetStream(config.natsUrl as string, config.natsPrefix, {
@@ -316,7 +338,7 @@ async function startCluster(
     ? createJetStreamWorker({
         handle,
         storage,
-        steps: DEFAULT_STEPS,
+        steps: pipelineSteps(secret),
         batchSize: config.pipelineBatchSize,
         logger,
         // The batch's outbox rows are committed: the relay of this node publishes them now, not at its next poll.

@@ -31,6 +31,8 @@ export interface Config {
   readonly natsAckWaitMs: number;
   /** What this process does in cluster mode: `api` (HTTP), `worker` (pipeline, outbox relay), `scheduler` (jobs). */
   readonly roles: readonly Role[];
+  /** `TESSERA_INSTANCE_SECRET`: the key of the suppression list's HMACs (hex, ≥ 32 bytes); else `<dataDir>/instance.key`. */
+  readonly instanceSecret: string | undefined;
 }
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
@@ -81,10 +83,13 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
     natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),
     roles: parseRoles(env.TESSERA_ROLES || ROLES.join(',')),
+    instanceSecret: env.TESSERA_INSTANCE_SECRET || undefined,
     ...overrides,
   };
   if (config.natsUrl && !config.databaseUrl)
     throw new Error('TESSERA_NATS_URL (cluster mode) needs TESSERA_DATABASE_URL (PostgreSQL)');
+  if (config.instanceSecret !== undefined && !/^([0-9a-fA-F]{2}){32,}$/.test(config.instanceSecret))
+    throw new Error('TESSERA_INSTANCE_SECRET must be at least 64 hex digits (32 bytes)');
   if (!/^[A-Za-z0-9_-]+$/.test(config.natsPrefix))
     throw new Error(`TESSERA_NATS_PREFIX must be letters, digits, _ or -, got "${config.natsPrefix}"`);
   return Object.freeze(config);
@@ -96,6 +101,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ...config,
     databaseUrl: config.databaseUrl && redactUrl(config.databaseUrl),
     natsUrl: config.natsUrl && redactUrl(config.natsUrl),
+    instanceSecret: config.instanceSecret && '[redacted]',
   };
 }
 

@@ -29,6 +29,11 @@ export interface ChangeStore {
   after(seq: number, opts: { limit: number; kinds?: readonly string[] }): Promise<Change[]>;
   lastSeq(): Promise<number>;
   /**
+   * The rows of these profiles still in the outbox (a cluster's relay removes the rows it published), ascending
+   * `seq`: what a data-subject access request reports.
+   */
+  ofProfiles(profileIds: readonly string[]): Promise<Change[]>;
+  /**
    * Removes and returns up to `limit` of the oldest rows, ascending (cluster mode's outbox relay, inside a
    * transaction whose commit confirms the rows were published). One relay at a time: while another transaction
    * holds the relay's lock this returns nothing, so rows are published in the order they were committed.

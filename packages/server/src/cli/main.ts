@@ -41,6 +41,12 @@ import { identityRebuildCommand } from './commands/identity-rebuild.js';
 import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
 import { migrateCommand } from './commands/migrate.js';
+import {
+  privacyAccessCommand,
+  privacyEraseCommand,
+  privacyListCommand,
+  privacyShowCommand,
+} from './commands/privacy.js';
 import { serveCommand } from './commands/serve.js';
 import { sourcesCommand } from './commands/sources.js';
 
@@ -249,6 +255,24 @@ withData(
   .option('--channel <channel>', 'email (default), sms, push…')
   .option('--json', 'JSON output')
   .action(pressureCheckCommand);
+
+const privacy = program.command('privacy').description('data-subject requests: access and erasure (docs/privacy.md)');
+withData(privacy.command('access').description('everything held about the person an identifier names'))
+  .requiredOption('--identifier <type:value>', 'e.g. email:jane@example.com, user_id:u1, phone:+33612345678')
+  .option('--json', 'JSON output (the request, its bundle in `result`)')
+  .action(privacyAccessCommand);
+withData(privacy.command('erase').description('erase the person an identifier names, and suppress their identifiers'))
+  .requiredOption('--identifier <type:value>', 'e.g. email:jane@example.com')
+  .option('--wait', 'with a server: wait until the erasure is over (on the store it always is)')
+  .option('--json', 'JSON output')
+  .action(privacyEraseCommand);
+withData(privacy.command('show <id>').description('a request: status and proof'))
+  .option('--json', 'JSON output')
+  .action(privacyShowCommand);
+withData(privacy.command('list').description('the requests, newest first'))
+  .option('--limit <n>', 'at most N (default 50)')
+  .option('--json', 'JSON output')
+  .action(privacyListCommand);
 
 const traits = program
   .command('traits')

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { type App, createApp } from '../app.js';
 import type { Config } from '../config.js';
 import { runningServer } from './lock.js';
+import { type CommonOptions, configFrom } from './options.js';
 import { serverClient } from './server-client.js';
 
 /**
@@ -60,4 +61,50 @@ export async function serverApi(config: Config, purpose: string): Promise<Server
       return answer.body as T;
     },
   };
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** One request to the management API; the answer's body when 2xx, else an error naming its code and message. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers of many shapes, typed by each caller
+export type ManagementCall = <T = any>(method: Method, path: string, body?: unknown) => Promise<T>;
+
+/**
+ * Runs `fn` against the management API: over HTTP to the server serving the data directory when there is one,
+ * else through an app on the store answering its own routes in-process (so both paths give the same views and
+ * errors), with a short-lived admin token of the operator at the console, as `tessera import` uses. The app is
+ * closed after `fn`, once its background work (an erasure) is over.
+ */
+export async function withManagementApi<T>(
+  opts: CommonOptions,
+  purpose: string,
+  fn: (call: ManagementCall, via: 'server' | 'store') => Promise<T>,
+): Promise<T> {
+  const config = configFrom(opts);
+  const api = await serverApi(config, purpose);
+  if (api) {
+    const request = api.request as <U>(method: Method, path: string, body?: unknown) => Promise<U>;
+    return fn((method, path, body) => request(method, path, body), 'server');
+  }
+  const app = await createApp(config, { pipeline: false, logger: pino({ level: 'silent' }) });
+  try {
+    const token = await app.tokens.create(`cli ${purpose}`, ['admin'], 10 * 60_000);
+    return await fn(async (method, path, body) => {
+      const res = await app.http.inject({
+        method,
+        url: path,
+        headers: {
+          authorization: `Bearer ${token.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
+      const answer = res.body ? res.json() : {};
+      if (res.statusCode < 200 || res.statusCode > 299)
+        throw new Error(`${answer.error?.code ?? res.statusCode}: ${answer.error?.message ?? ''}`);
+      return answer;
+    }, 'store');
+  } finally {
+    await app.close();
+  }
 }

@@ -253,7 +253,13 @@ async function send(
   plugin: DestinationPlugin,
   batch: readonly DeliveryMessage[],
 ): Promise<SendOutcome> {
-  const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(deps.timeoutMs)]);
+  // One controller per send, aborted at the timeout or when the runner stops; the listener on the runner's signal is
+  // removed after the send (`AbortSignal.any` would leave one per send on that long-lived signal).
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  deps.signal.addEventListener('abort', stop, { once: true });
+  const timer = setTimeout(stop, deps.timeoutMs);
+  const signal = controller.signal;
   const ctx: SendContext<Record<string, unknown>> = {
     config: destination.config,
     destinationId: destination.id,
@@ -274,5 +280,8 @@ async function send(
       'destination plugin threw',
     );
     return { kind: 'retry', reason: `${plugin.type}: ${e instanceof Error ? e.message : String(e)}` };
+  } finally {
+    clearTimeout(timer);
+    deps.signal.removeEventListener('abort', stop);
   }
 }

@@ -124,6 +124,8 @@ export interface DeliveryStore {
   latency(destinationId: string, since: number): Promise<{ count: number; p50: number | null; p99: number | null }>;
   /** Deletes up to `limit` delivered or skipped rows finished before `before`; returns how many. */
   purge(before: number, limit: number): Promise<number>;
+  /** Every row of these profiles, of every destination, by `createdAt` then id (a data-subject access request). */
+  ofProfiles(profileIds: readonly string[]): Promise<DeliveryRow[]>;
 }
 
 /** A marketing message counted by the pressure caps. */

@@ -16,6 +16,7 @@ import type { IngestWriter } from '../ingest/ingest-writer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PersonalizeService } from '../personalize/personalize-service.js';
+import type { PrivacyService } from '../privacy/privacy-service.js';
 import type { ProfileService } from '../profiles/profile-service.js';
 import type { SurvivorshipService } from '../profiles/survivorship-service.js';
 import type { SourceService } from '../sources/source-service.js';
@@ -30,6 +31,7 @@ import { destinationRoutes } from './routes/destinations.js';
 import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
 import { personalizeRoutes } from './routes/personalize.js';
+import { privacyRoutes } from './routes/privacy.js';
 import { profileRoutes } from './routes/profiles.js';
 import { sourceCallRoutes } from './routes/source-calls.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -58,6 +60,7 @@ export interface HttpDeps {
   rfm: RfmService;
   personalize: PersonalizeService;
   destinations: DestinationService;
+  privacy: PrivacyService;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
   consumer: string;
@@ -164,6 +167,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(computedTraitRoutes({ ...deps, respond }));
   await app.register(personalizeRoutes({ ...deps, respond }));
   await app.register(destinationRoutes({ ...deps, respond }));
+  await app.register(privacyRoutes({ ...deps, respond }));
   await app.register(changeRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
   await app.register(opsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

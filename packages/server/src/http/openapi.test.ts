@@ -80,6 +80,9 @@ const MANAGEMENT: [string, string][] = [
   ['get', '/v1/settings/pressure'],
   ['put', '/v1/settings/pressure'],
   ['get', '/v1/profiles/{id}/pressure'],
+  ['post', '/v1/privacy/requests'],
+  ['get', '/v1/privacy/requests'],
+  ['get', '/v1/privacy/requests/{id}'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [
@@ -104,6 +107,7 @@ const TAGS = [
   'settings',
   'audiences',
   'destinations',
+  'privacy',
   'identity',
   'operations',
 ];
@@ -122,6 +126,7 @@ const QUERY: Record<string, string[]> = {
   'get /v1/destinations/{id}/deliveries': ['status', 'limit', 'cursor'],
   'get /v1/destinations/{id}/dlq': ['limit', 'cursor'],
   'get /v1/profiles/{id}/pressure': ['channel'],
+  'get /v1/privacy/requests': ['limit'],
 };
 
 /** `method path` of every route, read from Fastify's route tree (HEAD, OPTIONS and `/openapi.json` left out). */

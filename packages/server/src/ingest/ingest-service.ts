@@ -2,6 +2,7 @@ import type { QuarantinedItem, TrackingResponse } from '@tessera/protocol';
 import { TesseraError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { SuppressionList } from '../privacy/suppression.js';
 import type { SourceRow } from '../sources/ports.js';
 import type { Storage } from '../storage/storage.js';
 import type { IngestWriter } from './ingest-writer.js';
@@ -38,6 +39,8 @@ export function createIngestService(deps: {
   writer: IngestWriter;
   metrics: Metrics;
   limits: IngestLimits;
+  /** Erased identifiers: a call carrying one is acknowledged and dropped before the append (DESIGN §8). */
+  suppression?: SuppressionList;
 }) {
   const { writer, metrics } = deps;
   return {
@@ -63,6 +66,7 @@ export function createIngestService(deps: {
       const rejected: LogEntryInput[] = [];
       const inRequest = new Set<string>();
       let duplicates = 0;
+      let suppressed = 0;
       for (const [index, raw] of calls.entries()) {
         // Let other requests (a profile look-up) in between: a large batch is a few ms of work on this thread.
         if (index > 0 && index % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -75,6 +79,10 @@ export function createIngestService(deps: {
           generateMessageId: newUuid,
           withinLimits: opts.withinLimits,
         });
+        if (deps.suppression?.matches(r.ok ? r.json : safeStringify(raw))) {
+          suppressed++;
+          continue;
+        }
         if (!r.ok) {
           quarantined.push({ index, messageId: r.messageId, code: r.code, reason: r.reason });
           // Refused calls go to the log too (the raw store), marked: the pipeline quarantines them.
@@ -123,7 +131,9 @@ export function createIngestService(deps: {
       if (accepted.length > 0 || rejected.length > 0) await writer.append({ log: [...accepted, ...rejected] });
       metrics.received.inc({ source: source.name }, accepted.length);
       if (duplicates > 0) metrics.duplicates.inc(duplicates);
-      return { success: true, accepted: accepted.length, duplicates, quarantined };
+      if (suppressed > 0) metrics.suppressed.inc({ where: 'ingest' }, suppressed);
+      // A suppressed call is acknowledged like any other: the sender learns nothing of the erasure.
+      return { success: true, accepted: accepted.length + suppressed, duplicates, quarantined };
     },
   };
 }

@@ -45,6 +45,12 @@ export function createMetrics() {
     help: 'Backlog divided by measured pipeline throughput',
     registers: [registry],
   });
+  const suppressed = new Counter({
+    name: 'tessera_events_suppressed_total',
+    help: 'Calls dropped because they carry an erased identifier (the suppression list), at ingest or in the pipeline',
+    labelNames: ['where'],
+    registers: [registry],
+  });
   const rejected = new Counter({
     name: 'tessera_ingest_rejected_total',
     help: 'Tracking requests refused',
@@ -57,6 +63,7 @@ export function createMetrics() {
     stored,
     duplicates,
     quarantined,
+    suppressed,
     merges,
     backlogEvents,
     lagSeconds,

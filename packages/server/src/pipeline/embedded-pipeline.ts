@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { createPipelineRunner } from './pipeline-runner.js';
 import { type BatchOutcome, PIPELINE_CONSUMER } from './process-batch.js';
+import type { Step } from './step.js';
 import { DEFAULT_STEPS } from './steps/index.js';
 
 /**
@@ -11,13 +12,13 @@ import { DEFAULT_STEPS } from './steps/index.js';
  */
 export async function createEmbeddedPipeline(
   storage: Storage,
-  opts: { batchSize: number; logger: Logger; onBatch: (outcome: BatchOutcome) => void },
+  opts: { batchSize: number; logger: Logger; onBatch: (outcome: BatchOutcome) => void; steps?: readonly Step[] },
 ) {
   let wake = () => {};
   const writer = await createLocalIngestWriter(storage, PIPELINE_CONSUMER, () => wake());
   const runner = createPipelineRunner({
     storage,
-    steps: DEFAULT_STEPS,
+    steps: opts.steps ?? DEFAULT_STEPS,
     batchSize: opts.batchSize,
     logger: opts.logger,
     onBatch: opts.onBatch,

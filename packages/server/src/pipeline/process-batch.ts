@@ -21,6 +21,8 @@ export interface BatchOutcome {
   stored: number;
   duplicates: number;
   dropped: number;
+  /** Of the dropped, those carrying an erased identifier (the suppression list). */
+  suppressed: number;
   quarantined: { code: string; count: number }[];
   merges: number;
   /** Audience stays the batch opened and closed. */
@@ -158,6 +160,7 @@ async function applyEntries(
     stored: 0,
     duplicates: 0,
     dropped: 0,
+    suppressed: 0,
     quarantined: [],
     merges: 0,
     audiences: { entered: 0, exited: 0 },
@@ -232,6 +235,7 @@ async function applyEntries(
     }
     if (result.kind === 'drop') {
       outcome.dropped++;
+      if (result.reason === 'suppressed') outcome.suppressed++;
       processed.push(processedRow(entry, null, now, batchSeq));
       continue;
     }

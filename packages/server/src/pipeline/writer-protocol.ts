@@ -15,6 +15,9 @@ export interface WriterData {
   runActivation: boolean;
   /** Where file destinations may write. */
   exportDir: string;
+  /** The instance secret (suppression hashes), or where `instance.key` is. */
+  instanceSecret: string | undefined;
+  dataDir: string;
 }
 
 /** Main → writer. */

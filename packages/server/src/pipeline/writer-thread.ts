@@ -5,9 +5,11 @@ import { createTableChangeFeed } from '../destinations/change-feed.js';
 import { builtinDestinations } from '../destinations/plugins/index.js';
 import { createDestinationRegistry } from '../destinations/registry.js';
 import { createLogger } from '../logger.js';
+import { instanceSecret } from '../privacy/instance-secret.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
 import { unpackEntries } from './pack-entries.js';
+import { pipelineSteps } from './steps/index.js';
 import type { ToWriter, WriterData } from './writer-protocol.js';
 
 /**
@@ -35,6 +37,7 @@ const activation = createActivation({
 const { writer, runner } = await createEmbeddedPipeline(storage, {
   batchSize: data.batchSize,
   logger,
+  steps: pipelineSteps(instanceSecret({ secret: data.instanceSecret, dataDir: data.dataDir })),
   onBatch: (outcome) => {
     activation.notify();
     port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });

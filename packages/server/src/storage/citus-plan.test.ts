@@ -439,6 +439,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '007-personalization',
       '008-rfm',
       '009-destinations',
+      '010-privacy',
     ]);
   });
 

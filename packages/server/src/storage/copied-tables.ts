@@ -66,4 +66,6 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'deliveries', file: 'main', json: ['payload'] },
   { name: 'destination_limits', file: 'main', json: [] },
   { name: 'messages', file: 'main', json: [] },
+  { name: 'privacy_requests', file: 'main', json: ['proof'] },
+  { name: 'suppressions', file: 'main', json: [] },
 ];

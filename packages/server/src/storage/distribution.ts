@@ -140,6 +140,14 @@ export const CITUS_PLAN: CitusPlan = {
     kind: 'reference',
     why: 'Read keys of the personalisation endpoint and what they may read: few rows, checked by every api node.',
   },
+  privacy_requests: {
+    kind: 'reference',
+    why: 'Data-subject requests: few rows, no personal data (the identifier is kept as its HMAC only).',
+  },
+  suppressions: {
+    kind: 'reference',
+    why: 'HMACs of erased identifiers, checked by every api node before the log append and by every worker.',
+  },
   destinations: {
     kind: 'reference',
     why: 'Configured destinations: few rows, read by every worker that routes or delivers.',

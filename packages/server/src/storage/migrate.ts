@@ -9,6 +9,7 @@ import { audiencesSchema } from './migrations/006-audiences.js';
 import { personalizationSchema } from './migrations/007-personalization.js';
 import { rfmSchema } from './migrations/008-rfm.js';
 import { destinationsSchema } from './migrations/009-destinations.js';
+import { privacySchema } from './migrations/010-privacy.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -25,6 +26,7 @@ const MAIN: Migrations = {
   '007-personalization': personalizationSchema,
   '008-rfm': rfmSchema,
   '009-destinations': destinationsSchema,
+  '010-privacy': privacySchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

@@ -292,6 +292,20 @@ export interface Database {
     delivery_id: string | null;
     origin: string;
   };
+  privacy_requests: {
+    id: string;
+    type: string;
+    identifier_type: string;
+    identifier_hash: string;
+    status: string;
+    created_at: number;
+    created_by: string;
+    completed_at: number | null;
+    profile_count: number;
+    proof: string | null;
+    error: string | null;
+  };
+  suppressions: { hash: string; created_at: number; request_id: string };
 }
 
 export type TableName = keyof Database;
@@ -301,7 +315,7 @@ export type TableName = keyof Database;
  * is reached through `events`). Privacy erasure walks this list; a test fails when a table with a `profile_id`
  * column is missing from it.
  */
-export const PERSON_OWNED_TABLES: readonly TableName[] = [
+export const PERSON_OWNED_TABLES = [
   'events',
   'quarantine',
   'profiles',
@@ -323,4 +337,7 @@ export const PERSON_OWNED_TABLES: readonly TableName[] = [
   'rfm_scores',
   'deliveries',
   'messages',
-];
+] as const satisfies readonly TableName[];
+
+/** A table holding data about a person. */
+export type PersonOwnedTable = (typeof PERSON_OWNED_TABLES)[number];

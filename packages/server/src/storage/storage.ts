@@ -4,6 +4,7 @@ import type { DeliveryStore, DestinationStore, MessageStore } from '../destinati
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
 import type { ReadKeyStore } from '../personalize/ports.js';
+import type { ErasureStore, PrivacyRequestStore, SuppressionStore } from '../privacy/ports.js';
 import type { AccountStore, ConsentStore, EventStore, HistoryStore, ProfileStore } from '../profiles/ports.js';
 import type { JobStore } from '../scheduler/ports.js';
 import type { SettingsStore } from '../settings/ports.js';
@@ -33,6 +34,9 @@ export interface Stores {
   readonly destinations: DestinationStore;
   readonly deliveries: DeliveryStore;
   readonly messages: MessageStore;
+  readonly privacyRequests: PrivacyRequestStore;
+  readonly suppressions: SuppressionStore;
+  readonly erasure: ErasureStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.
@@ -54,5 +58,10 @@ export interface Storage extends Stores {
   transaction<T>(fn: (tx: Stores) => Promise<T>, opts?: { write?: boolean }): Promise<T>;
   /** Brings the schema to the latest migration. */
   migrate(): Promise<string[]>;
+  /**
+   * Leaves no deleted bytes in the store's files (an erasure): SQLite checkpoints its WAL files with TRUNCATE until
+   * no other connection is busy; PostgreSQL has nothing to do here (its dead rows go at the next vacuum).
+   */
+  scrub?(attempts?: number): Promise<{ ok: boolean; attempts: number }>;
   close(): Promise<void>;
 }

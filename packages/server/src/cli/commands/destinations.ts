@@ -1,11 +1,9 @@
 import { type DestinationCreate, type DestinationUpdate, fromPublicId, type PressurePolicy } from '@tessera/protocol';
-import pino from 'pino';
-import { createApp } from '../../app.js';
 import type { deliveryView } from '../../destinations/destination-service.js';
 import type { DeliveryStatus } from '../../destinations/ports.js';
-import { type CommonOptions, configFrom } from '../options.js';
+import type { CommonOptions } from '../options.js';
 import { fields, json, out, readJsonOption, table } from '../output.js';
-import { type ServerApi, serverApi } from '../server-or-store.js';
+import { withManagementApi as withApi } from '../server-or-store.js';
 import { parseProfileRef } from './computed-traits.js';
 
 /**
@@ -17,47 +15,6 @@ import { parseProfileRef } from './computed-traits.js';
 
 type Json = Record<string, unknown>;
 type Opts = CommonOptions & { json?: boolean };
-type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-
-/** One request to the management API: over HTTP to a server, or answered by the service on the store. */
-type Call = <T = Json>(method: Method, path: string, body?: unknown) => Promise<T>;
-
-async function withApi<T>(
-  opts: Opts,
-  purpose: string,
-  fn: (call: Call, via: 'server' | 'store') => Promise<T>,
-): Promise<T> {
-  const config = configFrom(opts);
-  const api: ServerApi | undefined = await serverApi(config, purpose);
-  if (api) {
-    const request = api.request as <U>(method: Method, path: string, body?: unknown) => Promise<U>;
-    return fn((method, path, body) => request(method, path, body), 'server');
-  }
-  const app = await createApp(config, { pipeline: false, logger: pino({ level: 'silent' }) });
-  try {
-    // The store answers through the app's own routes, so both paths give the same views and errors; the principal
-    // is a short-lived admin token of the operator at the console, as `tessera import` uses.
-    const token = await app.tokens.create(`cli ${purpose}`, ['admin'], 10 * 60_000);
-    return await fn(async (method, path, body) => {
-      const res = await app.http.inject({
-        method,
-        url: path,
-        headers: {
-          authorization: `Bearer ${token.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-      });
-      const answer = res.body ? res.json() : {};
-      if (res.statusCode < 200 || res.statusCode > 299)
-        throw new Error(`${answer.error?.code ?? res.statusCode}: ${answer.error?.message ?? ''}`);
-      return answer;
-    }, 'store');
-  } finally {
-    await app.close();
-  }
-}
-
 const path = (id: string) => `/v1/destinations/${encodeURIComponent(id)}`;
 
 function checkId(id: string): string {

@@ -207,6 +207,19 @@ for (const db of testDatabases()) {
       expect(await s.deliveries.counts(dest)).toEqual({ pending: 2, delivered: 1, dead: 0, skipped: 0 });
     });
 
+    it('ofProfiles gives every row of these profiles, every destination, by createdAt then id', async () => {
+      const [p, q] = [newUuid(), newUuid()];
+      const rows = [
+        delivery(newUuid(), { profileId: p, createdAt: 30 }),
+        delivery(newUuid(), { profileId: q, createdAt: 10, status: 'dead', finishedAt: 20 }),
+        delivery(newUuid(), { profileId: newUuid(), createdAt: 5 }),
+        delivery(newUuid(), { profileId: p, createdAt: 20 }),
+      ];
+      await s.deliveries.enqueue(rows, 50);
+      expect(await s.deliveries.ofProfiles([p, q])).toEqual([rows[1], rows[3], rows[0]]);
+      expect(await s.deliveries.ofProfiles([])).toEqual([]);
+    });
+
     it('two transactions claiming at once never claim the same row', async () => {
       const dest = newUuid();
       await s.deliveries.enqueue(

@@ -879,6 +879,25 @@ for (const db of testDatabases()) {
         expect(await s.changes.read('dest', 10)).toEqual([]);
         expect(await s.changes.read('journeys', 10)).toHaveLength(3);
       });
+
+      it('ofProfiles gives the rows of these profiles only, ascending seq', async () => {
+        const [p, q, other] = [newUuid(), newUuid(), newUuid()];
+        const change = (profileId: string, kind: string) => ({
+          id: newUuid(),
+          kind,
+          profileId,
+          payload: { profileId },
+          createdAt: T0,
+        });
+        const rows = [change(q, 'a'), change(other, 'b'), change(p, 'c'), change(q, 'd')];
+        await s.changes.publish(rows);
+        expect((await s.changes.ofProfiles([p, q])).map((c) => [c.kind, c.profileId])).toEqual([
+          ['a', q],
+          ['c', p],
+          ['d', q],
+        ]);
+        expect(await s.changes.ofProfiles([])).toEqual([]);
+      });
     });
 
     describe('changes taken by a relay', () => {

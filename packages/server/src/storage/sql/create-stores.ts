@@ -15,6 +15,7 @@ import {
   createSourceStore,
   createTokenStore,
 } from './other-stores.js';
+import { createErasureStore, createPrivacyRequestStore, createSuppressionStore } from './privacy-stores.js';
 import { createAccountStore, createConsentStore, createHistoryStore, createProfileStore } from './profile-stores.js';
 import { type DirectRunner, runDirectlyIn } from './raw.js';
 import { createReadKeyStore } from './read-key-store.js';
@@ -46,6 +47,9 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     destinations: createDestinationStore(db, d),
     deliveries: createDeliveryStore(db, d),
     messages: createMessageStore(db, d),
+    privacyRequests: createPrivacyRequestStore(db, d),
+    suppressions: createSuppressionStore(db, d),
+    erasure: createErasureStore(db, d, logDb),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);

@@ -370,6 +370,19 @@ export function createDeliveryStore(db: Kysely<Database>, d: SqlDialect): Delive
       );
       return rows.length;
     },
+    async ofProfiles(profileIds) {
+      const out: DeliveryRow[] = [];
+      for (const part of chunk(profileIds, 1, d.maxParameters)) {
+        const rows = await rawQuery<Database['deliveries']>(
+          db,
+          d,
+          `select * from deliveries where profile_id in (${list(part.length)})`,
+          part,
+        );
+        for (const r of rows) out.push(toDelivery(r));
+      }
+      return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
   };
 }
 

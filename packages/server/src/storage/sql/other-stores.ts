@@ -5,6 +5,7 @@ import type { SettingRow, SettingsStore } from '../../settings/ports.js';
 import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
+import { chunk } from './chunk.js';
 import { lockKey } from './identity-store.js';
 import { fromJson, toJson } from './json.js';
 import { insertRows, rawQuery } from './raw.js';
@@ -22,6 +23,7 @@ const toChange = (r: ChangeRow): Change => ({
 });
 
 export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeStore {
+  let relayKey: number | undefined;
   return {
     async publish(changes) {
       await insertRows(db, d, 'insert into changes (id, kind, profile_id, payload, created_at)', 5, changes, (c, out) =>
@@ -67,9 +69,12 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
       // One relay at a time: rows of one profile are written in its lock order, so one relay taking the oldest
       // committed rows publishes them in that order; several could publish a later batch first.
       if (!d.singleWriter) {
-        const [lock] = await rawQuery<{ ok: boolean }>(db, d, 'select pg_try_advisory_xact_lock(?) as ok', [
-          lockKey('outbox-relay'),
-        ]);
+        // Per schema: installs (and test runs) sharing one PostgreSQL database do not take each other's turn.
+        if (relayKey === undefined) {
+          const [row] = d.currentSchemaSql ? await rawQuery<{ s: string }>(db, d, d.currentSchemaSql, []) : [];
+          relayKey = lockKey(`outbox-relay\u0000${row?.s ?? ''}`);
+        }
+        const [lock] = await rawQuery<{ ok: boolean }>(db, d, 'select pg_try_advisory_xact_lock(?) as ok', [relayKey]);
         if (!lock?.ok) return [];
       }
       const rows = await rawQuery<ChangeRow>(
@@ -86,6 +91,14 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
         .select((eb) => eb.fn.max('seq').as('s'))
         .executeTakeFirst();
       return Number(r?.s ?? 0);
+    },
+    async ofProfiles(profileIds) {
+      const out: Change[] = [];
+      for (const part of chunk(profileIds, 1, d.maxParameters)) {
+        const rows = await db.selectFrom('changes').selectAll().where('profile_id', 'in', part).execute();
+        for (const r of rows) out.push(toChange(r));
+      }
+      return out.sort((a, b) => a.seq - b.seq);
     },
   };
 }

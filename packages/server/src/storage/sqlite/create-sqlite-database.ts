@@ -32,6 +32,9 @@ export function openSqlite(opts: SqliteOptions): {
     raw.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
   }
   raw.pragma('busy_timeout = 5000');
+  // Deleted and overwritten content is zeroed, not left in free pages: an erased person leaves no bytes behind
+  // (DESIGN §8, docs/privacy.md).
+  raw.pragma('secure_delete = ON');
   raw.pragma('cache_size = -65536');
   raw.pragma('temp_store = MEMORY');
   // SQLite's lower() folds ASCII only; search must match 'Émilie' with 'émilie' as PostgreSQL does.

@@ -1,0 +1,84 @@
+import { TesseraError } from '../errors.js';
+import { normaliseIdentifier } from '../identity/normalise-identifier.js';
+import { loadIdentityRules } from '../identity/rules.js';
+import { PERSON_OWNED_TABLES } from '../storage/schema.js';
+import type { Storage, Stores } from '../storage/storage.js';
+import type { ErasureTarget } from './ports.js';
+import { suppressionHash } from './suppression.js';
+
+/** What an identifier names: its normalised value and the person (survivor and family) holding it, if any. */
+export async function findPerson(
+  tx: Stores,
+  identifier: { type: string; value: string },
+): Promise<{ value: string; survivorId: string | undefined; family: string[] }> {
+  const { rules } = await loadIdentityRules(tx.settings);
+  const n = normaliseIdentifier(identifier.type, identifier.value, rules.defaultPhoneRegion);
+  if (!n.ok)
+    throw new TesseraError('invalid_request', `identifier.value: not a valid ${identifier.type} (${n.reason})`);
+  const [row] = await tx.identities.find([{ type: identifier.type, value: n.value }]);
+  if (!row) return { value: n.value, survivorId: undefined, family: [] };
+  const survivorId = (await tx.identities.resolve([row.profileId])).get(row.profileId) ?? row.profileId;
+  const family = (await tx.identities.families([survivorId])).get(survivorId) ?? [survivorId];
+  return { value: n.value, survivorId, family: [...new Set([survivorId, ...family])] };
+}
+
+/** What an erasure did (the request's proof: counts only, no personal data). */
+export interface ErasureReport {
+  found: boolean;
+  profiles: number;
+  /** Rows deleted per person-owned table. */
+  tables: Record<string, number>;
+  /** Suppression hashes added. */
+  suppressed: number;
+  /** The store's files scrubbed (SQLite: WAL checkpoints with TRUNCATE). */
+  scrub: { ok: boolean; attempts: number } | null;
+}
+
+/**
+ * Erases the person an identifier names (DESIGN §8, docs/privacy.md): every row of every person-owned table
+ * (`PERSON_OWNED_TABLES`, one strategy each in the erasure store: by profile ids, by their events' message ids and
+ * log positions, raw payloads naming one of their identifier values), after adding the HMAC of each of their
+ * normalised identifiers (and of the one asked for) to the suppression list, in one transaction; then the store's
+ * files are scrubbed. An identifier nobody holds is still suppressed (`found: false`).
+ */
+export async function erasePerson(
+  storage: Storage,
+  secret: Buffer,
+  identifier: { type: string; value: string },
+  requestId: string,
+  now: number,
+): Promise<ErasureReport> {
+  const report = await storage.transaction(
+    async (tx) => {
+      const person = await findPerson(tx, identifier);
+      const hashes = new Set([suppressionHash(secret, identifier.type, person.value)]);
+      const values = new Set<string>([person.value]);
+      const identities = person.family.length ? await tx.identities.ofProfiles(person.family) : [];
+      for (const i of identities) {
+        hashes.add(suppressionHash(secret, i.type, i.value));
+        values.add(i.value);
+      }
+      const events = person.family.length
+        ? await tx.events.list({ profileIds: person.family, limit: Number.MAX_SAFE_INTEGER })
+        : [];
+      const target: ErasureTarget = {
+        profileIds: person.family,
+        values: [...values],
+        messages: events.map((e) => ({ sourceId: e.sourceId, messageId: e.messageId })),
+        logPositions: events.map((e) => e.logPosition),
+      };
+      await tx.suppressions.add([...hashes], requestId, now);
+      const tables: Record<string, number> = {};
+      for (const table of PERSON_OWNED_TABLES) tables[table] = await tx.erasure.erase(table, target);
+      return {
+        found: person.survivorId !== undefined,
+        profiles: person.family.length,
+        tables,
+        suppressed: hashes.size,
+      };
+    },
+    { write: true },
+  );
+  const scrub = storage.scrub ? await storage.scrub() : null;
+  return { ...report, scrub };
+}

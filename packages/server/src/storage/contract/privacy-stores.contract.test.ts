@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newUuid } from '../../ids.js';
+import type { PrivacyRequestRow } from '../../privacy/ports.js';
+import { testDatabases } from '../../test/databases.js';
+import type { Storage } from '../storage.js';
+
+/** The contract of `PrivacyRequestStore` and `SuppressionStore`, on every adapter (the erasure store: erasure tests). */
+const request = (over: Partial<PrivacyRequestRow> = {}): PrivacyRequestRow => ({
+  id: newUuid(),
+  type: 'erase',
+  identifierType: 'email',
+  identifierHash: 'a'.repeat(64),
+  status: 'running',
+  createdAt: 1000,
+  createdBy: 'tok_x',
+  completedAt: null,
+  profileCount: 2,
+  proof: null,
+  error: null,
+  ...over,
+});
+
+for (const db of testDatabases()) {
+  if (db.skip) console.log(`privacy stores contract on ${db.name} skipped: ${db.skip}`);
+  describe.skipIf(db.skip !== undefined)(`Privacy stores contract: ${db.name}`, () => {
+    let s: Storage;
+    beforeEach(async () => {
+      s = await db.create();
+    });
+    afterEach(async () => {
+      await s.close();
+    });
+
+    it('creates, finishes, reads and lists requests newest first with a cursor', async () => {
+      const a = request({ createdAt: 1000 });
+      const b = request({ createdAt: 2000, type: 'access' });
+      const c = request({ createdAt: 3000 });
+      for (const r of [a, b, c]) await s.privacyRequests.create(r);
+      await s.privacyRequests.finish(a.id, {
+        status: 'completed',
+        completedAt: 1500,
+        profileCount: 2,
+        proof: { tables: { events: 3 } },
+        error: null,
+      });
+      expect(await s.privacyRequests.get(a.id)).toEqual({
+        ...a,
+        status: 'completed',
+        completedAt: 1500,
+        proof: { tables: { events: 3 } },
+      });
+      expect(await s.privacyRequests.get(newUuid())).toBeUndefined();
+      expect((await s.privacyRequests.list({ limit: 2 })).map((r) => r.createdAt)).toEqual([3000, 2000]);
+      expect(
+        (await s.privacyRequests.list({ limit: 5, before: { createdAt: 2000, id: b.id } })).map((r) => r.createdAt),
+      ).toEqual([1000]);
+    });
+
+    it('adds suppression hashes once, answers which of some hashes are listed, counts them', async () => {
+      expect(await s.suppressions.count()).toBe(0);
+      await s.suppressions.add(['h1', 'h2'], newUuid(), 10);
+      await s.suppressions.add(['h2', 'h3'], newUuid(), 20);
+      expect(await s.suppressions.count()).toBe(3);
+      expect((await s.suppressions.all()).sort()).toEqual(['h1', 'h2', 'h3']);
+      expect(await s.suppressions.matching(['h0', 'h2', 'h3'])).toEqual(new Set(['h2', 'h3']));
+      expect(await s.suppressions.matching([])).toEqual(new Set());
+    });
+  });
+}

@@ -1,0 +1,217 @@
+import type { Kysely } from 'kysely';
+import type {
+  ErasureStore,
+  ErasureTarget,
+  PrivacyRequestRow,
+  PrivacyRequestStore,
+  SuppressionStore,
+} from '../../privacy/ports.js';
+import type { SqlDialect } from '../dialect.js';
+import type { Database, PersonOwnedTable } from '../schema.js';
+import { chunk } from './chunk.js';
+import { fromJson, toJson } from './json.js';
+import { list, rawQuery, rowsOf } from './raw.js';
+
+const toRequest = (r: Database['privacy_requests']): PrivacyRequestRow => ({
+  id: r.id,
+  type: r.type as PrivacyRequestRow['type'],
+  identifierType: r.identifier_type,
+  identifierHash: r.identifier_hash,
+  status: r.status as PrivacyRequestRow['status'],
+  createdAt: Number(r.created_at),
+  createdBy: r.created_by,
+  completedAt: r.completed_at === null ? null : Number(r.completed_at),
+  profileCount: Number(r.profile_count),
+  proof: r.proof === null ? null : fromJson<Record<string, unknown>>(r.proof),
+  error: r.error,
+});
+
+export function createPrivacyRequestStore(db: Kysely<Database>, d: SqlDialect): PrivacyRequestStore {
+  return {
+    async create(r) {
+      await rawQuery(
+        db,
+        d,
+        `insert into privacy_requests (id, type, identifier_type, identifier_hash, status, created_at, created_by, completed_at, profile_count, proof, error)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          r.id,
+          r.type,
+          r.identifierType,
+          r.identifierHash,
+          r.status,
+          r.createdAt,
+          r.createdBy,
+          r.completedAt,
+          r.profileCount,
+          r.proof === null ? null : toJson(r.proof),
+          r.error,
+        ],
+      );
+    },
+    async finish(id, o) {
+      await rawQuery(
+        db,
+        d,
+        'update privacy_requests set status = ?, completed_at = ?, profile_count = ?, proof = ?, error = ? where id = ?',
+        [o.status, o.completedAt, o.profileCount, o.proof === null ? null : toJson(o.proof), o.error, id],
+      );
+    },
+    async get(id) {
+      const [row] = await rawQuery<Database['privacy_requests']>(db, d, 'select * from privacy_requests where id = ?', [
+        id,
+      ]);
+      return row ? toRequest(row) : undefined;
+    },
+    async list(opts) {
+      const rows = await rawQuery<Database['privacy_requests']>(
+        db,
+        d,
+        `select * from privacy_requests${opts.before ? ' where created_at < ? or (created_at = ? and id < ?)' : ''}
+         order by created_at desc, id desc limit ?`,
+        opts.before ? [opts.before.createdAt, opts.before.createdAt, opts.before.id, opts.limit] : [opts.limit],
+      );
+      return rows.map(toRequest);
+    },
+  };
+}
+
+export function createSuppressionStore(db: Kysely<Database>, d: SqlDialect): SuppressionStore {
+  return {
+    async add(hashes, requestId, at) {
+      for (const part of chunk(hashes, 3, d.maxParameters)) {
+        await rawQuery(
+          db,
+          d,
+          `insert into suppressions (hash, created_at, request_id) values ${rowsOf(3, part.length)} on conflict (hash) do nothing`,
+          part.flatMap((h) => [h, at, requestId]),
+        );
+      }
+    },
+    async matching(hashes) {
+      const out = new Set<string>();
+      for (const part of chunk(hashes, 1, 2000)) {
+        if (part.length === 0) continue;
+        const rows = await rawQuery<{ hash: string }>(
+          db,
+          d,
+          `select hash from suppressions where hash in (${list(part.length)})`,
+          part,
+        );
+        for (const r of rows) out.add(r.hash);
+      }
+      return out;
+    },
+    async all() {
+      return (await rawQuery<{ hash: string }>(db, d, 'select hash from suppressions', [])).map((r) => r.hash);
+    },
+    async count() {
+      const [row] = await rawQuery<{ n: number }>(db, d, 'select count(*) as n from suppressions', []);
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+/** Rows of `table` whose `column` is one of `values`, deleted in slices; returns how many. */
+async function deleteIn(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  table: string,
+  columns: readonly string[],
+  values: readonly unknown[],
+): Promise<number> {
+  let n = 0;
+  for (const part of chunk(values, columns.length, d.maxParameters)) {
+    if (part.length === 0) continue;
+    const where = columns.map((c) => `${c} in (${list(part.length)})`).join(' or ');
+    const rows = await rawQuery<{ one: number }>(
+      db,
+      d,
+      `delete from ${table} where ${where} returning 1 as one`,
+      columns.flatMap(() => part),
+    );
+    n += rows.length;
+  }
+  return n;
+}
+
+/** Rows whose raw `payload` text contains one of `values` (a scan: raw payloads are not indexed by content). */
+async function deleteMentioning(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  table: 'ingest_log' | 'quarantine',
+  values: readonly string[],
+): Promise<number> {
+  let n = 0;
+  for (const v of values) {
+    if (v.length < 3) continue; // too short to be told apart from other text
+    const escaped = v.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const rows = await rawQuery<{ one: number }>(
+      db,
+      d,
+      `delete from ${table} where payload like ? escape '\\' returning 1 as one`,
+      [`%${escaped}%`],
+    );
+    n += rows.length;
+  }
+  return n;
+}
+
+/**
+ * How each person-owned table loses a person's rows. A `Record` over `PersonOwnedTable`: a table added to
+ * `PERSON_OWNED_TABLES` without its strategy does not compile.
+ */
+const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect, t: ErasureTarget) => Promise<number>> =
+  {
+    events: (db, d, t) => deleteIn(db, d, 'events', ['profile_id'], t.profileIds),
+    // Rejected calls carry no profile id: those at the person's log positions, and those naming one of their values.
+    quarantine: async (db, d, t) =>
+      (await deleteIn(db, d, 'quarantine', ['log_position'], t.logPositions)) +
+      (await deleteMentioning(db, d, 'quarantine', t.values)),
+    profiles: (db, d, t) => deleteIn(db, d, 'profiles', ['id'], t.profileIds),
+    identities: async (db, d, t) =>
+      (await deleteIn(db, d, 'identities', ['profile_id'], t.profileIds)) +
+      (await deleteIn(db, d, 'identities', ['value'], t.values)),
+    profile_redirects: (db, d, t) => deleteIn(db, d, 'profile_redirects', ['from_id', 'to_id'], t.profileIds),
+    merges: (db, d, t) => deleteIn(db, d, 'merges', ['survivor_id', 'merged_id'], t.profileIds),
+    identity_decisions: async (db, d, t) =>
+      (await deleteIn(db, d, 'identity_decisions', ['profile_id'], t.profileIds)) +
+      (await deleteIn(db, d, 'identity_decisions', ['identifier_value'], t.values)),
+    identity_review: (db, d, t) => deleteIn(db, d, 'identity_review', ['profile_id'], t.profileIds),
+    unmerges: (db, d, t) => deleteIn(db, d, 'unmerges', ['survivor_id', 'profile_id'], t.profileIds),
+    match_decisions: (db, d, t) => deleteIn(db, d, 'match_decisions', ['profile_id', 'other_id'], t.profileIds),
+    trait_history: (db, d, t) => deleteIn(db, d, 'trait_history', ['profile_id'], t.profileIds),
+    consents: (db, d, t) => deleteIn(db, d, 'consents', ['profile_id'], t.profileIds),
+    profile_accounts: (db, d, t) => deleteIn(db, d, 'profile_accounts', ['profile_id'], t.profileIds),
+    changes: (db, d, t) => deleteIn(db, d, 'changes', ['profile_id'], t.profileIds),
+    // The raw log: the person's events' entries, and any other entry naming one of their values (a dropped call).
+    ingest_log: async (db, d, t) =>
+      (await deleteIn(db, d, 'ingest_log', ['position'], t.logPositions)) +
+      (await deleteMentioning(db, d, 'ingest_log', t.values)),
+    processed_messages: async (db, d, t) => {
+      let n = await deleteIn(db, d, 'processed_messages', ['log_position'], t.logPositions);
+      for (const part of chunk(t.messages, 2, d.maxParameters)) {
+        if (part.length === 0) continue;
+        const rows = await rawQuery<{ one: number }>(
+          db,
+          d,
+          `delete from processed_messages where (source_id, message_id) in (${rowsOf(2, part.length)}) returning 1 as one`,
+          part.flatMap((m) => [m.sourceId, m.messageId]),
+        );
+        n += rows.length;
+      }
+      return n;
+    },
+    audience_memberships: (db, d, t) => deleteIn(db, d, 'audience_memberships', ['profile_id'], t.profileIds),
+    audience_rechecks: (db, d, t) => deleteIn(db, d, 'audience_rechecks', ['profile_id'], t.profileIds),
+    rfm_scores: (db, d, t) => deleteIn(db, d, 'rfm_scores', ['profile_id'], t.profileIds),
+    deliveries: (db, d, t) => deleteIn(db, d, 'deliveries', ['profile_id'], t.profileIds),
+    messages: (db, d, t) => deleteIn(db, d, 'messages', ['profile_id'], t.profileIds),
+  };
+
+/** `logDb` holds the ingest log (a file of its own in SQLite). */
+export function createErasureStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): ErasureStore {
+  return {
+    erase: (table, target) => STRATEGIES[table](table === 'ingest_log' ? logDb : db, d, target),
+  };
+}
