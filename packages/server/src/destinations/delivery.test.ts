@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { sendAs } from '../test/inject.js';
 import { startStandIn } from './test/stand-in.js';
 
 /**
@@ -28,15 +29,7 @@ async function startApp(timeoutMs = 300) {
   closers.push(() => app.close());
   const { writeKey } = await app.sources.create({ name: 'web' });
   const { token } = await app.tokens.create('admin', ['admin']);
-  const send = async (calls: unknown[]) => {
-    const r = await app.http.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
-      payload: { batch: calls },
-    });
-    expect(r.statusCode, r.body).toBe(200);
-  };
+  const send = (calls: unknown[]) => sendAs(app, writeKey, calls);
   const hook = async (name: string, url: string, batchSize = 50, ratePerSecond: number | null = null) => {
     const r = await app.http.inject({
       method: 'POST',

@@ -1,10 +1,8 @@
 import { expect } from 'vitest';
 import type { App } from '../../app.js';
+import { callAs, type Json, sendAs } from '../../test/inject.js';
 
 /** The person of the erasure tests (issue 7): two sources, a merge, a quarantined call, a delivery; and another. */
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked by the assertions
-export type Json = any;
 
 export const ZOE = {
   email: 'zoeline.erasmusson@example.org',
@@ -62,31 +60,6 @@ export function zoeCalls(prefix: string) {
       },
     ],
   };
-}
-
-/** A management request to `app` with `token`. */
-export function callAs(app: App, token: string) {
-  return async (method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: Json }> => {
-    const r = await app.http.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${token}` },
-      ...(body ? { payload: body as object } : {}),
-    });
-    return { status: r.statusCode, body: r.json() };
-  };
-}
-
-/** Tracking calls to `app` with a write key; 200 expected. */
-export async function sendAs(app: App, writeKey: string, calls: unknown[]): Promise<Json> {
-  const r = await app.http.inject({
-    method: 'POST',
-    url: '/v1/batch',
-    headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
-    payload: { batch: calls },
-  });
-  expect(r.statusCode, r.body).toBe(200);
-  return r.json();
 }
 
 /**
