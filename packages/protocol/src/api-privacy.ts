@@ -59,3 +59,78 @@ export const PrivacyRequestView = Open(
 );
 export type PrivacyRequestView = Static<typeof PrivacyRequestView>;
 export const PrivacyRequestList = Open({ items: Type.Array(PrivacyRequestView), nextCursor: Nullable(Type.String()) });
+
+/** GDPR Art. 6 legal bases. */
+export const LEGAL_BASES = [
+  'consent',
+  'contract',
+  'legal_obligation',
+  'vital_interests',
+  'public_task',
+  'legitimate_interests',
+] as const;
+
+const PurposeKey = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'a consent purpose' });
+
+/** `POST /v1/profiles/{id}/consents`: a consent decision recorded through the API (a call centre, a form). */
+export const ConsentSet = Type.Object(
+  {
+    purpose: PurposeKey,
+    granted: Type.Boolean(),
+    legalBasis: Type.Optional(
+      Type.Union(
+        LEGAL_BASES.map((b) => Type.Literal(b)),
+        { description: 'default consent' },
+      ),
+    ),
+    validFrom: Type.Optional(IsoTime),
+  },
+  { additionalProperties: false },
+);
+export type ConsentSet = Static<typeof ConsentSet>;
+
+const ConsentRowView = Open({
+  purpose: Type.String(),
+  granted: Type.Boolean(),
+  legalBasis: Type.String(),
+  validFrom: IsoTime,
+  recordedAt: IsoTime,
+  supersededAt: Nullable(IsoTime),
+  source: Type.String({ description: 'a source id (`src_…`), or `api`' }),
+  eventId: Nullable(Type.String()),
+});
+
+export const ProfileConsents = Open(
+  {
+    profileId: PublicId('profile'),
+    current: Type.Array(
+      Open({ purpose: Type.String(), granted: Type.Boolean(), legalBasis: Type.String(), since: IsoTime }),
+    ),
+    history: Type.Array(ConsentRowView),
+  },
+  "A person's consent per purpose now, and every recorded decision",
+);
+
+/** The consent purposes (setting `consent_purposes`, versioned). */
+export const ConsentPurposes = Type.Object(
+  {
+    purposes: Type.Array(
+      Type.Object(
+        {
+          key: PurposeKey,
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          channels: Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 20 }),
+          legalBasis: Type.Union(LEGAL_BASES.map((b) => Type.Literal(b))),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ConsentPurposes = Static<typeof ConsentPurposes>;
+export const ConsentPurposesView = Open(
+  { purposes: ConsentPurposes.properties.purposes, version: Type.Integer({ description: '0: the defaults' }) },
+  'The consent purposes, their channels and default legal basis',
+);

@@ -32,6 +32,7 @@ import type { PipelineRunner } from './pipeline/pipeline-runner.js';
 import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.js';
 import { pipelineSteps } from './pipeline/steps/index.js';
 import { startWriterThread } from './pipeline/thread-writer.js';
+import { type ConsentService, createConsentService } from './privacy/consent-service.js';
 import { instanceSecret, type SecretProvider } from './privacy/instance-secret.js';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service.js';
 import { createSuppressionList } from './privacy/suppression.js';
@@ -87,6 +88,8 @@ export interface App {
   readonly destinations: DestinationService;
   /** Data-subject requests: access bundles and erasures (DESIGN §8). */
   readonly privacy: PrivacyService;
+  /** Consent purposes, a person's consents, decisions recorded through the API. */
+  readonly consents: ConsentService;
   /** The router and delivery loops (in this process, in the embedded writer thread, or a cluster worker's). */
   readonly activation: ActivationControl | undefined;
   readonly metrics: Metrics;
@@ -223,6 +226,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           ...opts.activationOptions,
         }));
   const privacy = createPrivacyService({ storage, secret, suppression, logger });
+  const consents = createConsentService(storage);
   const destinations = createDestinationService({
     storage,
     registry,
@@ -253,6 +257,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     personalize,
     destinations,
     privacy,
+    consents,
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
   });
@@ -279,6 +284,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     personalize,
     destinations,
     privacy,
+    consents,
     activation,
     metrics,
     pipeline,

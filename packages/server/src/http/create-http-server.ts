@@ -16,6 +16,7 @@ import type { IngestWriter } from '../ingest/ingest-writer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PersonalizeService } from '../personalize/personalize-service.js';
+import type { ConsentService } from '../privacy/consent-service.js';
 import type { PrivacyService } from '../privacy/privacy-service.js';
 import type { ProfileService } from '../profiles/profile-service.js';
 import type { SurvivorshipService } from '../profiles/survivorship-service.js';
@@ -61,6 +62,7 @@ export interface HttpDeps {
   personalize: PersonalizeService;
   destinations: DestinationService;
   privacy: PrivacyService;
+  consents: ConsentService;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
   consumer: string;

@@ -83,6 +83,10 @@ const MANAGEMENT: [string, string][] = [
   ['post', '/v1/privacy/requests'],
   ['get', '/v1/privacy/requests'],
   ['get', '/v1/privacy/requests/{id}'],
+  ['get', '/v1/profiles/{id}/consents'],
+  ['post', '/v1/profiles/{id}/consents'],
+  ['get', '/v1/settings/consent-purposes'],
+  ['put', '/v1/settings/consent-purposes'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [

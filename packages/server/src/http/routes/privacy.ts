@@ -1,6 +1,15 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { PrivacyRequestCreate, PrivacyRequestList, PrivacyRequestView } from '@tessera/protocol';
+import {
+  ConsentPurposes,
+  ConsentPurposesView,
+  ConsentSet,
+  PrivacyRequestCreate,
+  PrivacyRequestList,
+  PrivacyRequestView,
+  ProfileConsents,
+} from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
+import type { ConsentService } from '../../privacy/consent-service.js';
 import type { PrivacyService } from '../../privacy/privacy-service.js';
 import { parseLimit } from '../pagination.js';
 import { actorOf, requireRole } from '../principal.js';
@@ -9,16 +18,89 @@ import type { Respond } from '../serialise.js';
 
 /** Data-subject requests are the DPO's (and an admin's). */
 const DPO = ['dpo'] as const;
+const READERS = ['marketer', 'analyst', 'dpo'] as const;
+/** Staff recording a person's decision (a call, a form). */
+const CONSENT_WRITERS = ['marketer', 'dpo'] as const;
+const ProfileParams = Type.Object({ id: Type.String({ description: 'a profile id (`prof_…`); a merged one too' }) });
 const IdParams = Type.Object({ id: Type.String({ description: 'a request id (`dsr_…`)' }) });
 const ListQuery = Type.Object({ limit: PageQuery.limit });
 
 const route = <T extends object>(summary: string, description: string, rest: T) =>
   bearerRoute('privacy', summary, description, rest);
 
-/** Data-subject requests (DESIGN §8, `docs/privacy.md`): thin handlers over `PrivacyService`. */
-export function privacyRoutes(deps: { privacy: PrivacyService; respond: Respond }) {
-  const { privacy, respond } = deps;
+/**
+ * Data-subject requests and consents (DESIGN §8, `docs/privacy.md`): thin handlers over `PrivacyService` and
+ * `ConsentService`.
+ */
+export function privacyRoutes(deps: { privacy: PrivacyService; consents: ConsentService; respond: Respond }) {
+  const { privacy, consents, respond } = deps;
   return async (app: FastifyInstance) => {
+    app.get<{ Params: Static<typeof ProfileParams> }>(
+      '/v1/profiles/:id/consents',
+      {
+        schema: bearerRoute(
+          'profiles',
+          "A person's consents",
+          'The consent per purpose now (the latest decision valid now, over the person and the profiles merged into ' +
+            'it), and every decision recorded, from `context.consent` or through this API. Roles: marketer, ' +
+            'analyst, dpo, admin.',
+          { params: ProfileParams, response: { 200: ProfileConsents, ...errors(...MANAGEMENT_ERRORS, 404) } },
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, READERS);
+        return respond(request, reply, await consents.consentsOf(request.params.id));
+      },
+    );
+    app.post<{ Params: Static<typeof ProfileParams>; Body: Static<typeof ConsentSet> }>(
+      '/v1/profiles/:id/consents',
+      {
+        schema: bearerRoute(
+          'profiles',
+          'Record a consent decision',
+          '`{purpose, granted, legalBasis?, validFrom?}`: a decision made outside the tracked channels (a call, a ' +
+            'paper form), kept in the history with source `api`; destinations follow it at once. The purpose must ' +
+            'be one of `/v1/settings/consent-purposes`. Roles: marketer, dpo, admin.',
+          {
+            params: ProfileParams,
+            body: ConsentSet,
+            response: { 201: ProfileConsents, ...errors(...MANAGEMENT_ERRORS, 404) },
+          },
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, CONSENT_WRITERS);
+        return respond(request, reply, await consents.set(request.params.id, request.body, actorOf(request)), 201);
+      },
+    );
+    app.get(
+      '/v1/settings/consent-purposes',
+      {
+        schema: bearerRoute(
+          'settings',
+          'Get the consent purposes',
+          'Each purpose with its channels and default legal basis (version 0: the defaults). Roles: marketer, analyst, dpo, admin.',
+          { response: { 200: ConsentPurposesView, ...errors(...MANAGEMENT_ERRORS) } },
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, READERS);
+        return respond(request, reply, await consents.purposes());
+      },
+    );
+    app.put<{ Body: Static<typeof ConsentPurposes> }>(
+      '/v1/settings/consent-purposes',
+      {
+        schema: bearerRoute('settings', 'Set the consent purposes', 'Saves a new version. Roles: dpo, admin.', {
+          body: ConsentPurposes,
+          response: { 200: ConsentPurposesView, ...errors(...MANAGEMENT_ERRORS) },
+        }),
+      },
+      async (request, reply) => {
+        requireRole(request, DPO);
+        return respond(request, reply, await consents.setPurposes(request.body, actorOf(request)));
+      },
+    );
     app.post<{ Body: Static<typeof PrivacyRequestCreate> }>(
       '/v1/privacy/requests',
       {
