@@ -226,6 +226,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           ...opts.activationOptions,
         }));
   const privacy = createPrivacyService({ storage, secret, suppression, logger });
+  // Embedded on SQLite, one process holds the data directory: a request still running was cut short by a stop.
+  if (!config.databaseUrl) await privacy.recover();
+  // Cluster api nodes reload the suppression list, as their write keys: an erasure may run on another node.
+  const suppressionTimer =
+    cluster && config.roles.includes('api')
+      ? setInterval(
+          () => suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression reload failed')),
+          30_000,
+        )
+      : undefined;
+  suppressionTimer?.unref();
   const consents = createConsentService(storage);
   const destinations = createDestinationService({
     storage,
@@ -301,6 +312,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await http.close();
       } finally {
         try {
+          if (suppressionTimer) clearInterval(suppressionTimer);
           await privacy.idle();
           await scheduler?.stop();
           await pipeline.stop();

@@ -161,6 +161,27 @@ export function createPrivacyService(deps: {
       const id = fromPublicId('privacy', publicId);
       if (id) await running.get(id);
     },
+    /**
+     * Marks requests left `running` by a process that stopped as `failed` (their transaction either committed with
+     * its status or did not happen; the identifier is not kept, so they cannot be resumed: make them again). For a
+     * single process (embedded) at start.
+     */
+    async recover() {
+      const stale = (await storage.privacyRequests.list({ limit: 1000 })).filter((r) => r.status === 'running');
+      for (const r of stale)
+        await storage.transaction(
+          (tx) =>
+            tx.privacyRequests.finish(r.id, {
+              status: 'failed',
+              completedAt: clock(),
+              profileCount: r.profileCount,
+              proof: null,
+              error: 'interrupted: the server stopped during the request; make it again',
+            }),
+          { write: true },
+        );
+      return stale.length;
+    },
     /** Waits for every erasure in flight (the app's close). */
     async idle() {
       await Promise.all(running.values());
