@@ -7,6 +7,7 @@ import { createRfmService, type RfmService } from './audiences/rfm.js';
 import { createTokenService, type TokenService } from './auth/token-service.js';
 import { openJetStream } from './cluster/jetstream.js';
 import { createJetStreamChangeFeed } from './cluster/jetstream-change-feed.js';
+import { purgePersonFromStreams } from './cluster/jetstream-erase.js';
 import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
 import { createJetStreamWorker } from './cluster/jetstream-worker.js';
 import { createOutboxRelay } from './cluster/outbox-relay.js';
@@ -225,7 +226,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           logger,
           ...opts.activationOptions,
         }));
-  const privacy = createPrivacyService({ storage, secret, suppression, logger });
+  const privacy = createPrivacyService({
+    storage,
+    secret,
+    suppression,
+    logger,
+    purgeElsewhere: cluster ? async (target) => ({ ...(await cluster.purgePerson(target)) }) : undefined,
+  });
   // Embedded on SQLite, one process holds the data directory: a request still running was cut short by a stop.
   if (!config.databaseUrl) await privacy.recover();
   // Cluster api nodes reload the suppression list, as their write keys: an erasure may run on another node.
@@ -384,6 +391,9 @@ async function startCluster(
   return {
     writer,
     activation,
+    /** Erases a person's messages from the streams (an erasure, on whichever node runs it). */
+    purgePerson: (target: { values: readonly string[]; profileIds: readonly string[] }) =>
+      purgePersonFromStreams(handle, target),
     runner: {
       ...runner,
       async drain() {

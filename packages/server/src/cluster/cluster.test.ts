@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { startStandIn } from '../destinations/test/stand-in.js';
+import { eraseZoe, loadPerson, needles, OTHER, sendAgain } from '../privacy/test/erasure-scenario.js';
 import { createTestSchema, testDatabaseUrl } from '../test/databases.js';
 import { natsServerInstalled, startPrivateNats, testNatsUrl } from '../test/nats.js';
 import { tcpProxy } from '../test/tcp-proxy.js';
@@ -379,6 +380,48 @@ suite('cluster mode (PostgreSQL + NATS JetStream)', () => {
     expect(await api.destinations.replay(failing.id)).toEqual({ replayed: 150 });
     await until(async () => (await api.destinations.stats(failing.id)).counts.delivered === 150);
     expect((await api.destinations.stats(hook.id)).counts).toMatchObject({ delivered: 150, pending: 0, dead: 0 });
+  }, 60_000);
+
+  it('cluster: an erasure purges the person from the log and change streams, keeps the others, suppresses them', async () => {
+    const receiver = await startStandIn(() => ({ status: 200 }));
+    cleanups.push(() => receiver.close());
+    const { apps, prefix } = await setup(['api,worker,scheduler']);
+    const [app] = apps;
+    const person = await loadPerson(app, `${receiver.url}/hook`);
+    const done = await eraseZoe(app, person.call, [
+      'events',
+      'profiles',
+      'identities',
+      'merges',
+      'quarantine',
+      'deliveries',
+    ]);
+    expect(done.proof.streams.logMessagesErased).toBeGreaterThan(0);
+    // The other person's entries shared the web request's message: appended again.
+    expect(done.proof.streams.entriesRepublished).toBeGreaterThan(0);
+    expect(done.proof.streams.changeMessagesErased).toBeGreaterThan(0);
+    const names = streamNames(prefix);
+    const found: string[] = [];
+    let otherSeen = false;
+    const nc = await connect({ servers: natsUrl as string });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const stream of [names.logStream, names.changeStream]) {
+        const info = await jsm.streams.info(stream);
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+          if (!m) continue;
+          const text = Buffer.from(m.data).toString('utf8');
+          for (const n of needles(person.profileId)) if (text.includes(n)) found.push(`${stream} ${seq}: ${n}`);
+          if (text.includes(OTHER.email)) otherSeen = true;
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+    expect(found).toEqual([]);
+    expect(otherSeen).toBe(true);
+    await sendAgain(app, person);
   }, 60_000);
 });
 

@@ -32,14 +32,23 @@ export interface ErasureReport {
   suppressed: number;
   /** The store's files scrubbed (SQLite: WAL checkpoints with TRUNCATE). */
   scrub: { ok: boolean; attempts: number } | null;
+  /** Cluster mode: the person's messages erased from the JetStream streams. */
+  streams: Record<string, number> | null;
 }
+
+/** Erases the person from stores outside the database (cluster mode's JetStream streams). */
+export type PurgeElsewhere = (target: {
+  values: readonly string[];
+  profileIds: readonly string[];
+}) => Promise<Record<string, number>>;
 
 /**
  * Erases the person an identifier names (DESIGN §8, docs/privacy.md): every row of every person-owned table
  * (`PERSON_OWNED_TABLES`, one strategy each in the erasure store: by profile ids, by their events' message ids and
  * log positions, raw payloads naming one of their identifier values), after adding the HMAC of each of their
  * normalised identifiers (and of the one asked for) to the suppression list, in one transaction; then the store's
- * files are scrubbed. An identifier nobody holds is still suppressed (`found: false`).
+ * files are scrubbed, and `purgeElsewhere` (cluster mode: the JetStream streams) erases what the database does not
+ * hold. An identifier nobody holds is still suppressed (`found: false`).
  */
 export async function erasePerson(
   storage: Storage,
@@ -47,8 +56,9 @@ export async function erasePerson(
   identifier: { type: string; value: string },
   requestId: string,
   now: number,
+  purgeElsewhere?: PurgeElsewhere,
 ): Promise<ErasureReport> {
-  const report = await storage.transaction(
+  const { target, ...report } = await storage.transaction(
     async (tx) => {
       const person = await findPerson(tx, identifier);
       const hashes = new Set([suppressionHash(secret, identifier.type, person.value)]);
@@ -75,10 +85,12 @@ export async function erasePerson(
         profiles: person.family.length,
         tables,
         suppressed: hashes.size,
+        target,
       };
     },
     { write: true },
   );
   const scrub = storage.scrub ? await storage.scrub() : null;
-  return { ...report, scrub };
+  const streams = purgeElsewhere ? await purgeElsewhere(target) : null;
+  return { ...report, scrub, streams };
 }

@@ -5,7 +5,7 @@ import { newUuid } from '../ids.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { type AccessBundle, buildAccessBundle } from './access-bundle.js';
-import { erasePerson, findPerson } from './erase-person.js';
+import { erasePerson, findPerson, type PurgeElsewhere } from './erase-person.js';
 import type { SecretProvider } from './instance-secret.js';
 import type { PrivacyRequestRow, PrivacyRequestType } from './ports.js';
 import { type SuppressionList, suppressionHash } from './suppression.js';
@@ -34,6 +34,8 @@ export function createPrivacyService(deps: {
   suppression: SuppressionList;
   logger: Logger;
   clock?: () => number;
+  /** Cluster mode: erases the person's messages from the JetStream streams. */
+  purgeElsewhere?: PurgeElsewhere;
 }) {
   const { storage } = deps;
   const clock = deps.clock ?? Date.now;
@@ -60,7 +62,7 @@ export function createPrivacyService(deps: {
 
   async function runErase(row: PrivacyRequestRow, identifier: PrivacyRequestInput['identifier']) {
     try {
-      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock());
+      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock(), deps.purgeElsewhere);
       await deps.suppression.warm();
       const status = !report.found ? 'not_found' : report.scrub && !report.scrub.ok ? 'incomplete' : 'completed';
       await storage.transaction(

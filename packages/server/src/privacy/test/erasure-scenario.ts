@@ -63,12 +63,12 @@ export function zoeCalls(prefix: string) {
 }
 
 /**
- * Loads the scenario into `app` (its pipeline driven by `drain`): sources `web` and `app`, a DPO token, a webhook
+ * Loads the scenario into `app` (its pipeline driven by `drain`): sources `erasure-web` and `erasure-app`, a DPO token, a webhook
  * destination to `hookUrl` taking orders; the person and the other one. Answers what the tests need.
  */
 export async function loadPerson(app: App, hookUrl: string) {
-  const web = await app.sources.create({ name: 'web' });
-  const mobile = await app.sources.create({ name: 'app' });
+  const web = await app.sources.create({ name: 'erasure-web' });
+  const mobile = await app.sources.create({ name: 'erasure-app' });
   const { token } = await app.tokens.create('dpo', ['dpo']);
   const call = callAs(app, token);
   const send = (writeKey: string, calls: unknown[]) => sendAs(app, writeKey, calls);
@@ -105,16 +105,11 @@ export async function loadPerson(app: App, hookUrl: string) {
 }
 
 /** Erases the person by e-mail (upper-cased: it is normalised) and checks the request's outcome. */
-export async function eraseZoe(app: App, call: Awaited<ReturnType<typeof loadPerson>>['call']) {
-  const request = await call('POST', '/v1/privacy/requests', {
-    type: 'erase',
-    identifier: { type: 'email', value: ZOE.email.toUpperCase() },
-  });
-  expect(request.status).toBe(201);
-  await app.privacy.settled(request.body.id);
-  const done = (await call('GET', `/v1/privacy/requests/${request.body.id}`)).body;
-  expect(done).toMatchObject({ type: 'erase', status: 'completed', profiles: 2 });
-  for (const table of [
+export async function eraseZoe(
+  app: App,
+  call: Awaited<ReturnType<typeof loadPerson>>['call'],
+  /** Tables that must have lost rows (cluster mode has no `ingest_log` rows: the log is a stream). */
+  tables = [
     'events',
     'profiles',
     'identities',
@@ -124,8 +119,17 @@ export async function eraseZoe(app: App, call: Awaited<ReturnType<typeof loadPer
     'deliveries',
     'trait_history',
     'consents',
-  ])
-    expect(done.proof.tables[table], table).toBeGreaterThan(0);
+  ],
+) {
+  const request = await call('POST', '/v1/privacy/requests', {
+    type: 'erase',
+    identifier: { type: 'email', value: ZOE.email.toUpperCase() },
+  });
+  expect(request.status).toBe(201);
+  await app.privacy.settled(request.body.id);
+  const done = (await call('GET', `/v1/privacy/requests/${request.body.id}`)).body;
+  expect(done).toMatchObject({ type: 'erase', status: 'completed', profiles: 2 });
+  for (const table of tables) expect(done.proof.tables[table], table).toBeGreaterThan(0);
   expect((await call('GET', `/v1/profiles/by/email/${ZOE.email}`)).status).toBe(404);
   expect((await call('GET', `/v1/profiles/by/email/${OTHER.email}`)).status).toBe(200);
   return done;
