@@ -224,6 +224,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           catalog,
           feed: await createTableChangeFeed(storage, 'destinations'),
           logger,
+          exportDir,
           ...opts.activationOptions,
         }));
   const privacy = createPrivacyService({
@@ -231,7 +232,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     secret,
     suppression,
     logger,
-    purgeElsewhere: cluster ? async (target) => ({ ...(await cluster.purgePerson(target)) }) : undefined,
+    // Outside the database: cluster mode's streams, and the files this node's file destinations wrote (another
+    // node's files are its own: docs/privacy.md).
+    purgeElsewhere: async (target) => {
+      const exports = activation
+        ? await activation.scrubExports([...target.values, ...target.profileIds])
+        : { files: 0, lines: 0 };
+      return {
+        ...(cluster ? await cluster.purgePerson(target) : {}),
+        exportFilesScrubbed: exports.files,
+        exportLinesRemoved: exports.lines,
+      };
+    },
   });
   // Embedded on SQLite, one process holds the data directory: a request still running was cut short by a stop.
   if (!config.databaseUrl) await privacy.recover();
@@ -384,6 +396,7 @@ async function startCluster(
           `${handle.names.pipelineConsumer.replace(/-pipeline$/, '')}-destinations`,
         ),
         logger,
+        exportDir: path.join(config.dataDir, 'exports'),
         ...activationOptions,
       })
     : undefined;

@@ -4,6 +4,7 @@ import { BACKOFF, retryDelay } from './backoff.js';
 import type { DestinationCatalog } from './catalog.js';
 import type { ChangeFeed } from './change-feed.js';
 import { type DeliverDeps, deliverRound, type RoundOutcome } from './deliver.js';
+import { scrubExports } from './exports-scrub.js';
 import { createResourceCache } from './resources.js';
 import { routeChanges } from './route.js';
 
@@ -27,6 +28,8 @@ export interface ActivationOptions {
   refreshMs?: number;
   /** Retry timing of messages (default `BACKOFF`: 1 s doubling to 1 h). */
   backoff?: { baseMs: number; capMs: number };
+  /** Where file destinations write (scrubbed by an erasure). */
+  exportDir?: string;
 }
 
 /**
@@ -43,6 +46,8 @@ export interface ActivationControl {
   refresh(): Promise<void>;
   /** Routes every change on the bus, then delivers every message due now. */
   drain(): Promise<void>;
+  /** Removes the lines naming `values` from the files file destinations wrote (an erasure). */
+  scrubExports(values: readonly string[]): Promise<{ files: number; lines: number }>;
   stop(): Promise<void>;
 }
 
@@ -242,6 +247,12 @@ export function createActivation(opts: ActivationOptions) {
       loops.get(destinationId)?.signal.wake();
     },
     refresh: () => catalog.refresh(),
+    async scrubExports(values) {
+      if (!opts.exportDir) return { files: 0, lines: 0 };
+      // Open files closed first: the file destinations open new ones at their next send.
+      await resources.close();
+      return scrubExports(opts.exportDir, values);
+    },
     routeOnce,
     /** Routes every change on the bus, then runs rounds of every destination until none claims a due message. */
     async drain() {

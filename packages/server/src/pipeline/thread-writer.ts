@@ -31,7 +31,8 @@ export async function startWriterThread(
     | { op: 'stop' }
     | { op: 'destinations-changed' }
     | { op: 'wake-destination'; destinationId: string }
-    | { op: 'drain-activation' };
+    | { op: 'drain-activation' }
+    | { op: 'scrub-exports'; values: string[] };
   const call = <T>(msg: Call): Promise<T> => {
     if (dead) return Promise.reject(stopped());
     const id = ++seq;
@@ -98,6 +99,7 @@ export async function startWriterThread(
     wake: (destinationId) => void call<void>({ op: 'wake-destination', destinationId }).catch(() => {}),
     refresh: () => call<void>({ op: 'destinations-changed' }),
     drain: () => call<void>({ op: 'drain-activation' }),
+    scrubExports: (values) => call<{ files: number; lines: number }>({ op: 'scrub-exports', values: [...values] }),
     async stop() {},
   };
   return { writer, runner, activation };

@@ -28,11 +28,12 @@ export type ToWriter =
   /** The destinations changed (reload them), a destination has messages due now (wake), or route and deliver all. */
   | { op: 'destinations-changed'; id: number }
   | { op: 'wake-destination'; id: number; destinationId: string }
-  | { op: 'drain-activation'; id: number };
+  | { op: 'drain-activation'; id: number }
+  | { op: 'scrub-exports'; id: number; values: string[] };
 
 /** Writer → main. */
 export type FromWriter =
   | { op: 'ready'; backlog: BacklogState }
   | { op: 'batch'; outcome: BatchOutcome; backlog: BacklogState }
-  | { op: 'reply'; id: number; ok: true; result: AppendResult | undefined }
+  | { op: 'reply'; id: number; ok: true; result: AppendResult | { files: number; lines: number } | undefined }
   | { op: 'reply'; id: number; ok: false; error: { name: string; message: string } };

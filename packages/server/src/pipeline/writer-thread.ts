@@ -33,6 +33,7 @@ const activation = createActivation({
   catalog,
   feed: await createTableChangeFeed(storage, 'destinations'),
   logger,
+  exportDir: data.exportDir,
 });
 const { writer, runner } = await createEmbeddedPipeline(storage, {
   batchSize: data.batchSize,
@@ -64,6 +65,8 @@ port.on('message', (msg: ToWriter) => {
       return reply(msg.id, Promise.resolve());
     case 'drain-activation':
       return reply(msg.id, activation.drain());
+    case 'scrub-exports':
+      return reply(msg.id, activation.scrubExports(msg.values));
     case 'stop':
       return reply(
         msg.id,

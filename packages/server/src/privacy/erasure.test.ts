@@ -10,7 +10,7 @@ import { eraseZoe, loadPerson, needles, OTHER, sendAgain } from './test/erasure-
 
 /**
  * Issue 7's erasure test (DESIGN §8, docs/privacy.md), embedded on a data directory: a person ingested through two
- * sources, merged, with a quarantined call and a delivery; erased by e-mail; then the raw bytes of every file under
+ * sources, merged, with a quarantined call, a webhook delivery and lines in a CSV export; erased by e-mail; then the raw bytes of every file under
  * the data directory hold none of their e-mail, phone, names, user and anonymous ids, message ids or profile ids;
  * their events sent again are acknowledged, suppressed and counted, and nothing of them is stored.
  * `erasure-postgres.test.ts` runs the same person on PostgreSQL.
@@ -49,9 +49,13 @@ describe('erasure (embedded, a data directory)', () => {
     closers.push(async () => {
       if (!closed) await app.close();
     });
-    const person = await loadPerson(app, `${receiver.url}/hook`);
+    const person = await loadPerson(app, `${receiver.url}/hook`, { fileExport: true });
+    // The file destination wrote the person's orders and profile under the data directory (exports/orders).
+    expect(files(path.join(dataDir, 'exports')).length).toBe(1);
     expect(receiver.calls.length).toBeGreaterThan(0);
-    await eraseZoe(app, person.call);
+    const done = await eraseZoe(app, person.call);
+    expect(done.proof.streams).toMatchObject({ exportFilesScrubbed: 1 });
+    expect(done.proof.streams.exportLinesRemoved).toBeGreaterThan(1);
     await app.close();
     closed = true;
 

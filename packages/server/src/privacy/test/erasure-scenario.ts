@@ -66,7 +66,7 @@ export function zoeCalls(prefix: string) {
  * Loads the scenario into `app` (its pipeline driven by `drain`): sources `erasure-web` and `erasure-app`, a DPO token, a webhook
  * destination to `hookUrl` taking orders; the person and the other one. Answers what the tests need.
  */
-export async function loadPerson(app: App, hookUrl: string) {
+export async function loadPerson(app: App, hookUrl: string, opts: { fileExport?: boolean } = {}) {
   const web = await app.sources.create({ name: 'erasure-web' });
   const mobile = await app.sources.create({ name: 'erasure-app' });
   const { token } = await app.tokens.create('dpo', ['dpo']);
@@ -82,6 +82,17 @@ export async function loadPerson(app: App, hookUrl: string) {
     },
     'test',
   );
+  if (opts.fileExport)
+    await app.destinations.create(
+      {
+        name: 'export',
+        type: 'file',
+        config: { directory: 'orders', format: 'csv' },
+        subscription: { events: { names: ['Order Completed'] }, profiles: true },
+        purpose: null,
+      },
+      'test',
+    );
   const zoe = zoeCalls('first');
   await send(web.writeKey, [
     ...zoe.web,
