@@ -134,3 +134,27 @@ export const ConsentPurposesView = Open(
   { purposes: ConsentPurposes.properties.purposes, version: Type.Integer({ description: '0: the defaults' }) },
   'The consent purposes, their channels and default legal basis',
 );
+
+/** One retention rule: events (and their raw payloads) older than `days`, of a source, a type, a name, or all. */
+export const RetentionRule = Type.Object(
+  {
+    source: Type.Optional(PublicId('source')),
+    type: Type.Optional(
+      Type.Union(['track', 'identify', 'page', 'screen', 'group', 'alias'].map((t) => Type.Literal(t))),
+    ),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'a track, page or screen name' })),
+    days: Type.Integer({ minimum: 1, maximum: 36_500 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The retention policies (setting `retention`, versioned), purged by the scheduler's `retention` job. */
+export const RetentionPolicies = Type.Object(
+  { rules: Type.Array(RetentionRule, { maxItems: 200 }) },
+  { additionalProperties: false, description: 'Retention rules; an event matching several goes with the shortest' },
+);
+export type RetentionPolicies = Static<typeof RetentionPolicies>;
+export const RetentionPoliciesView = Open(
+  { rules: RetentionPolicies.properties.rules, version: Type.Integer({ description: '0: none set' }) },
+  'The retention policies in force',
+);

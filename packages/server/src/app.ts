@@ -36,6 +36,7 @@ import { startWriterThread } from './pipeline/thread-writer.js';
 import { type ConsentService, createConsentService } from './privacy/consent-service.js';
 import { instanceSecret, type SecretProvider } from './privacy/instance-secret.js';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service.js';
+import { loadRetention, saveRetention } from './privacy/retention.js';
 import { createSuppressionList } from './privacy/suppression.js';
 import { createProfileService, type ProfileService } from './profiles/profile-service.js';
 import { goldenRecords } from './profiles/rederive-traits.js';
@@ -288,6 +289,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     destinations,
     privacy,
     consents,
+    retention: {
+      get: () => loadRetention(storage),
+      save: (value, by) => saveRetention(storage, value, by, Date.now()),
+    },
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
   });

@@ -32,7 +32,7 @@ import { destinationRoutes } from './routes/destinations.js';
 import { identityRoutes } from './routes/identity.js';
 import { opsRoutes } from './routes/ops.js';
 import { personalizeRoutes } from './routes/personalize.js';
-import { privacyRoutes } from './routes/privacy.js';
+import { privacyRoutes, type RetentionSettings } from './routes/privacy.js';
 import { profileRoutes } from './routes/profiles.js';
 import { sourceCallRoutes } from './routes/source-calls.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -63,6 +63,7 @@ export interface HttpDeps {
   destinations: DestinationService;
   privacy: PrivacyService;
   consents: ConsentService;
+  retention: RetentionSettings;
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
   consumer: string;

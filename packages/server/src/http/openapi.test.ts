@@ -87,6 +87,8 @@ const MANAGEMENT: [string, string][] = [
   ['post', '/v1/profiles/{id}/consents'],
   ['get', '/v1/settings/consent-purposes'],
   ['put', '/v1/settings/consent-purposes'],
+  ['get', '/v1/settings/retention'],
+  ['put', '/v1/settings/retention'],
 ];
 const TRACKING: [string, string][] = [
   ...['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((r): [string, string] => [

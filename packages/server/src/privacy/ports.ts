@@ -59,3 +59,16 @@ export interface ErasureStore {
   /** Deletes the rows of `table` about the target; returns how many. */
   erase(table: PersonOwnedTable, target: ErasureTarget): Promise<number>;
 }
+
+/** Deletes events past their retention, with their raw log entries. */
+export interface RetentionStore {
+  /**
+   * Deletes up to `limit` events (of `sourceId`, `type`, `name` when given) whose event time is before `before`, and
+   * their ingest-log entries; returns how many events.
+   */
+  purgeEvents(
+    rule: { sourceId?: string; type?: string; name?: string },
+    before: number,
+    limit: number,
+  ): Promise<number>;
+}

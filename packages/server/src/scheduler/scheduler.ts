@@ -3,6 +3,7 @@ import { audienceWorkPending, runAudienceJob } from '../audiences/recompute.js';
 import { loadRfmSettings, runRfm } from '../audiences/rfm.js';
 import { purgeDeliveries } from '../destinations/retention.js';
 import { errorFields, type Logger } from '../logger.js';
+import { loadRetention, runRetention } from '../privacy/retention.js';
 import type { Storage } from '../storage/storage.js';
 
 /** A periodic job: run at most once per `everyMs` across every scheduler node. */
@@ -23,7 +24,8 @@ export interface Job {
  * `events` (the migration run does it from a month back to three ahead; a server running for months needs it again).
  * `audiences`: full recomputations of saved audiences, then the due re-checks of expiring windows
  * (`audiences/recompute.ts`). `rfm`: the RFM scores of every profile, hourly (`audiences/rfm.ts`). `deliveries`:
- * the delivery log's delivered and skipped rows older than 30 days (`destinations/retention.ts`).
+ * the delivery log's delivered and skipped rows older than 30 days (`destinations/retention.ts`). `retention`: events
+ * past the retention policies, with their raw payloads (`privacy/retention.ts`).
  */
 export const DEFAULT_JOBS: readonly Job[] = [
   { name: 'partitions', everyMs: 6 * 3_600_000, run: async (storage) => void (await storage.migrate()) },

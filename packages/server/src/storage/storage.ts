@@ -4,7 +4,7 @@ import type { DeliveryStore, DestinationStore, MessageStore } from '../destinati
 import type { IdentityStore } from '../identity/ports.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineStore } from '../ingest/ports.js';
 import type { ReadKeyStore } from '../personalize/ports.js';
-import type { ErasureStore, PrivacyRequestStore, SuppressionStore } from '../privacy/ports.js';
+import type { ErasureStore, PrivacyRequestStore, RetentionStore, SuppressionStore } from '../privacy/ports.js';
 import type { AccountStore, ConsentStore, EventStore, HistoryStore, ProfileStore } from '../profiles/ports.js';
 import type { JobStore } from '../scheduler/ports.js';
 import type { SettingsStore } from '../settings/ports.js';
@@ -37,6 +37,7 @@ export interface Stores {
   readonly privacyRequests: PrivacyRequestStore;
   readonly suppressions: SuppressionStore;
   readonly erasure: ErasureStore;
+  readonly retention: RetentionStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.

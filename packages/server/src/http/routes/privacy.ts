@@ -7,10 +7,19 @@ import {
   PrivacyRequestList,
   PrivacyRequestView,
   ProfileConsents,
+  RetentionPolicies,
+  RetentionPoliciesView,
 } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ConsentService } from '../../privacy/consent-service.js';
 import type { PrivacyService } from '../../privacy/privacy-service.js';
+
+/** The retention policies as the routes read and save them (`privacy/retention.ts`). */
+export interface RetentionSettings {
+  get(): Promise<{ rules: RetentionPolicies['rules']; version: number }>;
+  save(value: RetentionPolicies, by: string): Promise<{ rules: RetentionPolicies['rules']; version: number }>;
+}
+
 import { parseLimit } from '../pagination.js';
 import { actorOf, requireRole } from '../principal.js';
 import { bearerRoute, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
@@ -32,9 +41,43 @@ const route = <T extends object>(summary: string, description: string, rest: T) 
  * Data-subject requests and consents (DESIGN §8, `docs/privacy.md`): thin handlers over `PrivacyService` and
  * `ConsentService`.
  */
-export function privacyRoutes(deps: { privacy: PrivacyService; consents: ConsentService; respond: Respond }) {
-  const { privacy, consents, respond } = deps;
+export function privacyRoutes(deps: {
+  privacy: PrivacyService;
+  consents: ConsentService;
+  retention: RetentionSettings;
+  respond: Respond;
+}) {
+  const { privacy, consents, retention, respond } = deps;
   return async (app: FastifyInstance) => {
+    app.get(
+      '/v1/settings/retention',
+      {
+        schema: bearerRoute(
+          'settings',
+          'Get the retention policies',
+          'Rules `{source?, type?, name?, days}`: events older than `days`, with their raw payloads, are deleted by the ' +
+            "scheduler's `retention` job (every 6 hours). Roles: marketer, analyst, dpo, admin.",
+          { response: { 200: RetentionPoliciesView, ...errors(...MANAGEMENT_ERRORS) } },
+        ),
+      },
+      async (request, reply) => {
+        requireRole(request, READERS);
+        return respond(request, reply, await retention.get());
+      },
+    );
+    app.put<{ Body: Static<typeof RetentionPolicies> }>(
+      '/v1/settings/retention',
+      {
+        schema: bearerRoute('settings', 'Set the retention policies', 'Saves a new version. Roles: dpo, admin.', {
+          body: RetentionPolicies,
+          response: { 200: RetentionPoliciesView, ...errors(...MANAGEMENT_ERRORS) },
+        }),
+      },
+      async (request, reply) => {
+        requireRole(request, DPO);
+        return respond(request, reply, await retention.save(request.body, actorOf(request)));
+      },
+    );
     app.get<{ Params: Static<typeof ProfileParams> }>(
       '/v1/profiles/:id/consents',
       {

@@ -65,5 +65,43 @@ for (const db of testDatabases()) {
       expect(await s.suppressions.matching(['h0', 'h2', 'h3'])).toEqual(new Set(['h2', 'h3']));
       expect(await s.suppressions.matching([])).toEqual(new Set());
     });
+
+    it('purges the events of a scope older than an instant, with their log entries', async () => {
+      const source = newUuid();
+      const other = newUuid();
+      const positions = await s.log.append(
+        [1, 2, 3, 4].map((i) => ({ sourceId: source, messageId: `m${i}`, receivedAt: i, payload: `{"n":${i}}` })),
+      );
+      const event = (i: number, over: Record<string, unknown>) => ({
+        id: newUuid(),
+        logPosition: positions[i - 1] as number,
+        sourceId: source,
+        type: 'page',
+        name: 'Home',
+        messageId: `m${i}`,
+        profileId: newUuid(),
+        userId: null,
+        anonymousId: 'a',
+        timestamp: 1000,
+        receivedAt: 1000,
+        properties: null,
+        traits: null,
+        context: null,
+        ...over,
+      });
+      await s.events.insert([
+        event(1, {}),
+        event(2, { timestamp: 5000 }),
+        event(3, { type: 'track', name: 'Order Completed' }),
+        event(4, { sourceId: other }),
+      ]);
+      const purge = (rule: { sourceId?: string; type?: string; name?: string }) =>
+        s.transaction((tx) => tx.retention.purgeEvents(rule, 2000, 100), { write: true });
+      expect(await purge({ sourceId: source, type: 'page' })).toBe(1);
+      expect(await purge({ name: 'Order Completed' })).toBe(1);
+      expect(await purge({})).toBe(1);
+      expect(await purge({})).toBe(0);
+      expect((await s.log.read(0, 10)).map((e) => e.messageId)).toEqual(['m2']);
+    });
   });
 }

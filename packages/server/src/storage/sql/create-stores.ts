@@ -15,7 +15,12 @@ import {
   createSourceStore,
   createTokenStore,
 } from './other-stores.js';
-import { createErasureStore, createPrivacyRequestStore, createSuppressionStore } from './privacy-stores.js';
+import {
+  createErasureStore,
+  createPrivacyRequestStore,
+  createRetentionStore,
+  createSuppressionStore,
+} from './privacy-stores.js';
 import { createAccountStore, createConsentStore, createHistoryStore, createProfileStore } from './profile-stores.js';
 import { type DirectRunner, runDirectlyIn } from './raw.js';
 import { createReadKeyStore } from './read-key-store.js';
@@ -50,6 +55,7 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     privacyRequests: createPrivacyRequestStore(db, d),
     suppressions: createSuppressionStore(db, d),
     erasure: createErasureStore(db, d, logDb),
+    retention: createRetentionStore(db, d, logDb),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);

@@ -4,6 +4,7 @@ import type {
   ErasureTarget,
   PrivacyRequestRow,
   PrivacyRequestStore,
+  RetentionStore,
   SuppressionStore,
 } from '../../privacy/ports.js';
 import type { SqlDialect } from '../dialect.js';
@@ -213,5 +214,42 @@ const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect,
 export function createErasureStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): ErasureStore {
   return {
     erase: (table, target) => STRATEGIES[table](table === 'ingest_log' ? logDb : db, d, target),
+  };
+}
+
+/** `logDb` holds the ingest log (a file of its own in SQLite). */
+export function createRetentionStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): RetentionStore {
+  return {
+    async purgeEvents(rule, before, limit) {
+      const where = ['timestamp < ?'];
+      const params: unknown[] = [before];
+      if (rule.sourceId) {
+        where.push('source_id = ?');
+        params.push(rule.sourceId);
+      }
+      if (rule.type) {
+        where.push('type = ?');
+        params.push(rule.type);
+      }
+      if (rule.name) {
+        where.push('name = ?');
+        params.push(rule.name);
+      }
+      const rows = await rawQuery<{ log_position: number }>(
+        db,
+        d,
+        `delete from events where (profile_id, id, timestamp) in (select profile_id, id, timestamp from events
+           where ${where.join(' and ')} limit ?) returning log_position`,
+        [...params, limit],
+      );
+      await deleteIn(
+        logDb,
+        d,
+        'ingest_log',
+        ['position'],
+        rows.map((r) => Number(r.log_position)),
+      );
+      return rows.length;
+    },
   };
 }
