@@ -47,6 +47,12 @@ export const DEFAULT_JOBS: readonly Job[] = [
     everyMs: 6 * 3_600_000,
     run: async (storage) => void (await purgeDeliveries(storage, Date.now())),
   },
+  {
+    name: 'retention',
+    everyMs: 6 * 3_600_000,
+    pending: async (storage) => (await loadRetention(storage)).rules.length > 0,
+    run: async (storage) => void (await runRetention(storage, Date.now())),
+  },
 ];
 
 /** Default period of the scheduler's tick: the shortest job period. */
