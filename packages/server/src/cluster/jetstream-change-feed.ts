@@ -30,6 +30,7 @@ export async function createJetStreamChangeFeed(
   }
   const unacked = new Map<string, JsMsg>();
   return {
+    transactional: false,
     async next(limit) {
       const consumer = await handle.js.consumers.get(stream, durable);
       const iter = await consumer.fetch({ max_messages: limit, expires: Math.max(1000, opts.fetchWaitMs ?? 1000) });

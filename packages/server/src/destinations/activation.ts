@@ -6,7 +6,7 @@ import type { ChangeFeed } from './change-feed.js';
 import { type DeliverDeps, deliverRound, type RoundOutcome } from './deliver.js';
 import { scrubExports } from './exports-scrub.js';
 import { createResourceCache } from './resources.js';
-import { routeChanges } from './route.js';
+import { routable, routeChanges } from './route.js';
 
 export interface ActivationOptions {
   storage: Storage;
@@ -123,6 +123,12 @@ export function createActivation(opts: ActivationOptions) {
   async function routeOnce(): Promise<number> {
     const changes = await feed.next(opts.routeBatch ?? 500);
     if (changes.length === 0) return 0;
+    if (!routable(changes, catalog.active())) {
+      // Nothing to route or record (the usual case without destinations): no routing transaction.
+      if (feed.transactional) await storage.transaction((tx) => feed.commit(tx, changes), { write: true });
+      await feed.acknowledge(changes);
+      return changes.length;
+    }
     const outcome = await storage.transaction(
       async (tx) => {
         const o = await routeChanges(tx, changes, catalog.active(), clock());

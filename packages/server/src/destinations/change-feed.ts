@@ -7,6 +7,8 @@ import type { Storage, Stores } from '../storage/storage.js';
  * routing is idempotent.
  */
 export interface ChangeFeed {
+  /** `commit` writes (a table offset): it needs a transaction even when nothing is routed. */
+  readonly transactional: boolean;
   /** Up to `limit` changes after the feed's position, oldest first; none when there is nothing new. */
   next(limit: number): Promise<Change[]>;
   /** Records, inside the routing transaction, that `changes` (the last `next`) are handled. */
@@ -24,6 +26,7 @@ export async function createTableChangeFeed(storage: Storage, consumer: string):
   if ((await storage.changes.position(consumer)) === undefined)
     await storage.transaction(async (tx) => tx.changes.commit(consumer, await tx.changes.lastSeq()), { write: true });
   return {
+    transactional: true,
     next: (limit) => storage.changes.read(consumer, limit),
     async commit(tx, changes) {
       const last = changes.at(-1);

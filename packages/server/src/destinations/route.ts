@@ -47,6 +47,26 @@ export function eventMatches(sub: EventSubscription, e: Pick<EventRow, 'type' | 
   return true;
 }
 
+/**
+ * Whether `routeChanges` has anything to do with `changes`: a destination taking one of their kinds, or a stored
+ * event that may be a `Message Sent` (the pressure caps count those with or without destinations).
+ */
+export function routable(changes: readonly Change[], destinations: readonly ActiveDestination[]): boolean {
+  const live = destinations.filter((d) => d.row.deletedAt === null);
+  for (const c of changes) {
+    if (c.kind === 'event.stored') {
+      const name = (c.payload as { name?: unknown } | null)?.name;
+      if (name === undefined || name === MESSAGE_SENT) return true;
+      if (live.some((d) => d.row.subscription.events)) return true;
+    } else if (c.kind === 'profile.traits_changed') {
+      if (live.some((d) => d.row.subscription.profiles)) return true;
+    } else if (c.kind === AUDIENCE_ENTERED || c.kind === AUDIENCE_EXITED) {
+      if (live.some((d) => d.row.subscription.audiences)) return true;
+    }
+  }
+  return false;
+}
+
 const wantsAudience = (d: DestinationRow, key: string) =>
   d.subscription.audiences?.includes('*') || d.subscription.audiences?.includes(key);
 
