@@ -1,5 +1,6 @@
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
+import { toPublicId } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { type AudienceService, createAudienceService } from './audiences/audience-service.js';
 import { type ComputedTraitService, createComputedTraitService } from './audiences/computed-trait-service.js';
@@ -237,7 +238,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // node's files are its own: docs/privacy.md).
     purgeElsewhere: async (target) => {
       const exports = activation
-        ? await activation.scrubExports([...target.values, ...target.profileIds])
+        ? await activation.scrubExports([...target.values, ...target.profileIds.map((id) => toPublicId('profile', id))])
         : { files: 0, lines: 0 };
       return {
         ...(cluster ? await cluster.purgePerson(target) : {}),

@@ -68,7 +68,7 @@ describe.runIf(BUILT)('tessera destinations and pressure (built CLI, on the stor
         'update',
         created.id,
         '--config',
-        JSON.stringify({ url: `${receiver.url}/gone`, secret: '********' }),
+        JSON.stringify({ url: `${receiver.url}/gone`, secret: 'a-secret-of-sixteen+' }),
         '--rate',
         '5',
         '--json',
@@ -83,7 +83,7 @@ describe.runIf(BUILT)('tessera destinations and pressure (built CLI, on the stor
     const failed = await tessera(['destinations', 'test', created.id, ...data()]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^drop \(HTTP 410\) in \d+ ms: webhook: HTTP 410 gone\n$/);
-    // The secret kept its value: the signature header is made with it.
+    // A new endpoint needs its secret given again; it is signed with it.
     expect(String(receiver.calls.at(-1)?.headers['tessera-signature'])).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
 
     expect(ok(await tessera(['destinations', 'log', created.id, ...data()]))).toBe('no delivery\n');

@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { mentionsOf } from '../privacy/mentions.js';
 import type { JetStreamHandle } from './jetstream.js';
 import { decodeLogMessage, encodeLogMessage } from './jetstream.js';
 
@@ -42,22 +43,20 @@ export async function purgePersonFromStreams(
   target: { values: readonly string[]; profileIds: readonly string[] },
 ): Promise<StreamPurgeReport> {
   const report: StreamPurgeReport = { logMessagesErased: 0, entriesRepublished: 0, changeMessagesErased: 0 };
-  const values = target.values.filter((v) => v.length >= 3);
-  const mentions = (text: string) => values.some((v) => text.includes(v));
+  const mentions = mentionsOf(target.values).json;
   const log = handle.names.logStream;
-  const republish: Parameters<typeof encodeLogMessage>[0][] = [];
   await eachMessage(handle, log, async (m) => {
     const entries = decodeLogMessage(m.data);
     if (!entries.some((e) => mentions(e.payload))) return;
     const keep = entries.filter((e) => !mentions(e.payload));
-    if (keep.length > 0) republish.push(keep);
+    // Appended again (acknowledged) before the message is erased: a failure in between loses nobody's entries.
+    if (keep.length > 0) {
+      await handle.js.publish(handle.names.logSubject, encodeLogMessage(keep), { timeout: 5000 });
+      report.entriesRepublished += keep.length;
+    }
     await handle.jsm.streams.deleteMessage(log, m.seq, true);
     report.logMessagesErased++;
   });
-  for (const keep of republish) {
-    await handle.js.publish(handle.names.logSubject, encodeLogMessage(keep), { timeout: 5000 });
-    report.entriesRepublished += keep.length;
-  }
   const ids = new Set(target.profileIds);
   const changes = handle.names.changeStream;
   await eachMessage(handle, changes, async (m) => {

@@ -171,6 +171,11 @@ export function createActivation(opts: ActivationOptions) {
       try {
         // A destination that looks down is probed with one message; the others wait for it to answer.
         r = d.row.enabled ? await deliverRound(deps, d.row, d.plugin, loop.failures > 0 ? 1 : undefined) : undefined;
+        if (!r) {
+          // Disabled (paused): its messages wait; an update wakes the loop.
+          await loop.signal.wait(pollMs);
+          continue;
+        }
       } catch (e) {
         logger.warn({ err: errorFields(e), destinationId: id }, 'delivery round failed');
         await loop.signal.wait(1000);
@@ -191,7 +196,7 @@ export function createActivation(opts: ActivationOptions) {
       }
       let wait = pollMs;
       try {
-        const due = await storage.deliveries.nextDue(id);
+        const due = await storage.deliveries.nextDue(id, clock());
         if (due !== undefined) wait = Math.min(pollMs, Math.max(0, due - clock()) + 5);
       } catch {
         // the poll interval then

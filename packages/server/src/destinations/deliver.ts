@@ -271,8 +271,14 @@ async function send(
     resource: (key, open, close) =>
       deps.resource(`${destination.id}\u0000${destination.version}\u0000${key}`, open, close),
   };
+  // A plugin that does not honour the signal still lets go at the timeout (its messages are retried; its lease,
+  // three timeouts long, has not lapsed, so no other worker sends them meanwhile).
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+  );
+  aborted.catch(() => {});
   try {
-    return await plugin.send(batch, ctx as never);
+    return await Promise.race([plugin.send(batch, ctx as never), aborted]);
   } catch (e) {
     if (signal.aborted) return { kind: 'retry', reason: `${plugin.type}: timed out after ${deps.timeoutMs} ms` };
     deps.logger.error(

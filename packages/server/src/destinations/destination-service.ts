@@ -51,8 +51,25 @@ export function maskConfig(plugin: DestinationPlugin, config: Record<string, unk
   return out;
 }
 
-/** A masked secret sent back on update keeps the stored value. */
+/** Config properties naming where a destination sends (its secrets go there). */
+const ENDPOINTS = ['url', 'baseUrl', 'servers'] as const;
+
+/**
+ * A masked secret sent back on update keeps the stored value, unless the endpoint changes: a secret is then sent again
+ * in clear (otherwise a user who cannot read it could send it to a host of their own).
+ */
 function unmask(plugin: DestinationPlugin, next: Record<string, unknown>, stored: Record<string, unknown>) {
+  const moved = ENDPOINTS.find((k) => k in next && next[k] !== stored[k]);
+  if (moved)
+    for (const key of secretKeys(plugin.configSchema)) {
+      const v = next[key];
+      const masked = v === MASK || (typeof v === 'object' && v !== null && Object.values(v).includes(MASK));
+      if (masked)
+        throw new TesseraError(
+          'invalid_request',
+          `config.${key}: ${moved} changes, so the secret must be given again (not "${MASK}")`,
+        );
+    }
   const out = { ...next };
   for (const key of secretKeys(plugin.configSchema)) {
     const v = out[key];

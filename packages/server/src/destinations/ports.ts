@@ -103,8 +103,9 @@ export interface DeliveryQuery {
 
 export interface DeliveryStore {
   /**
-   * Adds routed messages. A row whose id exists is left as it is (routing a change twice writes one row); a
-   * pending row of the same destination and `syncKey` becomes `skipped` (`superseded`). Returns how many it added.
+   * Adds routed messages. A row whose id exists is left as it is (routing a change twice writes one row); a row
+   * written now makes the pending (not in flight) rows of the same destination and `syncKey` `skipped`
+   * (`superseded`). Returns how many it added.
    */
   enqueue(rows: readonly DeliveryRow[], now: number): Promise<number>;
   /**
@@ -113,8 +114,8 @@ export interface DeliveryStore {
    */
   claim(destinationId: string, now: number, leaseUntil: number, limit: number): Promise<DeliveryRow[]>;
   settle(settlements: readonly DeliverySettlement[]): Promise<void>;
-  /** The earliest next attempt of the destination's pending rows. */
-  nextDue(destinationId: string): Promise<number | undefined>;
+  /** The earliest instant one of the destination's pending rows is due (a leased row: when its lease lapses). */
+  nextDue(destinationId: string, now: number): Promise<number | undefined>;
   list(destinationId: string, query: DeliveryQuery): Promise<DeliveryRow[]>;
   get(destinationId: string, ids: readonly string[]): Promise<DeliveryRow[]>;
   counts(destinationId: string): Promise<Record<DeliveryStatus, number>>;

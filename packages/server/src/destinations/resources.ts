@@ -3,13 +3,17 @@
  * opened once, closed when their destination changes or the runner stops.
  */
 export function createResourceCache() {
-  const held = new Map<string, { value: unknown; close: (r: unknown) => Promise<void> }>();
+  // The promise is held, so that two sends at once open one handle; a failed open is forgotten (tried again).
+  const held = new Map<string, { value: Promise<unknown>; close: (r: unknown) => Promise<void> }>();
   return {
-    async get<R>(key: string, open: () => Promise<R>, close: (r: R) => Promise<void>): Promise<R> {
+    get<R>(key: string, open: () => Promise<R>, close: (r: R) => Promise<void>): Promise<R> {
       const found = held.get(key);
-      if (found) return found.value as R;
-      const value = await open();
+      if (found) return found.value as Promise<R>;
+      const value = open();
       held.set(key, { value, close: close as (r: unknown) => Promise<void> });
+      value.catch(() => {
+        if (held.get(key)?.value === value) held.delete(key);
+      });
       return value;
     },
     /** Closes and forgets every handle whose key `keep` refuses (all without `keep`); `onError` hears failures. */
@@ -17,7 +21,7 @@ export function createResourceCache() {
       for (const [key, r] of held) {
         if (keep(key)) continue;
         held.delete(key);
-        await r.close(r.value).catch(onError);
+        await r.value.then((v) => r.close(v)).catch(onError);
       }
     },
   };

@@ -73,6 +73,11 @@ describe('destination CRUD', () => {
     expect(d).toMatchObject({ type: 'webhook', purpose: null, enabled: true, maxRetryHours: 48, version: 1 });
     expect(d.id).toMatch(/^dst_/);
     expect(d.config).toMatchObject({ url: `${receiver.url}/hook`, secret: MASK, batch: true, batchSize: 100 });
+    const moved = await call(t, 'PATCH', `/v1/destinations/${d.id}`, {
+      config: { ...d.config, url: 'https://elsewhere.example/hook' },
+    });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.message).toMatch(/^config\.secret: url changes, so the secret must be given again/);
     const patched = await call(t, 'PATCH', `/v1/destinations/${d.id}`, {
       name: 'Renamed',
       config: { ...d.config, batchSize: 10 },
@@ -139,7 +144,7 @@ describe('routing and delivery', () => {
     });
     expect(got[0]?.id).toMatch(/^dlv_/);
     expect(got[0]?.profileId).toBe(await idOf(t, 'user_id', 'u1'));
-    expect(receiver.calls[0]?.headers['idempotency-key']).toBe(`${got[0]?.id}/1`);
+    expect(receiver.calls[0]?.headers['idempotency-key']).toMatch(/^[0-9a-f]{64}$/);
     const log = await call(t, 'GET', `/v1/destinations/${d.id}/deliveries`);
     expect(log.body.items).toHaveLength(1);
     expect(log.body.items[0]).toMatchObject({ id: got[0]?.id, status: 'delivered', attempts: 1 });

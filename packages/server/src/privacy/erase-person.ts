@@ -32,8 +32,10 @@ export interface ErasureReport {
   suppressed: number;
   /** The store's files scrubbed (SQLite: WAL checkpoints with TRUNCATE). */
   scrub: { ok: boolean; attempts: number } | null;
-  /** Cluster mode: the person's messages erased from the JetStream streams. */
+  /** Cluster mode: the person's messages erased from the JetStream streams; and export files scrubbed. */
   streams: Record<string, number> | null;
+  /** Why erasing outside the database failed (the request is then `incomplete`). */
+  elsewhere: string | null;
 }
 
 /** Erases the person from stores outside the database (cluster mode's JetStream streams). */
@@ -57,6 +59,8 @@ export async function erasePerson(
   requestId: string,
   now: number,
   purgeElsewhere?: PurgeElsewhere,
+  /** Runs as soon as the rows are gone and the hashes listed (the ingest path reloads its suppression list). */
+  afterCommit?: () => Promise<void>,
 ): Promise<ErasureReport> {
   const { target, ...report } = await storage.transaction(
     async (tx) => {
@@ -90,7 +94,17 @@ export async function erasePerson(
     },
     { write: true },
   );
+  await afterCommit?.();
   const scrub = storage.scrub ? await storage.scrub() : null;
-  const streams = purgeElsewhere ? await purgeElsewhere(target) : null;
-  return { ...report, scrub, streams };
+  let streams: Record<string, number> | null = null;
+  let elsewhere: string | null = null;
+  if (purgeElsewhere) {
+    try {
+      streams = await purgeElsewhere(target);
+    } catch (e) {
+      // The rows are gone and the identifiers suppressed: the request ends `incomplete`, to be made again.
+      elsewhere = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return { ...report, scrub, streams, elsewhere };
 }

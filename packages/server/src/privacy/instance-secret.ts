@@ -12,9 +12,10 @@ export type SecretProvider = () => Buffer;
  * identifiers were erased.
  */
 export function instanceSecret(opts: { secret?: string; dataDir: string; memory?: boolean }): SecretProvider {
-  let value: Buffer | undefined;
+  let cached: Buffer | undefined;
   return () => {
-    if (value) return value;
+    if (cached) return cached;
+    let value: Buffer;
     if (opts.secret) value = Buffer.from(opts.secret, 'hex');
     else if (opts.memory) value = randomBytes(32);
     else {
@@ -37,6 +38,7 @@ export function instanceSecret(opts: { secret?: string; dataDir: string; memory?
       }
     }
     if (value.length < 32) throw new Error('the instance secret must be at least 32 bytes (64 hex digits)');
+    cached = value;
     return value;
   };
 }

@@ -62,9 +62,14 @@ export function createPrivacyService(deps: {
 
   async function runErase(row: PrivacyRequestRow, identifier: PrivacyRequestInput['identifier']) {
     try {
-      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock(), deps.purgeElsewhere);
-      await deps.suppression.warm();
-      const status = !report.found ? 'not_found' : report.scrub && !report.scrub.ok ? 'incomplete' : 'completed';
+      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock(), deps.purgeElsewhere, () =>
+        deps.suppression.warm(),
+      );
+      const status = !report.found
+        ? 'not_found'
+        : (report.scrub && !report.scrub.ok) || report.elsewhere
+          ? 'incomplete'
+          : 'completed';
       await storage.transaction(
         (tx) =>
           tx.privacyRequests.finish(row.id, {

@@ -12,14 +12,28 @@ export function suppressionHash(secret: Buffer, type: string, value: string): st
   return createHmac('sha256', secret).update(`${type}\u0000${value}`, 'utf8').digest('hex');
 }
 
-/** The suppression hashes of the identifiers an event carries (normalised as identity resolution does). */
-export function eventHashes(secret: Buffer, event: LoggedEvent, defaultRegion: string): string[] {
+/** What hashing an event's identifiers needs of the identity rules: the configured types and the phone region. */
+export interface HashRules {
+  types: readonly string[];
+  region: string;
+}
+
+export async function hashRules(settings: Stores['settings']): Promise<HashRules> {
+  const { rules } = await loadIdentityRules(settings);
+  return { types: Object.keys(rules.types), region: rules.defaultPhoneRegion };
+}
+
+/**
+ * The suppression hashes of the identifiers an event carries, found and normalised as identity resolution does (the
+ * configured identifier types included); an alias's `previousId` under both types the resolver may give it.
+ */
+export function eventHashes(secret: Buffer, event: LoggedEvent, rules: HashRules): string[] {
   const out: string[] = [];
-  const ids = extractIdentifiers(event, []);
+  const ids = extractIdentifiers(event, rules.types);
   if (event.type === 'alias' && event.previousId !== undefined)
-    ids.push({ type: 'user_id', value: event.previousId, from: 'previousId' });
+    for (const type of ['user_id', 'anonymous_id']) ids.push({ type, value: event.previousId, from: 'previousId' });
   for (const id of ids) {
-    const n = normaliseIdentifier(id.type, id.value, defaultRegion);
+    const n = normaliseIdentifier(id.type, id.value, rules.region);
     if (n.ok) out.push(suppressionHash(secret, id.type, n.value));
   }
   return out;
@@ -32,11 +46,11 @@ export function eventHashes(secret: Buffer, event: LoggedEvent, defaultRegion: s
  */
 export function createSuppressionList(deps: { storage: Stores; secret: SecretProvider }) {
   let hashes = new Set<string>();
-  let region = 'US';
+  let rules: HashRules = { types: [], region: 'US' };
   return {
     async warm() {
       hashes = new Set(await deps.storage.suppressions.all());
-      region = (await loadIdentityRules(deps.storage.settings)).rules.defaultPhoneRegion;
+      rules = await hashRules(deps.storage.settings);
     },
     get size() {
       return hashes.size;
@@ -51,7 +65,7 @@ export function createSuppressionList(deps: { storage: Stores; secret: SecretPro
         return false;
       }
       if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
-      return eventHashes(deps.secret(), event as LoggedEvent, region).some((h) => hashes.has(h));
+      return eventHashes(deps.secret(), event as LoggedEvent, rules).some((h) => hashes.has(h));
     },
   };
 }
@@ -64,11 +78,10 @@ export type SuppressionList = ReturnType<typeof createSuppressionList>;
  * once per batch, and hashing is skipped while it is empty.
  */
 export function suppressionStep(secret: SecretProvider): Step {
-  const perBatch = new WeakMap<Stores, Promise<{ hashes: Set<string>; region: string }>>();
+  const perBatch = new WeakMap<Stores, Promise<{ hashes: Set<string>; rules: HashRules }>>();
   const load = async (tx: Stores) => {
-    if ((await tx.suppressions.count()) === 0) return { hashes: new Set<string>(), region: 'US' };
-    const region = (await loadIdentityRules(tx.settings)).rules.defaultPhoneRegion;
-    return { hashes: new Set(await tx.suppressions.all()), region };
+    if ((await tx.suppressions.count()) === 0) return { hashes: new Set<string>(), rules: { types: [], region: 'US' } };
+    return { hashes: new Set(await tx.suppressions.all()), rules: await hashRules(tx.settings) };
   };
   return {
     name: 'suppression',
@@ -78,9 +91,9 @@ export function suppressionStep(secret: SecretProvider): Step {
         list = load(ctx.tx);
         perBatch.set(ctx.tx, list);
       }
-      const { hashes, region } = await list;
+      const { hashes, rules } = await list;
       if (hashes.size === 0) return OK;
-      if (eventHashes(secret(), ctx.event, region).some((h) => hashes.has(h)))
+      if (eventHashes(secret(), ctx.event, rules).some((h) => hashes.has(h)))
         return { kind: 'drop', reason: 'suppressed' };
       return OK;
     },

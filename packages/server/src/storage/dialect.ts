@@ -50,6 +50,8 @@ export interface SqlDialect {
   readonly largeQuerySql: string | undefined;
   /** Statements that make the next generated value of `table.column` greater than `value`. */
   sequenceAtLeast(table: string, column: string, value: number): string[];
+  /** A condition: text expression `expr` contains the `?` parameter, case counting (SQLite's `like` ignores it). */
+  containsSql(expr: string): string;
 }
 
 export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
@@ -68,6 +70,7 @@ export const sqliteDialect: SqlDialect = Object.freeze<SqlDialect>({
   beginWriteSql: 'begin immediate',
   currentSchemaSql: undefined,
   largeQuerySql: undefined,
+  containsSql: (expr) => `instr(${expr}, ?) > 0`,
   sequenceAtLeast: (table, _column, value) => [
     `insert into sqlite_sequence (name, seq) select '${table}', 0 where not exists (select 1 from sqlite_sequence where name = '${table}')`,
     `update sqlite_sequence set seq = max(seq, ${Math.trunc(value)}) where name = '${table}'`,
@@ -90,6 +93,7 @@ export const postgresDialect: SqlDialect = Object.freeze<SqlDialect>({
   beginWriteSql: undefined,
   currentSchemaSql: 'select current_schema() as s',
   largeQuerySql: 'set local jit = off',
+  containsSql: (expr) => `strpos(${expr}, ?) > 0`,
   sequenceAtLeast: (table, column, value) => [
     `select setval(pg_get_serial_sequence('${table}', '${column}'), greatest(${Math.trunc(value)}, (select coalesce(max(${column}), 0) from ${table}), 1))`,
   ],

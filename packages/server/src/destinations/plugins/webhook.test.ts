@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
+import type { DeliveryMessage } from '@tessera/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SendOutcome, SendResult } from '../plugin.js';
 import { testMessage, testSendContext } from '../test/send-context.js';
@@ -98,14 +99,22 @@ describe('webhook batches', () => {
     });
   });
 
-  it('sends content-type, user-agent and the idempotency key <first id>/<n>', async () => {
+  it('sends content-type, user-agent and the idempotency key of the batch: the SHA-256 of its ids', async () => {
     const { standIn, ctx } = await setUp(() => ({ status: 200 }));
     const batch = [testMessage(), testMessage(), testMessage()];
     await webhookDestination.send(batch, ctx);
+    const other = [batch[0] as DeliveryMessage, testMessage(), testMessage()];
+    await webhookDestination.send(other, ctx);
     const { headers } = standIn.calls[0];
     expect(headers['content-type']).toBe('application/json');
     expect(headers['user-agent']).toBe('Tessera');
-    expect(headers['idempotency-key']).toBe(`dlv_${batch[0].id}/3`);
+    expect(headers['idempotency-key']).toBe(
+      createHash('sha256')
+        .update(batch.map((m) => m.id).join(','))
+        .digest('hex'),
+    );
+    // Same first message, same size, other messages: another key.
+    expect(standIn.calls[1]?.headers['idempotency-key']).not.toBe(headers['idempotency-key']);
   });
 
   it('signs the body: the receiver recomputes the HMAC-SHA256 of "<t>.<body>" with the secret', async () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { DeliveryMessage } from '@tessera/protocol';
 import { hashIdentifier, sendHttp } from '../http-result.js';
@@ -35,6 +35,16 @@ export const WebhookConfig = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The `Idempotency-Key` of a batch: the SHA-256 of its message ids, so that a batch made of other messages never
+ * shares it (a retried batch may be composed differently; each message also carries its own id).
+ */
+export function batchKey(messages: readonly DeliveryMessage[]): string {
+  return createHash('sha256')
+    .update(messages.map((m) => m.id).join(','))
+    .digest('hex');
+}
+
 /** The signature of `body` at `t` (seconds) with `secret`. */
 export function webhookSignature(secret: string, t: number, body: string): string {
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex')}`;
@@ -55,8 +65,8 @@ function hashed(m: DeliveryMessage): DeliveryMessage {
 /**
  * A webhook (DESIGN §7): POSTs JSON, batched (`{"batch": [...], "sentAt"}`) or one message per call, signed with
  * HMAC-SHA256 when a secret is set. Each message carries its `id`, the idempotency key: a retried or replayed message
- * has the same one. Ids and times are public (`publicMessage`). A single-message call also sends its id as `Idempotency-Key`; a batch sends the key of its first
- * message and its size (`Idempotency-Key: <id>/<n>`), the same on every retry of that batch.
+ * has the same one. Ids and times are public (`publicMessage`). A single-message call also sends its id as `Idempotency-Key`; a batch
+ * sends the SHA-256 of its message ids (`batchKey`).
  */
 export const webhookDestination: DestinationPlugin<typeof WebhookConfig> = {
   type: 'webhook',
@@ -92,7 +102,7 @@ export const webhookDestination: DestinationPlugin<typeof WebhookConfig> = {
     const first = messages[0] as DeliveryMessage;
     return post(
       JSON.stringify({ batch: messages.map(publicMessage), sentAt: new Date(ctx.now()).toISOString() }),
-      `${publicMessage(first).id}/${messages.length}`,
+      batchKey(messages),
     );
   },
 };

@@ -156,7 +156,7 @@ for (const db of testDatabases()) {
         leasedUntil: null,
         finishedAt: 61_600,
       });
-      expect(await s.deliveries.nextDue(dest)).toBe(100);
+      expect(await s.deliveries.nextDue(dest, 1_000)).toBe(62_000); // every due row is in flight: the first lease to lapse
       expect(await s.deliveries.counts(dest)).toEqual({ pending: 4, delivered: 1, dead: 0, skipped: 0 });
       const latency = await s.deliveries.latency(dest, 0);
       expect(latency).toEqual({ count: 1, p50: 61_500, p99: 61_500 });
@@ -177,11 +177,18 @@ for (const db of testDatabases()) {
         [exit.id]: ['skipped', 'superseded'],
         [enterAgain.id]: ['pending', null],
       });
+      // Routed again (a redelivered change): its row exists, and it does not supersede the newer state.
+      await s.deliveries.enqueue([{ ...exit, status: 'pending', reason: null }], 250);
+      expect((await s.deliveries.get(dest, [enterAgain.id]))[0]?.status).toBe('pending');
       // In flight: left alone, the next state waits behind it.
       await s.transaction((tx) => tx.deliveries.claim(dest, 1_000, 9_000, 10), { write: true });
       const later = delivery(dest, { profileId, syncKey: 'vip', kind: 'audience' });
       await s.deliveries.enqueue([later], 300);
       expect((await s.deliveries.get(dest, [enterAgain.id]))[0]?.status).toBe('pending');
+      // A leased row is due again when its lease lapses; the new one now.
+      expect(await s.deliveries.nextDue(dest, 2_000)).toBe(later.nextAttemptAt);
+      await s.transaction((tx) => tx.deliveries.claim(dest, 2_000, 12_000, 10), { write: true });
+      expect(await s.deliveries.nextDue(dest, 3_000)).toBe(9_000);
     });
 
     it('lists newest first with a cursor and a status; replays dead rows; purges finished ones', async () => {

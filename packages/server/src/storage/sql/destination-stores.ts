@@ -171,8 +171,8 @@ export function createDeliveryStore(db: Kysely<Database>, d: SqlDialect): Delive
   return {
     async enqueue(input, now) {
       if (input.length === 0) return 0;
-      // Of rows sharing a destination and sync key, the last one is the state to send: earlier ones are superseded,
-      // in this batch and among the pending rows already stored (except one being written again).
+      // Of rows sharing a destination and sync key, the last one is the state to send: earlier ones of the batch are
+      // written superseded.
       const last = new Map<string, DeliveryRow>();
       for (const r of input)
         if (r.syncKey !== null && r.status === 'pending') last.set(`${r.destinationId}\u0000${r.syncKey}`, r);
@@ -181,22 +181,7 @@ export function createDeliveryStore(db: Kysely<Database>, d: SqlDialect): Delive
           ? { ...r, status: 'skipped' as const, reason: 'superseded', finishedAt: now }
           : r,
       );
-      const byDestination = new Map<string, DeliveryRow[]>();
-      for (const r of last.values())
-        byDestination.set(r.destinationId, [...(byDestination.get(r.destinationId) ?? []), r]);
-      for (const [destinationId, latest] of byDestination) {
-        for (const part of chunk(latest, 2, d.maxParameters - 8)) {
-          await rawQuery(
-            db,
-            d,
-            `update deliveries set status = 'skipped', reason = 'superseded', finished_at = ?, updated_at = ?
-             where destination_id = ? and status = 'pending' and leased_until is null
-               and sync_key in (${list(part.length)}) and id not in (${list(part.length)})`,
-            [now, now, destinationId, ...part.map((r) => r.syncKey), ...part.map((r) => r.id)],
-          );
-        }
-      }
-      let added = 0;
+      const inserted = new Set<string>();
       for (const part of chunk(rows, 16, d.maxParameters)) {
         const params: unknown[] = [];
         for (const r of part)
@@ -218,15 +203,32 @@ export function createDeliveryStore(db: Kysely<Database>, d: SqlDialect): Delive
             r.updatedAt,
             r.finishedAt,
           );
-        const inserted = await rawQuery<{ id: string }>(
+        const written = await rawQuery<{ id: string }>(
           db,
           d,
           `insert into deliveries (${DELIVERY_COLUMNS}) values ${rowsOf(16, part.length)} on conflict (profile_id, id) do nothing returning id`,
           params,
         );
-        added += inserted.length;
+        for (const w of written) inserted.add(w.id);
       }
-      return added;
+      // Only a row written now replaces the pending states before it: a change routed again (its row exists) must
+      // not supersede the newer state that replaced it.
+      const byDestination = new Map<string, DeliveryRow[]>();
+      for (const r of last.values())
+        if (inserted.has(r.id)) byDestination.set(r.destinationId, [...(byDestination.get(r.destinationId) ?? []), r]);
+      for (const [destinationId, latest] of byDestination) {
+        for (const part of chunk(latest, 2, d.maxParameters - 8)) {
+          await rawQuery(
+            db,
+            d,
+            `update deliveries set status = 'skipped', reason = 'superseded', finished_at = ?, updated_at = ?
+             where destination_id = ? and status = 'pending' and leased_until is null
+               and sync_key in (${list(part.length)}) and id not in (${list(part.length)})`,
+            [now, now, destinationId, ...part.map((r) => r.syncKey), ...part.map((r) => r.id)],
+          );
+        }
+      }
+      return inserted.size;
     },
     async claim(destinationId, now, leaseUntil, limit) {
       const due = `select profile_id, id from deliveries where destination_id = ? and status = 'pending' and next_attempt_at <= ?
@@ -285,12 +287,14 @@ export function createDeliveryStore(db: Kysely<Database>, d: SqlDialect): Delive
         }
       }
     },
-    async nextDue(destinationId) {
+    async nextDue(destinationId, now) {
+      // A row in flight (leased) is due again only when its lease lapses.
       const [row] = await rawQuery<{ at: number | null }>(
         db,
         d,
-        `select min(next_attempt_at) as at from deliveries where destination_id = ? and status = 'pending'`,
-        [destinationId],
+        `select min(case when leased_until is not null and leased_until > ? then leased_until else next_attempt_at end) as at
+         from deliveries where destination_id = ? and status = 'pending'`,
+        [now, destinationId],
       );
       return row?.at === null || row?.at === undefined ? undefined : num(row.at);
     },

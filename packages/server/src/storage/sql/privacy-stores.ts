@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { mentionsOf } from '../../privacy/mentions.js';
 import type {
   ErasureStore,
   ErasureTarget,
@@ -136,7 +137,10 @@ async function deleteIn(
   return n;
 }
 
-/** Rows whose raw `payload` text contains one of `values` (a scan: raw payloads are not indexed by content). */
+/**
+ * Rows whose raw `payload` names one of `values` as a whole JSON string (`mentionsOf`: case counts but for e-mails):
+ * a scan, raw payloads are not indexed by content.
+ */
 async function deleteMentioning(
   db: Kysely<Database>,
   d: SqlDialect,
@@ -144,16 +148,20 @@ async function deleteMentioning(
   values: readonly string[],
 ): Promise<number> {
   let n = 0;
-  for (const v of values) {
-    if (v.length < 3) continue; // too short to be told apart from other text
-    const escaped = v.replace(/[\\%_]/g, (c) => `\\${c}`);
-    const rows = await rawQuery<{ one: number }>(
-      db,
-      d,
-      `delete from ${table} where payload like ? escape '\\' returning 1 as one`,
-      [`%${escaped}%`],
-    );
-    n += rows.length;
+  const { exact, folded } = mentionsOf(values);
+  for (const [column, tokens] of [
+    ['payload', exact],
+    ['lower(payload)', folded],
+  ] as const) {
+    for (const token of tokens) {
+      const rows = await rawQuery<{ one: number }>(
+        db,
+        d,
+        `delete from ${table} where ${d.containsSql(column)} returning 1 as one`,
+        [token],
+      );
+      n += rows.length;
+    }
   }
   return n;
 }

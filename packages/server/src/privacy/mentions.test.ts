@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { mentionsOf } from './mentions.js';
+
+/** What an erasure counts as naming a person in raw text: whole JSON strings and CSV fields, not substrings. */
+describe('mentionsOf', () => {
+  const m = mentionsOf(['1001', 'zoe@example.org', 'prof_01a2', 'Anon-X']);
+  it.each([
+    ['a JSON string equal to a value', '{"userId":"1001"}', true],
+    ['a number containing it', '{"total":10010,"userId":"u2"}', false],
+    ['a longer string containing it', '{"orderId":"A1001"}', false],
+    ['an e-mail in another case', '{"traits":{"email":"Zoe@Example.ORG"}}', true],
+    ['another case of a case-sensitive id', '{"anonymousId":"anon-x"}', false],
+    ['the id in its own case', '{"anonymousId":"Anon-X"}', true],
+  ])('JSON: %s', (_what, text, expected) => {
+    expect(m.json(text)).toBe(expected);
+  });
+  it.each([
+    ['a CSV field', 'dlv_1,event,prof_01a2,2026-11-01', true],
+    ['a CSV field at the end', 'dlv_1,event,1001', true],
+    ['a CSV field containing it', 'dlv_1,event,prof_01a23', false],
+    ['CSV-escaped JSON', 'dlv_1,"{""email"":""zoe@example.org""}"', true],
+  ])('lines: %s', (_what, text, expected) => {
+    expect(m.line(text)).toBe(expected);
+  });
+});
