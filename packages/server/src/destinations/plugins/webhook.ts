@@ -99,7 +99,6 @@ export const webhookDestination: DestinationPlugin<typeof WebhookConfig> = {
       );
       return { kind: 'each', results: new Map(messages.map((m, i) => [m.id, results[i] ?? SENT])) };
     }
-    const first = messages[0] as DeliveryMessage;
     return post(
       JSON.stringify({ batch: messages.map(publicMessage), sentAt: new Date(ctx.now()).toISOString() }),
       batchKey(messages),
