@@ -1,6 +1,7 @@
 import type { AudienceCondition, AudienceDefinition, ComputedTraitDefinition, EventCondition } from '@tessera/protocol';
 import type { ChangeInput } from '../bus/ports.js';
 import { newUuid } from '../ids.js';
+import { consentsOf } from '../profiles/current-consents.js';
 import type { Stores } from '../storage/storage.js';
 import { type ComputedTraits, computeTrait } from './computed-trait.js';
 import { loadComputedTraits } from './computed-trait-settings.js';
@@ -300,7 +301,6 @@ export async function loadSnapshots(
   for (const [survivor, family] of families) for (const id of family) owner.set(id, survivor);
   const all = [...owner.keys()];
   const events = new Map<string, SnapshotEvent[]>();
-  const consents = new Map<string, Map<string, { validFrom: number; id: string; granted: boolean }>>();
   const accounts = new Map<string, Map<string, { traits: Record<string, unknown> }>>();
   if (needs.names.size > 0) {
     for (const e of await tx.events.tracks(all, [...needs.names], needs.since)) {
@@ -308,17 +308,8 @@ export async function loadSnapshots(
       entry(events, s, () => []).push({ id: e.id, name: e.name, timestamp: e.timestamp, properties: e.properties });
     }
   }
-  if (needs.consents) {
-    // The latest `valid_from` (then id) among rows valid at `now`, over the family: as the compiler reads them.
-    for (const c of await tx.consents.current(all)) {
-      if (c.validFrom > now) continue;
-      const s = owner.get(c.profileId) as string;
-      const byPurpose = entry(consents, s, () => new Map());
-      const prev = byPurpose.get(c.purpose);
-      if (!prev || c.validFrom > prev.validFrom || (c.validFrom === prev.validFrom && c.id > prev.id))
-        byPurpose.set(c.purpose, { validFrom: c.validFrom, id: c.id, granted: c.granted });
-    }
-  }
+  // The latest `valid_from` (then id) among rows valid at `now`, over the family: as the compiler reads them.
+  const consents = needs.consents ? await consentsOf(tx, all, owner, now) : new Map<string, Map<string, boolean>>();
   if (needs.accounts) {
     for (const link of await tx.accounts.links(all)) {
       const s = owner.get(link.profileId) as string;
@@ -337,7 +328,7 @@ export async function loadSnapshots(
       traits: p.traits,
       computedTraits,
       events: own,
-      consents: Object.fromEntries([...(consents.get(p.id) ?? new Map())].map(([k, v]) => [k, v.granted])),
+      consents: Object.fromEntries(consents.get(p.id) ?? []),
       accounts: [...(accounts.get(p.id)?.values() ?? [])],
       audiences: new Set(),
     });

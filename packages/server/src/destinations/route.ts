@@ -4,6 +4,7 @@ import { AUDIENCE_ENTERED, AUDIENCE_EXITED } from '../audiences/evaluate-profile
 import { valueAt } from '../audiences/values.js';
 import type { Change } from '../bus/ports.js';
 import { derivedUuid } from '../ids.js';
+import { consentsOf } from '../profiles/current-consents.js';
 import type { EventRow } from '../profiles/ports.js';
 import type { Stores } from '../storage/storage.js';
 import type { DestinationPlugin } from './plugin.js';
@@ -272,27 +273,4 @@ function identifiersOf(
     best.set(survivor, m);
   }
   return new Map([...best].map(([id, m]) => [id, Object.fromEntries([...m].map(([k, v]) => [k, v.value]))]));
-}
-
-/**
- * Per survivor, the consent current at `now` for each purpose over its family: the row with the latest `validFrom`
- * (then id) among those valid at `now` — as audience `consent` conditions read it.
- */
-export async function consentsOf(
-  tx: Stores,
-  all: readonly string[],
-  owner: ReadonlyMap<string, string>,
-  now: number,
-): Promise<Map<string, Map<string, boolean>>> {
-  const latest = new Map<string, Map<string, { validFrom: number; id: string; granted: boolean }>>();
-  for (const c of await tx.consents.current(all)) {
-    if (c.validFrom > now) continue;
-    const s = owner.get(c.profileId) as string;
-    const byPurpose = latest.get(s) ?? new Map();
-    const prev = byPurpose.get(c.purpose);
-    if (!prev || c.validFrom > prev.validFrom || (c.validFrom === prev.validFrom && c.id > prev.id))
-      byPurpose.set(c.purpose, { validFrom: c.validFrom, id: c.id, granted: c.granted });
-    latest.set(s, byPurpose);
-  }
-  return new Map([...latest].map(([s, m]) => [s, new Map([...m].map(([p, v]) => [p, v.granted]))]));
 }
