@@ -12,7 +12,7 @@ export const PrivacyRequestCreate = Type.Object(
     type: Type.Union(
       PRIVACY_REQUEST_TYPES.map((t) => Type.Literal(t)),
       {
-        description: '`access` or `erase` (`rectify` is not available yet)',
+        description: '`access`, `erase` or `rectify`',
       },
     ),
     identifier: Type.Object(
@@ -21,6 +21,13 @@ export const PrivacyRequestCreate = Type.Object(
         value: Type.String({ minLength: 1, maxLength: 512 }),
       },
       { additionalProperties: false },
+    ),
+    corrections: Type.Optional(
+      Type.Unknown({
+        description:
+          '`rectify` only, and required there: an object of 1 to 100 trait names → the corrected JSON value, or ' +
+          'null to remove the trait (checked by the service: 400 `invalid_request` naming the field)',
+      }),
     ),
   },
   { additionalProperties: false, description: 'A data-subject request about the person an identifier names' },

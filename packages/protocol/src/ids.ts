@@ -17,6 +17,8 @@ export const ID_PREFIXES = {
   destination: 'dst',
   delivery: 'dlv',
   privacy: 'dsr',
+  user: 'usr',
+  audit: 'aud',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,4 +1,5 @@
 export * from './api.js';
+export * from './api-access.js';
 export * from './api-audiences.js';
 export * from './api-destinations.js';
 export * from './api-identity.js';

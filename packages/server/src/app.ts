@@ -5,7 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { type AudienceService, createAudienceService } from './audiences/audience-service.js';
 import { type ComputedTraitService, createComputedTraitService } from './audiences/computed-trait-service.js';
 import { createRfmService, type RfmService } from './audiences/rfm.js';
-import { createTokenService, type TokenService } from './auth/token-service.js';
+import { createAccessServices } from './auth/access-services.js';
+import type { AuditLog } from './auth/audit-log.js';
+import type { TokenService } from './auth/token-service.js';
+import type { UserService } from './auth/user-service.js';
 import { openJetStream } from './cluster/jetstream.js';
 import { createJetStreamChangeFeed } from './cluster/jetstream-change-feed.js';
 import { purgePersonFromStreams } from './cluster/jetstream-erase.js';
@@ -21,6 +24,7 @@ import { builtinDestinations } from './destinations/plugins/index.js';
 import { createDestinationRegistry } from './destinations/registry.js';
 import { TesseraError } from './errors.js';
 import { createHttpServer } from './http/create-http-server.js';
+import type { StorefrontOptions } from './http/routes/browser-sdk.js';
 import { type DedupeOptions, type DedupeSummary, dedupeProfiles } from './identity/dedupe.js';
 import { createIdentityAdmin, type IdentityAdmin } from './identity/identity-admin.js';
 import { type RebuildOptions, type RebuildSummary, rebuildIdentities } from './identity/rebuild.js';
@@ -36,6 +40,7 @@ import { pipelineSteps } from './pipeline/steps/index.js';
 import { startWriterThread } from './pipeline/thread-writer.js';
 import { type ConsentService, createConsentService } from './privacy/consent-service.js';
 import { instanceSecret, type SecretProvider } from './privacy/instance-secret.js';
+import type { PiiClassification } from './privacy/pii.js';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service.js';
 import { loadRetention, saveRetention } from './privacy/retention.js';
 import { createSuppressionList } from './privacy/suppression.js';
@@ -60,8 +65,12 @@ export interface AppOptions {
   scheduler?: boolean;
   /** Run the destination router and delivery loops (default: as `pipeline`). `drain()` runs them once otherwise. */
   activation?: boolean;
+  /** scrypt cost of passwords (tests lower it; the default is `auth/passwords.ts`'s). */
+  passwordCost?: { N: number; r: number; p: number };
   /** Delivery tuning (tests and benchmarks: a shorter backoff, a send timeout). */
   activationOptions?: Pick<ActivationOptions, 'backoff' | 'timeoutMs' | 'pollMs' | 'concurrency' | 'fetch'>;
+  /** `tessera demo`: serve the demo storefront at `/demo/store` with this write key. */
+  storefront?: StorefrontOptions;
 }
 
 export interface App {
@@ -70,6 +79,12 @@ export interface App {
   readonly storage: Storage;
   readonly sources: SourceService;
   readonly tokens: TokenService;
+  /** Users of the web app and their sign-in. */
+  readonly users: UserService;
+  /** Profile reads and management changes, group-committed. */
+  readonly audit: AuditLog;
+  /** Which fields are personal data, masked for roles without PII access. */
+  readonly pii: PiiClassification;
   readonly ingest: IngestService;
   readonly profiles: ProfileService;
   /** The identity review queue, unmerge and explain (management API). */
@@ -184,7 +199,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }
   };
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
-  const tokens = createTokenService(storage);
+  const access = await createAccessServices(storage, logger, { passwordCost: opts.passwordCost });
+  const { tokens } = access;
   const suppression = createSuppressionList({ storage, secret });
   await suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression list not loaded'));
   const ingest = createIngestService({
@@ -237,6 +253,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Outside the database: cluster mode's streams, and the files this node's file destinations wrote (another
     // node's files are its own: docs/privacy.md).
     purgeElsewhere: async (target) => {
+      // Audit entries buffered before the erasure committed name the person: write them, then blank them too.
+      await access.audit.flush();
+      await storage.transaction((tx) => tx.audit.forgetProfiles(target.profileIds), { write: true });
       const exports = activation
         ? await activation.scrubExports([...target.values, ...target.profileIds.map((id) => toPublicId('profile', id))])
         : { files: 0, lines: 0 };
@@ -276,7 +295,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     writer,
     metrics,
     sources,
-    tokens,
     ingest,
     profiles,
     identity,
@@ -290,12 +308,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     destinations,
     privacy,
     consents,
+    ...access,
     retention: {
       get: () => loadRetention(storage),
       save: (value, by) => saveRetention(storage, value, by, Date.now()),
     },
     clusterBus: cluster !== undefined,
     consumer: PIPELINE_CONSUMER,
+    storefront: opts.storefront,
   });
   if (opts.pipeline !== false) pipeline.start();
   cluster?.start();
@@ -308,6 +328,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     storage,
     sources,
     tokens,
+    users: access.users,
+    audit: access.audit,
+    pii: access.pii,
     ingest,
     profiles,
     identity,
@@ -339,6 +362,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         try {
           if (suppressionTimer) clearInterval(suppressionTimer);
           await privacy.idle();
+          await access.audit.close();
           await scheduler?.stop();
           await pipeline.stop();
           await activation?.stop();

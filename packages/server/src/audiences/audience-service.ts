@@ -302,6 +302,16 @@ export function createAudienceService(storage: Storage, clock: () => number = Da
       return storage.memberships.members(key, opts);
     },
 
+    /** Members at the end of each of the last `days` UTC days (today: now), oldest first. */
+    async sizes(key: string, days: number, now = Date.now()): Promise<{ day: string; members: number }[]> {
+      await live(key);
+      const DAY = 86_400_000;
+      const today = Math.floor(now / DAY);
+      const instants = Array.from({ length: days }, (_, i) => Math.min(now, (today - days + 2 + i) * DAY - 1));
+      const sizes = await storage.memberships.sizesAt(key, instants);
+      return instants.map((t, i) => ({ day: new Date(t).toISOString().slice(0, 10), members: sizes[i] }));
+    },
+
     /** The stays of a profile (its survivor's, when merged): open ones, or every one with `history`. */
     async ofProfile(profileId: string, history: boolean): Promise<(MembershipRow & { name: string | null })[]> {
       const survivor = (await storage.identities.resolve([profileId])).get(profileId) as string;

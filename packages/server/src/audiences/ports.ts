@@ -92,6 +92,8 @@ export interface MembershipStore {
   members(key: string, opts: { limit: number; after?: string }): Promise<MembershipRow[]>;
   /** Number of members of each audience that has any. */
   counts(): Promise<Map<string, number>>;
+  /** Members of audience `key` at each of these instants (its size over time), from the stays on record. */
+  sizesAt(key: string, instants: readonly number[]): Promise<number[]>;
   /** Runs a compiled audience (`compileAudience`): the ids it selects, in order. */
   select(query: CompiledAudience): Promise<string[]>;
   /** Runs a compiled count (`compileAudience(…, { count: true })`). */

@@ -1,18 +1,10 @@
-/**
- * The BUILT `tessera audiences …` commands and `tessera demo`'s audiences, as child processes on a temporary data
- * directory: `demo --exit` loads the demo data set and its audiences; the commands then run on the store (no server:
- * they open it and run the audience job themselves), and again with `tessera serve` running on that directory (they
- * go through its API).
- *
- * Needs `npm run build`. Without `dist/cli/main.js` it is skipped with a printed reason (`cli.test.ts` fails CI).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, BUILT, failure, type Json, jsonLine, MAIN, REPO_ROOT, type Run, tessera } from '../test/cli-run.js';
-import { embeddedEnv, freePort } from '../test/processes.js';
+import { BUILT, failure, type Json, jsonLine, MAIN, type Run, tessera } from '../test/cli-run.js';
+import { freePort } from '../test/processes.js';
+import { startServe, type TesseraProcess } from '../test/tessera-process.js';
 
 if (!BUILT) console.warn(`[audiences-cli.test] skipped: ${MAIN} is missing; run \`npm run build\` first`);
 
@@ -37,8 +29,9 @@ const BIG_REPEAT = {
 describe.runIf(BUILT)('tessera audiences (built CLI, child processes)', () => {
   let tmp: string;
   let dataDir: string;
-  let server: { proc: ChildProcess; url: string; output: string[]; exited: boolean } | undefined;
+  let server: TesseraProcess | undefined;
   const data = () => ['--data', dataDir];
+  let demoUsers: { role: string; email: string; password: string }[] = [];
 
   beforeAll(() => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tessera-audiences-cli-'));
@@ -46,19 +39,17 @@ describe.runIf(BUILT)('tessera audiences (built CLI, child processes)', () => {
   });
 
   afterAll(async () => {
-    if (server && !server.exited) {
-      const gone = new Promise<void>((resolve) => server?.proc.once('exit', () => resolve()));
-      server.proc.kill('SIGTERM');
-      const stopped = await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)]);
-      if (!stopped) server.proc.kill('SIGKILL');
-    }
+    await server?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('demo --exit: loads the data set, saves its audiences (each with members) and its two webhook destinations', async () => {
     const port = await freePort();
     const run = await tessera(['demo', '--exit', '--json', '--port', String(port), ...data()], 120_000);
-    expect(Object.keys(jsonLine(run)).sort()).toEqual(['adminToken', 'url', 'writeKey']);
+    const printed = jsonLine(run);
+    expect(Object.keys(printed).sort()).toEqual(['adminToken', 'storefrontUrl', 'url', 'users', 'writeKey']);
+    demoUsers = printed.users;
+    expect(demoUsers.map((u) => u.role)).toEqual(['admin', 'marketer', 'analyst', 'dpo']);
 
     // Its two webhook destinations: the healthy one delivered, the failing one's receiver refused (dead letters).
     const destinations = jsonLine(await tessera(['destinations', 'list', '--json', ...data()]));
@@ -258,31 +249,25 @@ describe.runIf(BUILT)('tessera audiences (built CLI, child processes)', () => {
   }, 180_000);
 
   it('with tessera serve running: through its API (create, list, preview, recompute --wait, members, delete)', async () => {
-    const port = await freePort();
-    const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
-      cwd: REPO_ROOT,
-      env: embeddedEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const s = { proc, url: `http://127.0.0.1:${port}`, output: [] as string[], exited: false };
+    const s = await startServe(dataDir, 20000);
     server = s;
-    const keep = (chunk: Buffer) => s.output.push(chunk.toString('utf8'));
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    proc.once('exit', () => {
-      s.exited = true;
-    });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (s.exited) throw new Error(`tessera serve exited:\n${s.output.join('')}`);
-      const ok = await fetch(`${s.url}/healthz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`tessera serve not healthy within 20 s:\n${s.output.join('')}`);
-      await sleep(100);
+
+    // The demo's users sign in; the marketer sees the demo people's e-mails masked, the DPO in clear.
+    const seen: Record<string, string> = {};
+    for (const role of ['marketer', 'dpo']) {
+      const u = demoUsers.find((x) => x.role === role) as { email: string; password: string };
+      const signIn = await fetch(`${s.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: u.email, password: u.password }),
+      });
+      expect(signIn.status).toBe(201);
+      const cookie = String(signIn.headers.get('set-cookie')).split(';')[0];
+      const found = await fetch(`${s.url}/v1/profiles?q=@&limit=1`, { headers: { cookie } });
+      seen[role] = ((await found.json()) as Json).items[0].traits.email;
     }
+    expect(seen.dpo).toMatch(/^[^*]+@[^*]+$/);
+    expect(seen.marketer).toBe(`${seen.dpo[0]}***@***${seen.dpo.slice(seen.dpo.lastIndexOf('.'))}`);
 
     const definition = JSON.stringify(BIG_REPEAT);
     const preview = jsonLine(

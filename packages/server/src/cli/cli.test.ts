@@ -4,14 +4,15 @@
  *
  * Needs `npm run build`. Without `dist/cli/main.js` it fails under CI and is skipped with a printed reason otherwise.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embeddedEnv, freePort } from '../test/processes.js';
+import { embeddedEnv } from '../test/processes.js';
 import { sharedDataDir } from '../test/shared-data.js';
+import { startServe, type TesseraProcess } from '../test/tessera-process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'tessera.js');
@@ -79,7 +80,7 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
   let adminToken: string;
   let defaultKey: string;
   let shop: { id: string; writeKey: string; oldKey: string };
-  let server: { proc: ChildProcess; url: string; output: string[]; exited: boolean } | undefined;
+  let server: TesseraProcess | undefined;
 
   const api = async (url: string, init: RequestInit = {}) => {
     if (!server) throw new Error('server not started');
@@ -96,12 +97,7 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
   });
 
   afterAll(async () => {
-    if (server && !server.exited) {
-      const gone = new Promise<void>((resolve) => server?.proc.once('exit', () => resolve()));
-      server.proc.kill('SIGTERM');
-      const stopped = await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)]);
-      if (!stopped) server.proc.kill('SIGKILL');
-    }
+    await server?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -339,31 +335,8 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
   });
 
   it('serve: the HTTP API shows the imported people and orders', async () => {
-    const port = await freePort();
-    const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port)], {
-      cwd: REPO_ROOT,
-      env: embeddedEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const s = { proc, url: `http://127.0.0.1:${port}`, output: [] as string[], exited: false };
+    const s = await startServe(dataDir, 20000);
     server = s;
-    const keep = (chunk: Buffer) => s.output.push(chunk.toString('utf8'));
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    proc.once('exit', () => {
-      s.exited = true;
-    });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (s.exited) throw new Error(`tessera serve exited:\n${s.output.join('')}`);
-      const ok = await fetch(`${s.url}/healthz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`tessera serve not healthy within 20 s:\n${s.output.join('')}`);
-      await sleep(100);
-    }
 
     // A CRM person: identifiers normalised (e-mail lower-cased, phone in E.164), traits as mapped.
     const marie = await api('/v1/profiles/by/crm_id/C-10042');

@@ -45,6 +45,7 @@ import {
   privacyAccessCommand,
   privacyEraseCommand,
   privacyListCommand,
+  privacyRectifyCommand,
   privacyShowCommand,
 } from './commands/privacy.js';
 import { serveCommand } from './commands/serve.js';
@@ -76,7 +77,7 @@ withData(program.command('demo').description('run a server loaded with a realist
   .option('--port <n>', 'port (default 8700)')
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
   .option('--people <n>', 'people in the data set (default 200)')
-  .option('--json', 'print {"url", "writeKey", "adminToken"} only')
+  .option('--json', 'print {"url", "writeKey", "adminToken", "users"} only')
   .option('--exit', 'stop after loading (for scripts)')
   .action(demoCommand);
 
@@ -256,7 +257,12 @@ withData(
   .option('--json', 'JSON output')
   .action(pressureCheckCommand);
 
-const privacy = program.command('privacy').description('data-subject requests: access and erasure (docs/privacy.md)');
+/** Commander's accumulator of a repeatable option. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const privacy = program
+  .command('privacy')
+  .description('data-subject requests: access, rectification and erasure (docs/privacy.md)');
 withData(privacy.command('access').description('everything held about the person an identifier names'))
   .requiredOption('--identifier <type:value>', 'e.g. email:jane@example.com, user_id:u1, phone:+33612345678')
   .option('--json', 'JSON output (the request, its bundle in `result`)')
@@ -266,6 +272,21 @@ withData(privacy.command('erase').description('erase the person an identifier na
   .option('--wait', 'with a server: wait until the erasure is over (on the store it always is)')
   .option('--json', 'JSON output')
   .action(privacyEraseCommand);
+withData(
+  privacy.command('rectify').description('correct the traits of the person an identifier names, and their history'),
+)
+  .requiredOption('--identifier <type:value>', 'e.g. email:jane@example.com')
+  .option('--set <key=value>', 'a corrected trait, its value the text as written (repeatable)', collect, [])
+  .option(
+    '--set-json <key=json>',
+    'a corrected trait whose value is JSON: true, 42, {"city":"Lyon"} (repeatable)',
+    collect,
+    [],
+  )
+  .option('--unset <key>', 'a trait to remove (repeatable)', collect, [])
+  .option('--wait', 'with a server: wait until the rectification is over (on the store it always is)')
+  .option('--json', 'JSON output')
+  .action(privacyRectifyCommand);
 withData(privacy.command('show <id>').description('a request: status and proof'))
   .option('--json', 'JSON output')
   .action(privacyShowCommand);

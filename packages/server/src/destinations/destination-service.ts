@@ -389,6 +389,21 @@ export function createDestinationService(deps: {
       return this.pressurePolicy();
     },
     /** Whether one more `channel` message may go to a person now (no reservation): `GET /v1/profiles/{id}/pressure`. */
+    /** A person's deliveries to every destination (the survivor's family), newest first, at most `limit`. */
+    async ofProfile(profilePublicId: string, limit: number) {
+      const bare = fromPublicId('profile', profilePublicId);
+      if (!bare) throw new TesseraError('invalid_request', `${profilePublicId} is not a profile id (prof_…)`);
+      const [survivor] = [...(await storage.identities.resolve([bare])).values()];
+      const id = survivor ?? bare;
+      if ((await storage.profiles.get([id])).length === 0)
+        throw new TesseraError('not_found', `no profile ${profilePublicId}`);
+      const family = await storage.identities.family(id);
+      const rows = await storage.deliveries.ofProfiles(family.length > 0 ? family : [id]);
+      return rows
+        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+        .slice(0, limit)
+        .map((r) => ({ ...deliveryView(r), destinationId: toPublicId('destination', r.destinationId) }));
+    },
     async pressure(profilePublicId: string, channel: string) {
       const bare = fromPublicId('profile', profilePublicId);
       if (!bare) throw new TesseraError('invalid_request', `${profilePublicId} is not a profile id (prof_…)`);

@@ -3,8 +3,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { AudienceService } from '../audiences/audience-service.js';
 import type { ComputedTraitService } from '../audiences/computed-trait-service.js';
 import type { RfmService } from '../audiences/rfm.js';
+import type { AuditLog } from '../auth/audit-log.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { TokenService } from '../auth/token-service.js';
+import type { UserService } from '../auth/user-service.js';
 import type { DestinationService } from '../destinations/destination-service.js';
 import { TesseraError } from '../errors.js';
 import type { DedupeOptions, DedupeSummary } from '../identity/dedupe.js';
@@ -17,16 +19,21 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PersonalizeService } from '../personalize/personalize-service.js';
 import type { ConsentService } from '../privacy/consent-service.js';
+import type { PiiClassification } from '../privacy/pii.js';
 import type { PrivacyService } from '../privacy/privacy-service.js';
 import type { ProfileService } from '../profiles/profile-service.js';
 import type { SurvivorshipService } from '../profiles/survivorship-service.js';
 import type { SourceService } from '../sources/source-service.js';
 import type { Storage } from '../storage/storage.js';
+import { auditChanges, cookieAllowed, piiMaskingFilter, profileReadAudit, sessionCookie } from './access-hooks.js';
 import { installErrorHandler } from './errors.js';
 import { bearer } from './principal.js';
+import { accessRoutes } from './routes/access.js';
 import { audienceRoutes } from './routes/audiences.js';
+import { browserSdkRoutes, type StorefrontOptions } from './routes/browser-sdk.js';
 import { changeRoutes } from './routes/changes.js';
 import { computedTraitRoutes } from './routes/computed-traits.js';
+import { debuggerRoutes } from './routes/debugger.js';
 import { dedupeRoutes } from './routes/dedupe.js';
 import { destinationRoutes } from './routes/destinations.js';
 import { identityRoutes } from './routes/identity.js';
@@ -36,10 +43,12 @@ import { privacyRoutes, type RetentionSettings } from './routes/privacy.js';
 import { profileRoutes } from './routes/profiles.js';
 import { sourceCallRoutes } from './routes/source-calls.js';
 import { sourceRoutes } from './routes/sources.js';
+import { statsRoutes } from './routes/stats.js';
 import { survivorshipRoutes } from './routes/survivorship.js';
 import { trackingRoutes } from './routes/tracking.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { createResponder, type ResponseFilter } from './serialise.js';
+import { createWebApp } from './web-app.js';
 
 export interface HttpDeps {
   logger: Logger;
@@ -67,7 +76,14 @@ export interface HttpDeps {
   /** Cluster mode: the change bus is a JetStream stream, not the `changes` table. */
   clusterBus?: boolean;
   consumer: string;
+  users: UserService;
+  audit: AuditLog;
+  pii: PiiClassification;
   filters?: ResponseFilter[];
+  /** The built web app (default `packages/web/dist`). */
+  webDist?: string;
+  /** `tessera demo`: serve the demo storefront at `/demo/store` (otherwise that path answers 404). */
+  storefront?: StorefrontOptions;
 }
 
 /** Builds the Fastify instance: thin handlers, one error mapping, one response serialiser (STYLE #11). */
@@ -94,7 +110,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   app.addHook('onRequest', async (request) => {
     request.principal = ANONYMOUS;
   });
-  installErrorHandler(app);
+  const web = createWebApp(deps.webDist);
+  installErrorHandler(app, web.page);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -121,6 +138,10 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
         {
           name: 'identity',
           description: 'The identity review queue (probabilistic matches, guarded merges); auth: a Bearer token',
+        },
+        {
+          name: 'access',
+          description: 'Users, sign-in, API tokens and the audit log (docs/access-control.md)',
         },
         { name: 'operations', description: 'Health and Prometheus metrics; no auth' },
       ],
@@ -152,13 +173,24 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
   app.addHook('onRequest', async (request) => {
     const token = bearer(request);
-    if (!token) return;
-    const principal = await deps.tokens.authenticate(token);
-    if (!principal) throw new TesseraError('unauthorized', 'unknown token');
-    request.principal = principal;
+    if (token) {
+      const principal = await deps.tokens.authenticate(token);
+      if (!principal) throw new TesseraError('unauthorized', 'unknown token');
+      request.principal = principal;
+      return;
+    }
+    // The web app's session cookie: an unknown or expired one leaves the request anonymous (a tracking call from a
+    // page of the same host carries it too, and must not fail for it).
+    const session = sessionCookie(request);
+    if (session && cookieAllowed(request)) {
+      const principal = await deps.tokens.authenticate(session);
+      if (principal?.kind === 'session') request.principal = principal;
+    }
   });
-  const respond = createResponder(deps.filters ?? []);
+  auditChanges(app, deps.audit);
+  const respond = createResponder([profileReadAudit(deps.audit), piiMaskingFilter(deps.pii), ...(deps.filters ?? [])]);
   await app.register(trackingRoutes(deps));
+  await app.register(browserSdkRoutes(deps));
   await app.register(webhookRoutes(deps));
   await app.register(sourceCallRoutes(deps));
   await app.register(sourceRoutes({ ...deps, respond }));
@@ -172,7 +204,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await app.register(destinationRoutes({ ...deps, respond }));
   await app.register(privacyRoutes({ ...deps, respond }));
   await app.register(changeRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
+  await app.register(debuggerRoutes({ ...deps, clusterBus: deps.clusterBus ?? false, respond }));
+  await app.register(accessRoutes({ ...deps, respond }));
+  await app.register(statsRoutes({ ...deps, respond }));
   await app.register(opsRoutes(deps));
+  await app.register(web.routes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -1,5 +1,5 @@
 import type { ErrorBody } from '@tessera/protocol';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isTesseraError, TesseraError } from '../errors.js';
 
 /**
@@ -7,7 +7,11 @@ import { isTesseraError, TesseraError } from '../errors.js';
  * large, schema validation) are mapped to ours; anything else is a bug: logged by name and request id, answered as
  * a generic 500 without internals.
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(
+  app: FastifyInstance,
+  /** Answers a route-less request itself when it is a page of the web app (`web-app.ts`). */
+  page?: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> | undefined,
+): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     let e: TesseraError;
     if (isTesseraError(error)) e = error;
@@ -43,6 +47,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     reply.status(e.status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
+    const answered = page?.(request, reply);
+    if (answered) return answered;
     reply.status(404).send({
       error: {
         code: 'not_found',

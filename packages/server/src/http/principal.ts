@@ -1,6 +1,7 @@
 import { toPublicId } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
-import { ANONYMOUS, type Principal, type Role } from '../auth/principal.js';
+import { type Permission, rolesAllow } from '../auth/permissions.js';
+import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { TesseraError } from '../errors.js';
 
 declare module 'fastify' {
@@ -24,17 +25,24 @@ export function bearer(request: FastifyRequest): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() || undefined : undefined;
 }
 
-/** Throws 401 / 403 unless the request's principal is a token holding one of `roles` (admin always passes). */
-export function requireRole(request: FastifyRequest, roles: readonly Role[]): void {
+/**
+ * Throws 401 / 403 unless the request's principal (an API token or a signed-in user) holds `permission` in the
+ * permission table (`auth/permissions.ts`). Write keys and read keys never pass: they only reach their own endpoints.
+ */
+export function authorize(request: FastifyRequest, permission: Permission): void {
   const p = request.principal ?? ANONYMOUS;
-  if (p.kind === 'anonymous') throw new TesseraError('unauthorized', 'a Bearer token is required');
-  if (p.kind !== 'token') throw new TesseraError('forbidden', 'this credential cannot call the management API');
-  if (!p.roles.includes('admin') && !roles.some((r) => p.roles.includes(r)))
-    throw new TesseraError('forbidden', 'your role does not allow this');
+  if (p.kind === 'anonymous') throw new TesseraError('unauthorized', 'a Bearer token or a session is required');
+  if (p.kind !== 'token' && p.kind !== 'session')
+    throw new TesseraError('forbidden', 'this credential cannot call the management API');
+  if (!rolesAllow(p.roles, permission)) throw new TesseraError('forbidden', `your role does not allow ${permission}`);
 }
 
-/** Who acts, as settings and decisions record it: the request's API token (`tok_…`), else the principal's kind. */
+/**
+ * Who acts, as settings, decisions and the audit log record it: the signed-in user (`usr_…`), the request's API token
+ * (`tok_…`), else the principal's kind.
+ */
 export function actorOf(request: FastifyRequest): string {
   const p = request.principal;
+  if (p.kind === 'session') return toPublicId('user', p.userId);
   return p.kind === 'token' ? toPublicId('token', p.tokenId) : p.kind;
 }

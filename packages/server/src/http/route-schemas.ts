@@ -23,6 +23,7 @@ const ERRORS = {
   409: 'Conflict with the current state (`conflict`)',
   413: 'Body too large (`payload_too_large`)',
   415: 'Unsupported content type or encoding (`unsupported_media_type`)',
+  429: 'Too many attempts (`rate_limited`); see `Retry-After`',
   500: 'Internal error (`internal`); the request id is in the logs',
   503: 'Backpressure or shutdown (`backpressure`, `unavailable`); see `Retry-After`',
 } as const;

@@ -11,6 +11,11 @@ export interface IngestLogStore {
   read(after: number, limit: number): Promise<LogEntry[]>;
   /** Highest position appended so far (0 when empty). */
   lastPosition(): Promise<number>;
+  /**
+   * A source's latest entries with position > `after`, newest first, at most `limit`, looking only at the last
+   * `scan` positions of the log (the live debugger: recent calls, never a scan of the whole log).
+   */
+  recent(sourceId: string, opts: { after: number; limit: number; scan: number }): Promise<LogEntry[]>;
   /** A consumer's committed offset (0 when it never committed). */
   offset(consumer: string): Promise<number>;
   /** Sets a consumer's offset; call inside the effects transaction for exactly-once processing. */
@@ -77,6 +82,8 @@ export interface QuarantineStore {
     opts: { status?: 'open' | 'replayed'; limit: number; after?: string },
   ): Promise<QuarantineRow[]>;
   get(id: string): Promise<QuarantineRow | undefined>;
+  /** The rows of these ingest-log positions. */
+  atPositions(positions: readonly number[]): Promise<QuarantineRow[]>;
   /** Whether an open row exists for this message (a re-sent refused call is quarantined once). */
   hasOpen(sourceId: string, messageId: string): Promise<boolean>;
   markReplayed(id: string, at: number): Promise<void>;

@@ -224,6 +224,7 @@ export const bundleCoverage: Readonly<Record<PersonOwnedTable, string>> = {
   messages: 'messages',
   rfm_scores: 'rfm',
   changes: 'changes',
+  audit_log: 'not reported: staff reads of the profile, an accountability record kept without the person once erased',
 };
 
 /** Every event of the family, oldest first. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mentionsOf } from './mentions.js';
+import { mentionsOf, redactMentions } from './mentions.js';
 
 /** What an erasure counts as naming a person in raw text: whole JSON strings and CSV fields, not substrings. */
 describe('mentionsOf', () => {
@@ -21,5 +21,26 @@ describe('mentionsOf', () => {
     ['CSV-escaped JSON', 'dlv_1,"{""email"":""zoe@example.org""}"', true],
   ])('lines: %s', (_what, text, expected) => {
     expect(m.line(text)).toBe(expected);
+  });
+});
+
+/** What a rectification replaces in a raw payload: whole JSON string values only, keys and other bytes kept. */
+describe('redactMentions', () => {
+  const values = ['Smiht', 'zoe@example.org'];
+  it.each([
+    ['a string value', '{"lastName":"Smiht"}', '{"lastName":"[rectified]"}', 1],
+    ['spacing kept', '{ "a" : "Smiht" , "b": 1 }', '{ "a" : "[rectified]" , "b": 1 }', 1],
+    ['an escaped spelling', '{"n":"Smi\\u0068t"}', '{"n":"[rectified]"}', 1],
+    ['a longer string containing it', '{"note":"Smiht family"}', '{"note":"Smiht family"}', 0],
+    ['a key equal to it', '{"Smiht" : "x"}', '{"Smiht" : "x"}', 0],
+    ['another case of a name', '{"n":"smiht"}', '{"n":"smiht"}', 0],
+    [
+      'an e-mail in another case',
+      '{"e":"Zoe@Example.ORG","f":["Smiht"]}',
+      '{"e":"[rectified]","f":["[rectified]"]}',
+      2,
+    ],
+  ])('%s', (_what, text, expected, replaced) => {
+    expect(redactMentions(text, values)).toEqual({ text: expected, replaced });
   });
 });

@@ -27,3 +27,34 @@ export function mentionsOf(values: readonly string[]) {
     line: (text: string) => json(text) || fields.some((f) => f.test(text)),
   };
 }
+
+/** What a rectification writes in place of a wrong value in a raw payload (docs/privacy.md, Rectification). */
+export const RECTIFIED = '[rectified]';
+
+/** A JSON string literal, escapes included. */
+const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * Replaces, in a raw text holding JSON (a payload as received, a JSON column read as text), every JSON string
+ * **value** equal to one of `values` by `"[rectified]"`: the same whole-string rule as {@link mentionsOf} (case
+ * counts, except for e-mails), object keys left alone, every other byte kept as it was. A literal is compared
+ * decoded, so `"Zo\u00eb"` is `"Zoë"`. Answers the new text and how many values it replaced.
+ */
+export function redactMentions(text: string, values: readonly string[]): { text: string; replaced: number } {
+  const exact = new Set(values.filter((v) => v.length > 0 && !v.includes('@')));
+  const folded = new Set(values.filter((v) => v.includes('@')).map((v) => v.toLowerCase()));
+  let replaced = 0;
+  const out = text.replace(STRING_LITERAL, (literal, offset: number) => {
+    if (/^\s*:/.test(text.slice(offset + literal.length, offset + literal.length + 64))) return literal;
+    let value: string;
+    try {
+      value = JSON.parse(literal) as string;
+    } catch {
+      return literal;
+    }
+    if (!exact.has(value) && !folded.has(value.toLowerCase())) return literal;
+    replaced++;
+    return JSON.stringify(RECTIFIED);
+  });
+  return { text: out, replaced };
+}

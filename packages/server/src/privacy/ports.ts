@@ -1,6 +1,6 @@
 import type { PersonOwnedTable } from '../storage/schema.js';
 
-export type PrivacyRequestType = 'access' | 'erase';
+export type PrivacyRequestType = 'access' | 'erase' | 'rectify';
 /**
  * `running`; `completed`; `incomplete`: an erasure whose rows are gone but whose files could not be fully scrubbed
  * (a WAL checkpoint kept failing), to be run again; `not_found`: no profile holds the identifier; `failed`.
@@ -54,10 +54,45 @@ export interface ErasureTarget {
   logPositions: readonly number[];
 }
 
-/** Deletes a person's rows, one table at a time (`storage/sql/erasure-store.ts` holds a strategy per table). */
+/** The tables whose raw copies of what was sent a rectification redacts (`RectificationTarget`). */
+export const REDACTED_TABLES = ['ingest_log', 'events', 'quarantine', 'deliveries'] as const;
+export type RedactedTable = (typeof REDACTED_TABLES)[number];
+
+/** Whose raw payloads a rectification redacts, and which values. */
+export interface RectificationTarget {
+  /** The survivor and every id merged into it. */
+  profileIds: readonly string[];
+  /** Their events' positions in the ingest log (their raw calls, and quarantined calls at those positions). */
+  logPositions: readonly number[];
+  /**
+   * Their identifier values: an ingest-log or quarantine payload naming one as a whole JSON string is theirs too
+   * (`mentionsOf`), as for an erasure.
+   */
+  identifiers: readonly string[];
+  /** The wrong values: each JSON string value equal to one becomes `"[rectified]"` (`redactMentions`). */
+  values: readonly string[];
+}
+
+/**
+ * The privacy requests' writes over a person's rows (`storage/sql/privacy-stores.ts`): an erasure deletes them, one
+ * strategy per table; a rectification rewrites trait history, identifiers and raw payloads in place.
+ */
 export interface ErasureStore {
   /** Deletes the rows of `table` about the target; returns how many. */
   erase(table: PersonOwnedTable, target: ErasureTarget): Promise<number>;
+  /**
+   * Rectification: replaces in the person's raw payloads of `table` (ingest log, events' properties / traits /
+   * context, quarantine, deliveries' payloads) every JSON string value equal to a wrong value by `"[rectified]"`;
+   * returns how many rows changed. Rows are found with `SqlDialect.containsSql` (a scan, as an erasure's).
+   */
+  redact(table: RedactedTable, target: RectificationTarget): Promise<number>;
+  /** Rectification: sets the value of these trait-history rows (`(profileId, id)` keys), keeping their times. */
+  rewriteHistory(rows: readonly { profileId: string; id: string }[], value: unknown): Promise<number>;
+  /**
+   * Rectification: the identifier `(type, from)` of one of `profileIds` becomes `(type, to)`, or is deleted when
+   * `to` is null; returns how many rows changed. The caller checks first that nobody else holds `to`.
+   */
+  relinkIdentifier(type: string, from: string, to: string | null, profileIds: readonly string[]): Promise<number>;
 }
 
 /** Deletes events past their retention, with their raw log entries. */

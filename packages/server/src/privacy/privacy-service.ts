@@ -8,15 +8,49 @@ import { type AccessBundle, buildAccessBundle } from './access-bundle.js';
 import { erasePerson, findPerson, type PurgeElsewhere } from './erase-person.js';
 import type { SecretProvider } from './instance-secret.js';
 import type { PrivacyRequestRow, PrivacyRequestType } from './ports.js';
+import { type Corrections, checkCorrections, rectifyPerson } from './rectify-person.js';
 import { type SuppressionList, suppressionHash } from './suppression.js';
 
 /** How long an access bundle is kept, in memory only, for `GET /v1/privacy/requests/{id}`. */
 const BUNDLE_TTL_MS = 3_600_000;
-const TYPES: readonly PrivacyRequestType[] = ['access', 'erase'];
+const TYPES: readonly PrivacyRequestType[] = ['access', 'erase', 'rectify'];
+/** Traits one rectification corrects at most; a trait name's length (as survivorship rules allow). */
+export const MAX_CORRECTIONS = 100;
+const MAX_TRAIT_NAME = 256;
 
 export interface PrivacyRequestInput {
   type: string;
   identifier: { type: string; value: string };
+  /** `rectify`: trait name → its corrected value, or null to remove the trait. */
+  corrections?: unknown;
+}
+
+const invalid = (field: string, message: string) =>
+  new TesseraError('invalid_request', `${field}: ${message}`, { details: { field } });
+
+const hasControlCharacter = (text: string) => [...text].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f');
+
+/** The `corrections` of a rectify request, checked: an object of 1 to 100 valid trait names. */
+function parseCorrections(input: PrivacyRequestInput): Corrections | undefined {
+  const { corrections } = input;
+  if (input.type !== 'rectify') {
+    if (corrections !== undefined) throw invalid('corrections', 'only a rectify request takes corrections');
+    return undefined;
+  }
+  if (corrections === undefined) throw invalid('corrections', 'required for a rectify request');
+  if (corrections === null || typeof corrections !== 'object' || Array.isArray(corrections))
+    throw invalid('corrections', 'must be an object of trait name → corrected value (null removes the trait)');
+  const names = Object.keys(corrections);
+  if (names.length === 0) throw invalid('corrections', 'name at least one trait');
+  if (names.length > MAX_CORRECTIONS)
+    throw invalid('corrections', `at most ${MAX_CORRECTIONS} traits (got ${names.length})`);
+  for (const name of names)
+    if (name.length === 0 || name.length > MAX_TRAIT_NAME || hasControlCharacter(name))
+      throw invalid(
+        `corrections.${name}`,
+        `not a valid trait name (1 to ${MAX_TRAIT_NAME} characters, no control character)`,
+      );
+  return corrections as Corrections;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -24,8 +58,9 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 /**
  * Data-subject requests (DESIGN §8, docs/privacy.md). `access`: the person's bundle (`buildAccessBundle`), answered
  * at once and kept in memory for an hour, never written to the store (a stored copy would outlive an erasure).
- * `erase`: `erasePerson`, run in the background; the request records its status and proof (counts only). A request
- * keeps the identifier as its suppression hash, nothing readable.
+ * `erase`: `erasePerson`, and `rectify`: `rectifyPerson` (its `corrections` checked here: 400 `invalid_request`
+ * naming the field), both run in the background; the request records its status and proof (counts and trait names
+ * only). A request keeps the identifier as its suppression hash, nothing readable.
  */
 export function createPrivacyService(deps: {
   storage: Storage;
@@ -60,29 +95,26 @@ export function createPrivacyService(deps: {
     };
   };
 
-  async function runErase(row: PrivacyRequestRow, identifier: PrivacyRequestInput['identifier']) {
+  /** Runs a request's work in the background and records its outcome (or its failure). */
+  async function runInBackground(
+    row: PrivacyRequestRow,
+    work: () => Promise<{ status: PrivacyRequestRow['status']; profiles: number; proof: Record<string, unknown> }>,
+  ) {
     try {
-      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock(), deps.purgeElsewhere, () =>
-        deps.suppression.warm(),
-      );
-      const status = !report.found
-        ? 'not_found'
-        : (report.scrub && !report.scrub.ok) || report.elsewhere
-          ? 'incomplete'
-          : 'completed';
+      const { status, profiles, proof } = await work();
       await storage.transaction(
         (tx) =>
           tx.privacyRequests.finish(row.id, {
             status,
             completedAt: clock(),
-            profileCount: report.profiles,
-            proof: { ...report, finishedAt: new Date(clock()).toISOString() },
+            profileCount: profiles,
+            proof: { ...proof, finishedAt: new Date(clock()).toISOString() },
             error: null,
           }),
         { write: true },
       );
     } catch (e) {
-      deps.logger.error({ err: errorFields(e), requestId: row.id }, 'erasure failed');
+      deps.logger.error({ err: errorFields(e), requestId: row.id, type: row.type }, 'privacy request failed');
       await storage
         .transaction(
           (tx) =>
@@ -99,14 +131,41 @@ export function createPrivacyService(deps: {
     }
   }
 
+  const runErase = (row: PrivacyRequestRow, identifier: PrivacyRequestInput['identifier']) =>
+    runInBackground(row, async () => {
+      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock(), deps.purgeElsewhere, () =>
+        deps.suppression.warm(),
+      );
+      const status = !report.found
+        ? 'not_found'
+        : (report.scrub && !report.scrub.ok) || report.elsewhere
+          ? 'incomplete'
+          : 'completed';
+      return { status, profiles: report.profiles, proof: { ...report } };
+    });
+
+  /** A rectification: one write transaction (`rectifyPerson`); a refused identifier move fails it whole. */
+  const runRectify = (
+    row: PrivacyRequestRow,
+    identifier: PrivacyRequestInput['identifier'],
+    corrections: Corrections,
+  ) =>
+    runInBackground(row, async () => {
+      const report = await rectifyPerson(storage, identifier, corrections, row.id, clock());
+      return { status: report.found ? 'completed' : 'not_found', profiles: report.profiles, proof: { ...report } };
+    });
+
   return {
     async create(input: PrivacyRequestInput, by: string) {
-      if (input.type === 'rectify')
-        throw new TesseraError('invalid_request', 'type: rectify is not available yet (access and erase are)');
       if (!TYPES.includes(input.type as PrivacyRequestType))
         throw new TesseraError('invalid_request', `type: expected one of ${TYPES.join(', ')}`);
       const type = input.type as PrivacyRequestType;
-      const person = await storage.transaction((tx) => findPerson(tx, input.identifier));
+      const corrections = parseCorrections(input);
+      const person = await storage.transaction(async (tx) => {
+        // A correction identity resolution could not read (a malformed e-mail) is refused now, not in the background.
+        if (corrections) await checkCorrections(tx, corrections);
+        return findPerson(tx, input.identifier);
+      });
       const now = clock();
       const row: PrivacyRequestRow = {
         id: newUuid(),
@@ -148,9 +207,10 @@ export function createPrivacyService(deps: {
         );
         return view(done);
       }
+      const work = corrections ? runRectify(row, input.identifier, corrections) : runErase(row, input.identifier);
       running.set(
         row.id,
-        runErase(row, input.identifier).finally(() => running.delete(row.id)),
+        work.finally(() => running.delete(row.id)),
       );
       return view(row);
     },
@@ -163,7 +223,7 @@ export function createPrivacyService(deps: {
     async list(limit: number) {
       return (await storage.privacyRequests.list({ limit })).map(view);
     },
-    /** Resolves once the request's background work (an erasure) is over (tests, `--wait` on the store). */
+    /** Resolves once the request's background work (an erasure, a rectification) is over (tests, `--wait` on the store). */
     async settled(publicId: string) {
       const id = fromPublicId('privacy', publicId);
       if (id) await running.get(id);
@@ -189,7 +249,7 @@ export function createPrivacyService(deps: {
         );
       return stale.length;
     },
-    /** Waits for every erasure in flight (the app's close). */
+    /** Waits for every erasure and rectification in flight (the app's close). */
     async idle() {
       await Promise.all(running.values());
     },

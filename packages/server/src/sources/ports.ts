@@ -18,6 +18,11 @@ export interface TokenRow {
   createdAt: number;
   /** After this time (ms) the token is refused; null: never. */
   expiresAt: number | null;
+  /** The user it acts for (a session, or a user's own token): its roles are capped by the user's current ones. */
+  userId: string | null;
+  /** `session`: a web-app sign-in; `api`: a token for scripts and tools. */
+  kind: 'api' | 'session';
+  revokedAt: number | null;
 }
 
 /** Sources and their hashed write keys. */
@@ -31,9 +36,16 @@ export interface SourceStore {
   setMapping(id: string, mapping: unknown, at: number): Promise<void>;
 }
 
-/** API tokens (Bearer), stored as SHA-256. */
+/** API tokens (Bearer) and sessions, stored as SHA-256. */
 export interface TokenStore {
   create(row: TokenRow): Promise<void>;
   byHash(hash: string): Promise<TokenRow | undefined>;
+  get(id: string): Promise<TokenRow | undefined>;
+  /** Tokens of kind `api` (never sessions), newest first; of one user when `userId` is given. */
+  list(opts: { userId?: string }): Promise<TokenRow[]>;
+  /** Marks a token revoked; answers whether it was live. */
+  revoke(id: string, at: number): Promise<boolean>;
+  /** Revokes every session of a user (a password change, a disabled account). */
+  revokeSessionsOf(userId: string, at: number): Promise<number>;
   count(): Promise<number>;
 }

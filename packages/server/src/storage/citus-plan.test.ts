@@ -440,6 +440,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '008-rfm',
       '009-destinations',
       '010-privacy',
+      '011-access',
     ]);
   });
 
@@ -482,7 +483,15 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
     // The raw log lives on JetStream in cluster mode; quarantined calls were never resolved to a profile.
     expect(role('ingest_log').kind).toBe('local');
     expect(postgresSchema().get('quarantine')?.columns.has('profile_id')).toBe(false);
-    const exceptions = new Set<TableName>(['identities', 'processed_messages', 'ingest_log', 'quarantine']);
+    // The audit log names a profile only when a person read one (null otherwise, and once the person is erased).
+    expect(role('audit_log').kind).toBe('reference');
+    const exceptions = new Set<TableName>([
+      'identities',
+      'processed_messages',
+      'ingest_log',
+      'quarantine',
+      'audit_log',
+    ]);
     const notByProfile = PERSON_OWNED_TABLES.filter((t) => !exceptions.has(t)).filter((t) => {
       const r = role(t);
       return r.kind !== 'distributed' || r.colocation !== 'profile';
@@ -522,7 +531,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       'const c = sql`insert into consents (id) values (${id}) on conflict (id) do update set profile_id = excluded.profile_id`;',
       "map.set(key, value); // a Map, not an update: 'update events set profile_id = 1'",
       "await db.updateTable('consents').set('superseded_at', at).execute();",
-      'const d = sql`update audit_log set x = 1`;',
+      'const d = sql`update audit_trail set x = 1`;',
     ].join('\n');
     // biome-ignore-end lint/suspicious/noTemplateCurlyInString: TypeScript source text under test
     expect(updateViolations('x.ts', source, citusRoleOf)).toEqual([
@@ -532,7 +541,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       'x.ts:4: update of trait_history: cannot read the columns it sets',
       'x.ts:8: update of processed_messages sets its distribution column message_id',
       'x.ts:10: update of consents sets its distribution column profile_id',
-      'x.ts:13: update of audit_log, a table the Citus plan does not know',
+      'x.ts:13: update of audit_trail, a table the Citus plan does not know',
     ]);
   });
 

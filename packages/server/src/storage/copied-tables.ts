@@ -68,4 +68,6 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'messages', file: 'main', json: [] },
   { name: 'privacy_requests', file: 'main', json: ['proof'] },
   { name: 'suppressions', file: 'main', json: [] },
+  { name: 'users', file: 'main', json: ['roles'] },
+  { name: 'audit_log', file: 'main', json: [] },
 ];

@@ -144,6 +144,11 @@ export const CITUS_PLAN: CitusPlan = {
     kind: 'reference',
     why: 'Data-subject requests: few rows, no personal data (the identifier is kept as its HMAC only).',
   },
+  users: { kind: 'reference', why: 'People who sign in: few rows, checked by every api node at sign-in.' },
+  audit_log: {
+    kind: 'reference',
+    why: 'Staff reads and changes: written by api nodes in group commits, read by the DPO; no distribution key.',
+  },
   suppressions: {
     kind: 'reference',
     why: 'HMACs of erased identifiers, checked by every api node before the log append and by every worker.',

@@ -10,6 +10,7 @@ import { personalizationSchema } from './migrations/007-personalization.js';
 import { rfmSchema } from './migrations/008-rfm.js';
 import { destinationsSchema } from './migrations/009-destinations.js';
 import { privacySchema } from './migrations/010-privacy.js';
+import { accessSchema } from './migrations/011-access.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -27,6 +28,7 @@ const MAIN: Migrations = {
   '008-rfm': rfmSchema,
   '009-destinations': destinationsSchema,
   '010-privacy': privacySchema,
+  '011-access': accessSchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

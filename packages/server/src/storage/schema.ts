@@ -24,6 +24,9 @@ export interface Database {
     roles: string;
     created_at: number;
     expires_at: number | null;
+    user_id: string | null;
+    kind: string;
+    revoked_at: number | null;
   };
   ingest_log: {
     position: Generated<number>;
@@ -306,6 +309,26 @@ export interface Database {
     error: string | null;
   };
   suppressions: { hash: string; created_at: number; request_id: string };
+  users: {
+    id: string;
+    email: string;
+    name: string;
+    password_hash: string;
+    roles: string;
+    created_at: number;
+    updated_at: number;
+    disabled_at: number | null;
+  };
+  audit_log: {
+    id: string;
+    at: number;
+    actor: string;
+    action: string;
+    route: string;
+    status: number;
+    profile_id: string | null;
+    target: string | null;
+  };
 }
 
 export type TableName = keyof Database;
@@ -337,6 +360,7 @@ export const PERSON_OWNED_TABLES = [
   'rfm_scores',
   'deliveries',
   'messages',
+  'audit_log',
 ] as const satisfies readonly TableName[];
 
 /** A table holding data about a person. */

@@ -1,4 +1,5 @@
 import type { AudienceStore, MembershipStore, RfmStore } from '../audiences/ports.js';
+import type { AuditStore, UserStore } from '../auth/ports.js';
 import type { ChangeStore } from '../bus/ports.js';
 import type { DeliveryStore, DestinationStore, MessageStore } from '../destinations/ports.js';
 import type { IdentityStore } from '../identity/ports.js';
@@ -9,6 +10,7 @@ import type { AccountStore, ConsentStore, EventStore, HistoryStore, ProfileStore
 import type { JobStore } from '../scheduler/ports.js';
 import type { SettingsStore } from '../settings/ports.js';
 import type { SourceStore, TokenStore } from '../sources/ports.js';
+import type { StatsStore } from '../stats/ports.js';
 import type { SqlDialect } from './dialect.js';
 
 /** Every storage port, bound to one connection or one transaction. */
@@ -38,6 +40,9 @@ export interface Stores {
   readonly suppressions: SuppressionStore;
   readonly erasure: ErasureStore;
   readonly retention: RetentionStore;
+  readonly users: UserStore;
+  readonly audit: AuditStore;
+  readonly stats: StatsStore;
   /**
    * Runs `fn` inside a savepoint of the current transaction: when it throws, its writes are rolled back and the
    * error rethrown, the transaction goes on. Only valid on the `Stores` handed to `transaction`.

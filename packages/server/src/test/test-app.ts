@@ -2,6 +2,9 @@ import pino from 'pino';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 
+/** A cheap scrypt cost for tests that create users (the default takes half a second per hash). */
+export const TEST_PASSWORD_COST = { N: 1024, r: 8, p: 1 };
+
 export interface TestApp {
   app: App;
   writeKey: string;
@@ -19,6 +22,7 @@ export async function createTestApp(): Promise<TestApp> {
     memory: true,
     pipeline: false,
     logger: pino({ level: 'silent' }),
+    passwordCost: TEST_PASSWORD_COST,
   });
   const { source, writeKey } = await app.sources.create({ name: 'web' });
   const { token } = await app.tokens.create('test admin', ['admin']);

@@ -1,13 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import type { AudienceDefinition } from '@tessera/protocol';
 import type { App } from '../../app.js';
 import { runAudienceJob } from '../../audiences/recompute.js';
 import { runRfm } from '../../audiences/rfm.js';
+import { ROLES, type Role } from '../../auth/principal.js';
 import { startDemoSink } from '../../demo/demo-sink.js';
-import { generateDemo } from '../../demo/index.js';
+import { type DemoSourceName, generateDemo } from '../../demo/index.js';
 import type { CommonOptions } from '../options.js';
 import { startServer } from './serve.js';
 
 const ORDER = 'Order Completed';
+/** The demo source the storefront page (`/demo/store`) tracks into. */
+const STOREFRONT_SOURCE: DemoSourceName = 'website';
 
 /**
  * The demo's audiences (docs/audiences.md), over what the generator sends: 'Order Completed' tracks (website, app,
@@ -122,16 +126,40 @@ export async function ensureDemoDestinations(app: App, sink: { okUrl: string; re
   }
 }
 
+/** The demo's users, one per role (DESIGN §8). */
+export const DEMO_USERS = ROLES.map((role) => ({ role, email: `${role}@demo.tessera.test`, name: `Demo ${role}` }));
+
+/**
+ * Creates a user per role, or gives the existing ones a new password: answers their e-mails and passwords, which
+ * `tessera demo` prints (the only place they appear; only their scrypt hashes are stored).
+ */
+export async function ensureDemoUsers(app: App): Promise<{ role: Role; email: string; password: string }[]> {
+  const out: { role: Role; email: string; password: string }[] = [];
+  for (const u of DEMO_USERS) {
+    const password = randomBytes(12).toString('base64url');
+    const existing = await app.storage.users.byEmail(u.email);
+    if (existing) await app.users.update(existing.id, { password, roles: [u.role], disabled: false });
+    else await app.users.create({ email: u.email, name: u.name, password, roles: [u.role] });
+    out.push({ role: u.role, email: u.email, password });
+  }
+  return out;
+}
+
 /**
  * `tessera demo`: starts a server, creates the demo sources, sends a realistic multi-channel data set through the
  * real tracking API (HTTP, 100 calls a batch), waits until the pipeline has processed it, saves the demo audiences
- * and computes their members, prints how to reach it and keeps serving. Message ids are deterministic, so running it
+ * and computes their members, prints how to reach it and keeps serving, with the demo storefront at `/demo/store` (an
+ * analytics.js page tracking into the `website` source). Message ids are deterministic, so running it
  * again on the same data directory adds nothing twice.
  */
 export async function demoCommand(
   opts: CommonOptions & { json?: boolean; people?: string; exit?: boolean },
 ): Promise<void> {
-  const { app, url, stop } = await startServer(opts, Boolean(opts.json));
+  // The storefront sends with the `website` source's write key, rotated below: the page is served once it is known.
+  let storefrontKey: string | undefined;
+  const { app, url, stop } = await startServer(opts, Boolean(opts.json), {
+    storefront: { writeKey: () => storefrontKey },
+  });
   const sink = await startDemoSink();
   // Before the data, with the audiences they name: a destination receives what happens after it exists.
   for (const a of DEMO_AUDIENCES.filter((x) => x.key === 'high-value'))
@@ -147,6 +175,7 @@ export async function demoCommand(
     keys.set(s.name, writeKey);
   }
   const { token } = await app.tokens.create('admin (tessera demo)', ['admin']);
+  const users = await ensureDemoUsers(app);
   const bySource = new Map<string, unknown[]>();
   for (const { source, call } of data.calls) bySource.set(source, [...(bySource.get(source) ?? []), call]);
   let accepted = 0;
@@ -168,7 +197,10 @@ export async function demoCommand(
   await app.drain();
   const destinations = await app.destinations.list();
   const writeKey = keys.get(data.sources[0].name) as string;
-  if (opts.json) process.stdout.write(`${JSON.stringify({ url, writeKey, adminToken: token })}\n`);
+  storefrontKey = keys.get(STOREFRONT_SOURCE);
+  const storefrontUrl = `${url}/demo/store`;
+  if (opts.json)
+    process.stdout.write(`${JSON.stringify({ url, writeKey, adminToken: token, users, storefrontUrl })}\n`);
   else {
     const profiles = await app.storage.profiles.count();
     const width = Math.max(0, ...audiences.map((a) => a.key.length));
@@ -186,7 +218,10 @@ export async function demoCommand(
             `    ${d.name}: ${d.counts.delivered} delivered, ${d.counts.dead} dead-lettered, ${d.counts.pending} pending`,
         ),
         `  write key (${data.sources[0].name}): ${writeKey}`,
+        `  demo storefront (analytics.js, source ${STOREFRONT_SOURCE}): ${storefrontUrl}`,
         `  admin token: ${token}`,
+        '  users (sign in to the web app; new passwords on each run):',
+        ...users.map((u) => `    ${u.role.padEnd(8)}  ${u.email}  ${u.password}`),
         `  try: curl -H "Authorization: Bearer ${token}" "${url}/v1/profiles?q=@&limit=5"`,
         `       curl -H "Authorization: Bearer ${token}" "${url}/v1/audiences/repeat-buyers/members?format=csv"`,
         `       curl -H "Authorization: Bearer ${token}" "${url}/v1/rfm"`,

@@ -3,7 +3,8 @@ import { fields, json, out } from '../output.js';
 import { type ManagementCall, withManagementApi } from '../server-or-store.js';
 
 /**
- * `tessera privacy access | erase --identifier TYPE:VALUE [--wait] [--json]`, `tessera privacy show ID` and
+ * `tessera privacy access | erase --identifier TYPE:VALUE [--wait] [--json]`, `tessera privacy rectify --identifier
+ * TYPE:VALUE [--set key=value…] [--set-json key=JSON…] [--unset key…] [--wait] [--json]`, `tessera privacy show ID` and
  * `tessera privacy list` (docs/privacy.md): data-subject requests through `/v1/privacy/requests`, on the running
  * server or on the store.
  */
@@ -18,6 +19,39 @@ export function parseIdentifier(arg: string): { type: string; value: string } {
   if (colon <= 0 || colon === arg.length - 1)
     throw new Error(`--identifier: expected TYPE:VALUE (e.g. email:jane@example.com), got "${arg}"`);
   return { type: arg.slice(0, colon), value: arg.slice(colon + 1) };
+}
+
+/**
+ * `--set key=value`, `--set-json key=JSON` and `--unset key` → the `corrections` object. A `--set` value is the text
+ * as written (`--set lastName=Smith`, `--set zip=01000`); `--set-json` takes any JSON value (`--set-json vip=true`).
+ */
+export function parseCorrections(
+  opts: { set?: readonly string[]; setJson?: readonly string[]; unset?: readonly string[] } = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const put = (key: string, value: unknown) =>
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  const pairs = (flag: string, args: readonly string[] = []) =>
+    args.map((arg) => {
+      const eq = arg.indexOf('=');
+      if (eq <= 0) throw new Error(`${flag}: expected key=value (e.g. lastName=Smith), got "${arg}"`);
+      return [arg.slice(0, eq), arg.slice(eq + 1)] as const;
+    });
+  for (const [key, value] of pairs('--set', opts.set)) put(key, value);
+  for (const [key, value] of pairs('--set-json', opts.setJson)) {
+    try {
+      put(key, JSON.parse(value));
+    } catch {
+      throw new Error(`--set-json: the value of ${key} is not JSON`);
+    }
+  }
+  for (const key of opts.unset ?? []) {
+    if (key.length === 0) throw new Error('--unset: expected a trait name');
+    put(key, null);
+  }
+  if (Object.keys(out).length === 0)
+    throw new Error('privacy rectify: give at least one --set key=value or --unset key');
+  return out;
 }
 
 function summary(r: Request): string {
@@ -35,6 +69,22 @@ function summary(r: Request): string {
             'rows erased',
             Object.entries(r.proof.tables as Record<string, number>)
               .filter(([, n]) => n > 0)
+              .map(([t, n]) => `${t} ${n}`)
+              .join(', '),
+          ],
+        ] as [string, string][])
+      : []),
+    ...(r.type === 'rectify' && r.proof?.traits
+      ? ([
+          ['corrected', (r.proof.traits as string[]).join(', ')],
+          [
+            'rewritten',
+            `history rows ${r.proof.historyRowsRewritten}, identifiers ${r.proof.identifiersChanged}, ` +
+              `profiles ${r.proof.profilesTouched}`,
+          ],
+          [
+            'redacted',
+            Object.entries(r.proof.redacted as Record<string, number>)
               .map(([t, n]) => `${t} ${n}`)
               .join(', '),
           ],
@@ -77,6 +127,25 @@ export async function privacyEraseCommand(opts: Opts & { identifier: string; wai
       : final;
   out(opts.json ? JSON.stringify(r) : summary(r));
   if (r.status === 'failed' || r.status === 'incomplete') process.exitCode = 1;
+}
+
+export async function privacyRectifyCommand(
+  opts: Opts & { identifier: string; set?: string[]; setJson?: string[]; unset?: string[]; wait?: boolean },
+) {
+  const identifier = parseIdentifier(opts.identifier);
+  const corrections = parseCorrections(opts);
+  const final = await withManagementApi(opts, 'privacy rectify', async (call, via) => {
+    const r = await call('POST', '/v1/privacy/requests', { type: 'rectify', identifier, corrections });
+    // On the store, the app finishes the rectification before it closes: the final state is read after.
+    if (opts.wait && via === 'server') return settled(call, r.id);
+    return via === 'store' ? r.id : r;
+  });
+  const r: Request =
+    typeof final === 'string'
+      ? await withManagementApi(opts, 'privacy show', (call) => call('GET', `/v1/privacy/requests/${final}`))
+      : final;
+  out(opts.json ? JSON.stringify(r) : summary(r));
+  if (r.status === 'failed') process.exitCode = 1;
 }
 
 export async function privacyShowCommand(id: string, opts: Opts) {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { type App, createApp } from '../../app.js';
+import { type App, type AppOptions, createApp } from '../../app.js';
 import { takeLock } from '../lock.js';
 import { type CommonOptions, cliLogger, configFrom } from '../options.js';
 
@@ -7,11 +7,12 @@ import { type CommonOptions, cliLogger, configFrom } from '../options.js';
 export async function startServer(
   opts: CommonOptions,
   quiet = false,
+  appOptions: Pick<AppOptions, 'storefront'> = {},
 ): Promise<{ app: App; url: string; stop: () => Promise<void> }> {
   const config = configFrom(opts);
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
   const logger = cliLogger(config, quiet);
-  const app = await createApp(config, { logger });
+  const app = await createApp(config, { logger, ...appOptions });
   const url = await app.listen();
   const release = config.databaseUrl ? () => undefined : takeLock(config.dataDir, { pid: process.pid, url });
   let stopping: Promise<void> | undefined;

@@ -17,12 +17,9 @@ import type { AudienceDetails, AudienceService } from '../../audiences/audience-
 import type { MembershipRow } from '../../audiences/ports.js';
 import { TesseraError } from '../../errors.js';
 import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
-import { actorOf, requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
-
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
-const WRITERS = ['marketer'] as const;
 
 const KeyParams = Type.Object({ key: Type.String({ description: 'the audience key' }) });
 const ProfileIdParams = Type.Object({ id: Type.String({ description: 'a profile id (`prof_…`); a merged one too' }) });
@@ -30,6 +27,7 @@ const MembersQuery = Type.Object({
   ...PageQuery,
   format: Type.Optional(Type.String({ description: '`json` (default) or `csv`: every member, streamed' })),
 });
+const SizesQuery = Type.Object({ days: Type.Optional(Type.String({ description: '1 to 366 (default 30)' })) });
 const StaysQuery = Type.Object({
   history: Type.Optional(Type.String({ description: '`true`: past stays too' })),
 });
@@ -86,7 +84,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         return respond(request, reply, { items: (await audiences.list()).map(toView), nextCursor: null });
       },
     );
@@ -105,7 +103,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'audiences.write');
         return respond(request, reply, toView(await audiences.create(request.body, actorOf(request))), 201);
       },
     );
@@ -122,7 +120,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         const preview = await audiences.preview(request.body);
         return respond(request, reply, { ...preview, sample: preview.sample.map((id) => toPublicId('profile', id)) });
       },
@@ -136,7 +134,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         return respond(request, reply, toView(await audiences.get(request.params.key)));
       },
     );
@@ -152,7 +150,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'audiences.write');
         return respond(
           request,
           reply,
@@ -172,7 +170,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'audiences.write');
         return respond(request, reply, toView(await audiences.remove(request.params.key, actorOf(request))));
       },
     );
@@ -185,7 +183,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         const versions = await audiences.versions(request.params.key);
         return respond(request, reply, {
           items: versions.map((v) => ({
@@ -212,8 +210,35 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'audiences.write');
         return respond(request, reply, toView(await audiences.requestRecompute(request.params.key)));
+      },
+    );
+    app.get<{ Params: Static<typeof KeyParams>; Querystring: Static<typeof SizesQuery> }>(
+      '/v1/audiences/:key/sizes',
+      {
+        schema: route(
+          'The size of an audience over time',
+          'Its members at the end of each of the last `days` days (1 to 366, default 30; today: now), oldest first, ' +
+            'from the stays on record. Roles: marketer, analyst, dpo, admin.',
+          {
+            params: KeyParams,
+            querystring: SizesQuery,
+            response: {
+              200: Type.Object({
+                items: Type.Array(Type.Object({ day: Type.String({ format: 'date' }), members: Type.Integer() })),
+              }),
+              ...errors(...MANAGEMENT_ERRORS, 404),
+            },
+          },
+        ),
+      },
+      async (request, reply) => {
+        authorize(request, 'audiences.read');
+        const days = request.query.days === undefined ? 30 : Number(request.query.days);
+        if (!Number.isInteger(days) || days < 1 || days > 366)
+          throw new TesseraError('invalid_request', 'days must be an integer from 1 to 366');
+        return respond(request, reply, { items: await audiences.sizes(request.params.key, days) });
       },
     );
     app.get<{ Params: Static<typeof KeyParams>; Querystring: Static<typeof MembersQuery> }>(
@@ -231,7 +256,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         const { key } = request.params;
         const format = request.query.format ?? 'json';
         if (format === 'csv') return sendCsv(audiences, key, reply);
@@ -261,7 +286,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         const id = fromPublicId('profile', request.params.id);
         if (!id) throw new TesseraError('not_found', 'no such profile');
         const stays = await audiences.ofProfile(id, request.query.history === 'true');

@@ -5,7 +5,7 @@ import type { Change } from '../../bus/ports.js';
 import { TesseraError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
 import { parseLimit } from '../pagination.js';
-import { requireRole } from '../principal.js';
+import { authorize } from '../principal.js';
 import { BEARER, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -58,7 +58,7 @@ export function changeRoutes(deps: { storage: Storage; clusterBus: boolean; resp
         },
       },
       async (request, reply) => {
-        requireRole(request, ['marketer', 'analyst']);
+        authorize(request, 'changes.read');
         if (deps.clusterBus)
           throw new TesseraError('conflict', 'in cluster mode the change bus is a JetStream stream: subscribe to it');
         const raw = request.query.after ?? '0';

@@ -13,11 +13,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ComputedTraitDetails, ComputedTraitService } from '../../audiences/computed-trait-service.js';
 import type { RfmService } from '../../audiences/rfm.js';
 import { TesseraError } from '../../errors.js';
-import { actorOf, requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
 const KeyParams = Type.Object({ key: Type.String({ description: 'the computed trait key' }) });
 const ProfileIdParams = Type.Object({ id: Type.String({ description: 'a profile id (`prof_…`); a merged one too' }) });
 
@@ -54,7 +53,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         return respond(request, reply, await rfm.settings());
       },
     );
@@ -71,7 +70,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['marketer']);
+        authorize(request, 'audiences.write');
         return respond(request, reply, await rfm.put(request.body, actorOf(request)));
       },
     );
@@ -85,7 +84,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         const summary = await rfm.summary();
         return respond(request, reply, {
           ...summary,
@@ -101,7 +100,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         return respond(request, reply, { items: (await computedTraits.list()).map(toView), nextCursor: null });
       },
     );
@@ -114,7 +113,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         return respond(request, reply, toView(await computedTraits.get(request.params.key)));
       },
     );
@@ -131,7 +130,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['marketer']);
+        authorize(request, 'audiences.write');
         return respond(
           request,
           reply,
@@ -148,7 +147,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['marketer']);
+        authorize(request, 'audiences.write');
         await computedTraits.remove(request.params.key, actorOf(request));
         return respond(request, reply, { deleted: request.params.key });
       },
@@ -165,7 +164,7 @@ export function computedTraitRoutes(deps: { computedTraits: ComputedTraitService
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'audiences.read');
         const id = fromPublicId('profile', request.params.id);
         if (!id) throw new TesseraError('not_found', 'no such profile');
         const at = Date.now();

@@ -6,7 +6,6 @@ import {
   MatchingSettingVersion,
   RebuildRequest,
   RebuildSummary,
-  toPublicId,
 } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../../errors.js';
@@ -14,7 +13,7 @@ import { type DedupeOptions, MATCHING_SETTINGS_KEY, type DedupeSummary as Summar
 import { parseMatchConfig } from '../../identity/matching/index.js';
 import type { RebuildOptions, RebuildSummary as RebuildResult } from '../../identity/rebuild.js';
 import type { SettingsStore } from '../../settings/ports.js';
-import { requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -51,7 +50,7 @@ export function dedupeRoutes(deps: {
         },
       },
       async (request, reply) => {
-        requireRole(request, ['marketer', 'analyst', 'dpo']);
+        authorize(request, 'settings.read');
         return deps.respond(request, reply, view(await settings.latest(MATCHING_SETTINGS_KEY)));
       },
     );
@@ -69,11 +68,9 @@ export function dedupeRoutes(deps: {
         },
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
-        const p = request.principal;
-        if (p.kind !== 'token') throw new TesseraError('forbidden', 'a Bearer token is required');
+        authorize(request, 'settings.write');
         const config = parseMatchConfig(request.body);
-        const row = await settings.put(MATCHING_SETTINGS_KEY, config, toPublicId('token', p.tokenId), Date.now());
+        const row = await settings.put(MATCHING_SETTINGS_KEY, config, actorOf(request), Date.now());
         return deps.respond(request, reply, view(row));
       },
     );
@@ -93,7 +90,7 @@ export function dedupeRoutes(deps: {
         },
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'identity.manage');
         if (running) throw new TesseraError('conflict', 'a deduplication run is going; try again when it ends');
         let sourceId: string | undefined;
         if (request.body.sourceId !== undefined) {
@@ -126,7 +123,7 @@ export function dedupeRoutes(deps: {
         },
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'identity.manage');
         if (running)
           throw new TesseraError('conflict', 'a deduplication or rebuild run is going; try again when it ends');
         running = true;

@@ -21,12 +21,9 @@ import { type DestinationService, deliveryView } from '../../destinations/destin
 import type { DeliveryRow, DeliveryStatus } from '../../destinations/ports.js';
 import { TesseraError } from '../../errors.js';
 import { decodeCursor, parseLimit, toPage } from '../pagination.js';
-import { actorOf, requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { bearerRoute, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
-
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
-const WRITERS = ['marketer'] as const;
 
 const IdParams = Type.Object({ id: Type.String({ description: 'a destination id (`dst_…`)' }) });
 const DeliveryParams = Type.Object({
@@ -39,6 +36,7 @@ const DeliveriesQuery = Type.Object({
   status: Type.Optional(Type.String({ description: '`pending`, `delivered`, `dead` or `skipped`' })),
 });
 const DlqQuery = Type.Object({ ...PageQuery });
+const ProfileDeliveriesQuery = Type.Object({ limit: PageQuery.limit });
 const PressureQuery = Type.Object({
   channel: Type.Optional(Type.String({ description: '`email` (default), `sms`, `push`, or another channel name' })),
 });
@@ -89,7 +87,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, { items: destinations.types() });
       },
     );
@@ -104,7 +102,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, { items: await destinations.list(), nextCursor: null });
       },
     );
@@ -121,7 +119,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'destinations.write');
         return respond(request, reply, await destinations.create(request.body, actorOf(request)), 201);
       },
     );
@@ -134,7 +132,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, await destinations.get(request.params.id));
       },
     );
@@ -153,7 +151,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'destinations.write');
         return respond(request, reply, await destinations.update(request.params.id, request.body, actorOf(request)));
       },
     );
@@ -167,7 +165,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'destinations.write');
         return respond(request, reply, await destinations.remove(request.params.id, actorOf(request)));
       },
     );
@@ -182,7 +180,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'destinations.write');
         return respond(request, reply, await destinations.test(request.params.id));
       },
     );
@@ -195,7 +193,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, await destinations.stats(request.params.id));
       },
     );
@@ -214,7 +212,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, await page(request.params.id, request.query));
       },
     );
@@ -227,7 +225,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         const d = await destinations.delivery(request.params.id, request.params.deliveryId);
         return respond(request, reply, deliveryView(d, true));
       },
@@ -247,7 +245,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, await page(request.params.id, request.query, 'dead'));
       },
     );
@@ -266,7 +264,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'destinations.write');
         return respond(request, reply, await destinations.replay(request.params.id, request.body?.ids));
       },
     );
@@ -282,7 +280,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         return respond(request, reply, await destinations.pressurePolicy());
       },
     );
@@ -297,8 +295,29 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, WRITERS);
+        authorize(request, 'destinations.write');
         return respond(request, reply, await destinations.setPressurePolicy(request.body, actorOf(request)));
+      },
+    );
+    app.get<{ Params: Static<typeof ProfileParams>; Querystring: Static<typeof ProfileDeliveriesQuery> }>(
+      '/v1/profiles/:id/deliveries',
+      {
+        schema: bearerRoute(
+          'profiles',
+          'Deliveries about a person',
+          'What every destination was sent (or is to be sent) about the person and the profiles merged into it, ' +
+            'newest first, with status and destination. Roles: marketer, analyst, dpo, admin.',
+          {
+            params: ProfileParams,
+            querystring: ProfileDeliveriesQuery,
+            response: { 200: Type.Object({ items: Type.Array(DeliveryView) }), ...errors(...MANAGEMENT_ERRORS, 404) },
+          },
+        ),
+      },
+      async (request, reply) => {
+        authorize(request, 'destinations.read');
+        const limit = parseLimit(request.query.limit);
+        return respond(request, reply, { items: await destinations.ofProfile(request.params.id, limit) });
       },
     );
     app.get<{ Params: Static<typeof ProfileParams>; Querystring: Static<typeof PressureQuery> }>(
@@ -318,7 +337,7 @@ export function destinationRoutes(deps: { destinations: DestinationService; resp
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'destinations.read');
         const channel = (request.query.channel ?? 'email').trim().toLowerCase();
         if (!/^[a-z][a-z0-9_-]{0,31}$/.test(channel))
           throw new TesseraError('invalid_request', 'channel must be a channel name such as email, sms or push');

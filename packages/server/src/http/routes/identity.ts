@@ -13,11 +13,9 @@ import { TesseraError } from '../../errors.js';
 import type { IdentityAdmin } from '../../identity/identity-admin.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
-import { actorOf, requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { BEARER, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
-
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
 
 const ReviewQuery = Type.Object({
   status: Type.Optional(Type.String({ description: '`open` (default), `accepted` or `rejected`' })),
@@ -52,7 +50,7 @@ export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'identity.read');
         const status = (request.query.status ?? 'open') as ReviewStatus;
         if (!REVIEW_STATUSES.includes(status))
           throw new TesseraError('invalid_request', 'status must be open, accepted or rejected');
@@ -93,7 +91,7 @@ export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics
           ),
         },
         async (request, reply) => {
-          requireRole(request, ['admin']);
+          authorize(request, 'identity.manage');
           const decision = await identity.decide(request.params.id, status, actorOf(request));
           if (decision.merge) deps.metrics.merges.inc(decision.merge.mergedIds.length);
           return respond(request, reply, decision);
@@ -119,7 +117,7 @@ export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'identity.manage');
         return respond(request, reply, await identity.unmerge(request.params.id, request.body, actorOf(request)));
       },
     );
@@ -136,7 +134,7 @@ export function identityRoutes(deps: { identity: IdentityAdmin; metrics: Metrics
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'identity.read');
         return respond(request, reply, await identity.explain(request.params.id));
       },
     );

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import type { PersonalizeService } from '../../personalize/personalize-service.js';
-import { actorOf, requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -83,7 +83,7 @@ export function personalizeRoutes(deps: { personalize: PersonalizeService; respo
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['marketer']);
+        authorize(request, 'personalization.read');
         return respond(request, reply, await personalize.settings(request.params.id));
       },
     );
@@ -99,7 +99,7 @@ export function personalizeRoutes(deps: { personalize: PersonalizeService; respo
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         return respond(request, reply, await personalize.configure(request.params.id, request.body, actorOf(request)));
       },
     );
@@ -114,7 +114,7 @@ export function personalizeRoutes(deps: { personalize: PersonalizeService; respo
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         return respond(request, reply, await personalize.rotate(request.params.id, actorOf(request)));
       },
     );

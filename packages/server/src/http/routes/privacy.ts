@@ -21,15 +21,10 @@ export interface RetentionSettings {
 }
 
 import { parseLimit } from '../pagination.js';
-import { actorOf, requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { bearerRoute, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
-/** Data-subject requests are the DPO's (and an admin's). */
-const DPO = ['dpo'] as const;
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
-/** Staff recording a person's decision (a call, a form). */
-const CONSENT_WRITERS = ['marketer', 'dpo'] as const;
 const ProfileParams = Type.Object({ id: Type.String({ description: 'a profile id (`prof_…`); a merged one too' }) });
 const IdParams = Type.Object({ id: Type.String({ description: 'a request id (`dsr_…`)' }) });
 const ListQuery = Type.Object({ limit: PageQuery.limit });
@@ -61,7 +56,7 @@ export function privacyRoutes(deps: {
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'settings.read');
         return respond(request, reply, await retention.get());
       },
     );
@@ -74,7 +69,7 @@ export function privacyRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, DPO);
+        authorize(request, 'privacy.settings');
         return respond(request, reply, await retention.save(request.body, actorOf(request)));
       },
     );
@@ -91,7 +86,7 @@ export function privacyRoutes(deps: {
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         return respond(request, reply, await consents.consentsOf(request.params.id));
       },
     );
@@ -112,7 +107,7 @@ export function privacyRoutes(deps: {
         ),
       },
       async (request, reply) => {
-        requireRole(request, CONSENT_WRITERS);
+        authorize(request, 'consents.write');
         return respond(request, reply, await consents.set(request.params.id, request.body, actorOf(request)), 201);
       },
     );
@@ -127,7 +122,7 @@ export function privacyRoutes(deps: {
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'settings.read');
         return respond(request, reply, await consents.purposes());
       },
     );
@@ -140,7 +135,7 @@ export function privacyRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, DPO);
+        authorize(request, 'privacy.settings');
         return respond(request, reply, await consents.setPurposes(request.body, actorOf(request)));
       },
     );
@@ -151,13 +146,15 @@ export function privacyRoutes(deps: {
           'Make a data-subject request',
           '`access`: the bundle of everything held about the person the identifier names, in `result` at once. ' +
             '`erase`: every row and raw payload about the person, their identifiers added to the suppression ' +
-            'list; it runs in the background (`status: running`, then `completed` with its proof). The identifier ' +
-            'is kept only as an HMAC. Roles: dpo, admin.',
+            'list; it runs in the background (`status: running`, then `completed` with its proof). `rectify` with ' +
+            '`corrections` `{trait: value or null}`: the traits set (null: removed) and recorded as a correction, ' +
+            'their wrong values rewritten in the trait history and replaced by `"[rectified]"` in raw payloads; in ' +
+            'the background too. The identifier is kept only as an HMAC. Roles: dpo, admin.',
           { body: PrivacyRequestCreate, response: { 201: PrivacyRequestView, ...errors(...MANAGEMENT_ERRORS) } },
         ),
       },
       async (request, reply) => {
-        requireRole(request, DPO);
+        authorize(request, 'privacy.requests');
         const r = await privacy.create(request.body, actorOf(request));
         return respond(request, reply, r, 201);
       },
@@ -171,7 +168,7 @@ export function privacyRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, DPO);
+        authorize(request, 'privacy.requests');
         return respond(request, reply, {
           items: await privacy.list(parseLimit(request.query.limit)),
           nextCursor: null,
@@ -187,7 +184,7 @@ export function privacyRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, DPO);
+        authorize(request, 'privacy.requests');
         return respond(request, reply, await privacy.get(request.params.id));
       },
     );

@@ -15,11 +15,10 @@ import { undoneBy } from '../../identity/merge-graph.js';
 import { type ProfileService, toEventView } from '../../profiles/profile-service.js';
 import type { Storage } from '../../storage/storage.js';
 import { decodeCursor, isIdCursor, isTimeCursor, parseLimit, parseTime, toPage } from '../pagination.js';
-import { requireRole } from '../principal.js';
+import { authorize } from '../principal.js';
 import { BEARER, errors, MANAGEMENT_ERRORS, PageQuery, TimeQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const ProfileIdParams = Type.Object({ id: Type.String({ description: 'a profile id (`prof_…`); a merged one too' }) });
@@ -71,7 +70,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const limit = parseLimit(request.query.limit);
         const q = (request.query.q ?? '').trim();
         const rows = await profiles.search(q, {
@@ -111,7 +110,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const asOf = parseTime('asOf', request.query.asOf);
         const knownAt = parseTime('knownAt', request.query.knownAt);
         return respond(request, reply, await profiles.get(request.params.id, { asOf, knownAt }));
@@ -130,7 +129,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         return respond(request, reply, await profiles.byIdentifier(request.params.type, request.params.value));
       },
     );
@@ -148,7 +147,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const { ids } = await profiles.family(request.params.id);
         const limit = parseLimit(request.query.limit);
         const rows = await storage.events.list({
@@ -177,7 +176,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const { ids } = await profiles.family(request.params.id);
         const rows = await storage.identities.ofProfiles(ids);
         return respond(request, reply, {
@@ -206,7 +205,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const { id } = await profiles.family(request.params.id);
         const rows = await storage.history.all([id], { trait: request.query.trait });
         return respond(request, reply, {
@@ -235,7 +234,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const { ids } = await profiles.family(request.params.id);
         const merges = await storage.identities.merges(ids);
         const decisions = await storage.identities.decisions(ids);
@@ -258,7 +257,7 @@ export function profileRoutes(deps: { profiles: ProfileService; storage: Storage
         }),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'profiles.read');
         const { ids } = await profiles.family(request.params.id);
         const rows = await storage.accounts.ofProfiles(ids);
         return respond(request, reply, {

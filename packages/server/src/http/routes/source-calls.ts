@@ -5,7 +5,7 @@ import { TesseraError } from '../../errors.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import { asJsonObject } from '../../json-record.js';
 import type { SourceService } from '../../sources/source-service.js';
-import { requireRole } from '../principal.js';
+import { authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS } from '../route-schemas.js';
 import { useTrackingBodyParser } from '../tracking-body-parser.js';
 
@@ -39,7 +39,7 @@ export function sourceCallRoutes(deps: { sources: SourceService; ingest: IngestS
         },
       },
       async (request) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         const source = await deps.sources.get(request.params.id);
         const calls = asJsonObject(request.body)?.calls;
         if (!Array.isArray(calls)) throw new TesseraError('invalid_body', '"calls" must be an array of tracking calls');

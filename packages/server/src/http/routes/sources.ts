@@ -17,7 +17,7 @@ import type { IngestService } from '../../ingest/ingest-service.js';
 import type { SourceService } from '../../sources/source-service.js';
 import type { Storage } from '../../storage/storage.js';
 import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
-import { requireRole } from '../principal.js';
+import { authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
@@ -59,7 +59,7 @@ export function sourceRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         const mapping = request.body.mapping === undefined ? null : parseMapping(request.body.mapping);
         const created = await sources.create({ name: request.body.name, kind: request.body.kind, mapping });
         return respond(request, reply, { ...created.source, writeKey: created.writeKey }, 201);
@@ -74,7 +74,7 @@ export function sourceRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['marketer', 'analyst']);
+        authorize(request, 'sources.read');
         return respond(request, reply, { items: await sources.list(), nextCursor: null });
       },
     );
@@ -88,7 +88,7 @@ export function sourceRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         const rotated = await sources.rotateKey(request.params.id);
         return respond(request, reply, { ...rotated.source, writeKey: rotated.writeKey });
       },
@@ -105,7 +105,7 @@ export function sourceRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         return respond(
           request,
           reply,
@@ -124,7 +124,7 @@ export function sourceRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['admin', 'analyst']);
+        authorize(request, 'quarantine.read');
         const source = await sources.get(request.params.id);
         const limit = parseLimit(request.query.limit);
         const status = request.query.status ?? 'open';
@@ -165,7 +165,7 @@ export function sourceRoutes(deps: {
         }),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
+        authorize(request, 'sources.manage');
         const source = await sources.get(request.params.id);
         const qid = fromPublicId('quarantine', request.params.qid);
         const row = qid ? await deps.storage.quarantine.get(qid) : undefined;

@@ -1,14 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { SurvivorshipSettings, SurvivorshipVersion, SurvivorshipVersionPage, toPublicId } from '@tessera/protocol';
+import { SurvivorshipSettings, SurvivorshipVersion, SurvivorshipVersionPage } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
-import { TesseraError } from '../../errors.js';
 import type { SurvivorshipService, SurvivorshipVersionRow } from '../../profiles/survivorship-service.js';
 import { decodeCursor, parseLimit, toPage } from '../pagination.js';
-import { requireRole } from '../principal.js';
+import { actorOf, authorize } from '../principal.js';
 import { BEARER, documentedBody, errors, MANAGEMENT_ERRORS, PageQuery } from '../route-schemas.js';
 import type { Respond } from '../serialise.js';
 
-const READERS = ['marketer', 'analyst', 'dpo'] as const;
 const VersionsQuery = Type.Object({ ...PageQuery });
 const isVersionCursor = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
@@ -43,7 +41,7 @@ export function survivorshipRoutes(deps: { survivorship: SurvivorshipService; re
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'settings.read');
         return respond(request, reply, toView(await survivorship.current()));
       },
     );
@@ -60,10 +58,8 @@ export function survivorshipRoutes(deps: { survivorship: SurvivorshipService; re
         ),
       },
       async (request, reply) => {
-        requireRole(request, ['admin']);
-        const p = request.principal;
-        if (p.kind !== 'token') throw new TesseraError('forbidden', 'a Bearer token is required');
-        return respond(request, reply, toView(await survivorship.put(request.body, toPublicId('token', p.tokenId))));
+        authorize(request, 'settings.write');
+        return respond(request, reply, toView(await survivorship.put(request.body, actorOf(request))));
       },
     );
     app.get<{ Querystring: Static<typeof VersionsQuery> }>(
@@ -77,7 +73,7 @@ export function survivorshipRoutes(deps: { survivorship: SurvivorshipService; re
         ),
       },
       async (request, reply) => {
-        requireRole(request, READERS);
+        authorize(request, 'settings.read');
         const limit = parseLimit(request.query.limit);
         const before = decodeCursor(request.query.cursor, isVersionCursor);
         const rows = (await survivorship.versions()).filter((v) => before === undefined || v.version < before);

@@ -10,8 +10,20 @@ import type { SourceService } from '../../sources/source-service.js';
 import { basicUser } from '../principal.js';
 import { documentedBody, errors, WRITE_KEY } from '../route-schemas.js';
 import { useTrackingBodyParser } from '../tracking-body-parser.js';
+import { allowCrossOriginTracking } from '../tracking-cors.js';
 
 const CALLS: Record<EventType, TSchema> = CALL_SCHEMAS;
+
+/** The short paths analytics.js posts single calls to (`/v1/t`…) and batches to (`/v1/b`). */
+const SHORT_PATHS = [
+  ['t', 'track'],
+  ['i', 'identify'],
+  ['p', 'page'],
+  ['s', 'screen'],
+  ['g', 'group'],
+  ['a', 'alias'],
+  ['b', 'batch'],
+] as const;
 
 /** The body of `POST /v1/{type}`: one call, whose `type` the path gives. */
 function callBody(type: EventType): TSchema {
@@ -60,6 +72,10 @@ export async function authenticateWriteKey(
 export function trackingRoutes(deps: { sources: SourceService; ingest: IngestService }) {
   return async (app: FastifyInstance) => {
     useTrackingBodyParser(app);
+    allowCrossOriginTracking(
+      app,
+      [...EVENT_TYPES, 'batch', ...SHORT_PATHS.map(([short]) => short)].map((p) => `/v1/${p}`),
+    );
     app.addHook('onRequest', async (request) => {
       // Refuse an unknown Basic-auth key before reading the body.
       const key = basicUser(request);
@@ -83,15 +99,7 @@ export function trackingRoutes(deps: { sources: SourceService; ingest: IngestSer
       app.post(`/v1/${type}`, trackingRoute(type), handle(type));
     }
     // analytics.js posts single calls to short paths too.
-    for (const [short, type] of [
-      ['t', 'track'],
-      ['i', 'identify'],
-      ['p', 'page'],
-      ['s', 'screen'],
-      ['g', 'group'],
-      ['a', 'alias'],
-      ['b', 'batch'],
-    ] as const) {
+    for (const [short, type] of SHORT_PATHS) {
       app.post(`/v1/${short}`, trackingRoute(type, short), handle(type));
     }
   };

@@ -1051,6 +1051,9 @@ for (const db of testDatabases()) {
           roles: ['admin', 'dpo'],
           createdAt: T0,
           expiresAt: null,
+          userId: null,
+          kind: 'api' as const,
+          revokedAt: null,
         };
         await s.tokens.create(row);
         expect(await s.tokens.byHash('abc')).toEqual(row);
@@ -1060,6 +1063,91 @@ for (const db of testDatabases()) {
         expect(await s.tokens.byHash('abd')).toBeUndefined();
         expect(await s.tokens.count()).toBe(2);
         await expect(s.tokens.create({ ...row, id: newUuid() })).rejects.toThrow();
+      });
+
+      it('keeps sessions apart from API tokens, lists and revokes them', async () => {
+        const user = newUuid();
+        const base = { name: 'x', roles: ['analyst'], createdAt: T0, expiresAt: null, revokedAt: null };
+        const api = { ...base, id: newUuid(), tokenHash: 'h1', userId: user, kind: 'api' as const };
+        const session = { ...base, id: newUuid(), tokenHash: 'h2', userId: user, kind: 'session' as const };
+        const other = { ...base, id: newUuid(), tokenHash: 'h3', userId: null, kind: 'api' as const };
+        for (const r of [api, session, other]) await s.tokens.create(r);
+        expect((await s.tokens.list({ userId: user })).map((r) => r.id)).toEqual([api.id]);
+        expect((await s.tokens.list({})).map((r) => r.id).sort()).toEqual([api.id, other.id].sort());
+        expect(await s.tokens.revokeSessionsOf(user, T0 + 5)).toBe(1);
+        expect((await s.tokens.get(session.id))?.revokedAt).toBe(T0 + 5);
+        expect((await s.tokens.get(api.id))?.revokedAt).toBeNull();
+        expect(await s.tokens.revoke(api.id, T0 + 6)).toBe(true);
+        expect(await s.tokens.revoke(api.id, T0 + 7)).toBe(false);
+        expect(await s.tokens.byHash('h1')).toMatchObject({ revokedAt: T0 + 6, userId: user, kind: 'api' });
+      });
+    });
+
+    describe('stats', () => {
+      it('answers the overview aggregates of an empty store (every statement runs on the dialect)', async () => {
+        expect(await s.stats.overview({ since: T0 - 86_400_000, now: T0, topEvents: 10 })).toEqual({
+          eventsPerDay: [],
+          profiles: 0,
+          identified: 0,
+          merges: 0,
+          topEvents: [],
+          consents: [],
+        });
+      });
+    });
+
+    describe('users and the audit log', () => {
+      it('stores users by unique e-mail and updates them', async () => {
+        const u = {
+          id: newUuid(),
+          email: 'ann@example.com',
+          name: 'Ann',
+          passwordHash: 'scrypt$1$1$1$a$b',
+          roles: ['dpo' as const],
+          createdAt: T0,
+          updatedAt: T0,
+          disabledAt: null,
+        };
+        await s.users.create(u);
+        expect(await s.users.byEmail('ann@example.com')).toEqual(u);
+        await expect(s.users.create({ ...u, id: newUuid() })).rejects.toThrow();
+        await s.users.update(u.id, { roles: ['admin', 'dpo'], disabledAt: T0 + 1 }, T0 + 1);
+        expect(await s.users.get(u.id)).toEqual({
+          ...u,
+          roles: ['admin', 'dpo'],
+          disabledAt: T0 + 1,
+          updatedAt: T0 + 1,
+        });
+        expect(await s.users.count()).toBe(1);
+        expect((await s.users.list()).map((x) => x.email)).toEqual(['ann@example.com']);
+      });
+
+      it('appends audit entries and lists them newest first, filtered and paged', async () => {
+        const p = newUuid();
+        const rows = Array.from({ length: 250 }, (_, i) => ({
+          id: newUuid(),
+          at: T0 + i,
+          actor: i % 2 ? 'usr_a' : 'tok_b',
+          action: i % 3 ? 'profile.read' : 'PUT /v1/settings/retention',
+          route: '/v1/profiles/:id',
+          status: 200,
+          profileId: i % 5 ? null : p,
+          target: null,
+        }));
+        await s.audit.append(rows);
+        const first = await s.audit.list({ limit: 10 });
+        expect(first.map((e) => e.at)).toEqual(
+          rows
+            .slice(-10)
+            .reverse()
+            .map((e) => e.at),
+        );
+        expect(first[0]).toEqual(rows[249]);
+        const next = await s.audit.list({ limit: 5, before: { at: first[9].at, id: first[9].id } });
+        expect(next[0].at).toBe(T0 + 239);
+        expect((await s.audit.list({ limit: 1000, profileId: p })).length).toBe(50);
+        expect((await s.audit.list({ limit: 1000, actor: 'usr_a', since: T0 + 200 })).length).toBe(25);
+        expect((await s.audit.list({ limit: 1000, action: 'PUT /v1/settings/retention' })).length).toBe(84);
       });
     });
 

@@ -220,6 +220,23 @@ export function createMembershipStore(db: Kysely<Database>, d: SqlDialect): Memb
       );
       return new Map(rows.map((r) => [r.audience_key, Number(r.n)]));
     },
+    async sizesAt(key, instants) {
+      if (instants.length === 0) return [];
+      // One pass over the audience's stays (open and closed): a sum per instant.
+      const sums = instants
+        .map(
+          (_, i) =>
+            `sum(case when entered_at <= ? and (exited_at is null or exited_at > ?) then 1 else 0 end) as c${i}`,
+        )
+        .join(', ');
+      const [row] = await rawQuery<Record<string, number | string | null>>(
+        db,
+        d,
+        `select ${sums} from audience_memberships where audience_key = ?`,
+        [...instants.flatMap((t) => [t, t]), key],
+      );
+      return instants.map((_, i) => Number(row?.[`c${i}`] ?? 0));
+    },
     async select(query) {
       if (d.largeQuerySql) await rawQuery(db, d, d.largeQuerySql, []);
       const rows = await rawQuery<{ id: string }>(db, d, query.text, query.params);

@@ -3,18 +3,13 @@ import type { SqlDialect } from '../dialect.js';
 import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
+import { createAuditStore, createTokenStore, createUserStore } from './access-stores.js';
 import { createAudienceStore, createMembershipStore, createRfmStore } from './audience-stores.js';
 import { createDeliveryStore, createDestinationStore, createMessageStore } from './destination-stores.js';
 import { createEventStore } from './event-store.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
-import {
-  createChangeStore,
-  createJobStore,
-  createSettingsStore,
-  createSourceStore,
-  createTokenStore,
-} from './other-stores.js';
+import { createChangeStore, createJobStore, createSettingsStore, createSourceStore } from './other-stores.js';
 import {
   createErasureStore,
   createPrivacyRequestStore,
@@ -24,6 +19,7 @@ import {
 import { createAccountStore, createConsentStore, createHistoryStore, createProfileStore } from './profile-stores.js';
 import { type DirectRunner, runDirectlyIn } from './raw.js';
 import { createReadKeyStore } from './read-key-store.js';
+import { createStatsStore } from './stats-store.js';
 
 /**
  * The ports implemented once over Kysely, for any dialect. `logDb` holds the ingest log: the same database in
@@ -56,6 +52,9 @@ export function createStores(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<
     suppressions: createSuppressionStore(db, d),
     erasure: createErasureStore(db, d, logDb),
     retention: createRetentionStore(db, d, logDb),
+    users: createUserStore(db),
+    audit: createAuditStore(db, d),
+    stats: createStatsStore(db, d),
     async savepoint(fn) {
       const name = `sp_${++savepoints}`;
       await sql.raw(`savepoint ${name}`).execute(db);

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { asJsonObject } from '../../json-record.js';
+import { RECTIFIED } from '../../privacy/mentions.js';
 import type { EventRow, EventStore, TrackRow, TraitObservationRow } from '../../profiles/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -110,6 +111,8 @@ export function createEventStore(db: Kysely<Database>, d: SqlDialect): EventStor
           if (!personal || Object.keys(personal).length === 0) continue;
         }
         const traits = fromJson<Record<string, unknown>>(r.traits as string);
+        // A value a rectification redacted was no observation of the person (docs/privacy.md, Rectification).
+        for (const [k, v] of Object.entries(traits)) if (v === RECTIFIED) delete traits[k];
         if (Object.keys(traits).length === 0) continue;
         out.push({
           eventId: r.id,

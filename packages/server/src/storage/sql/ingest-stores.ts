@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { LogEntry } from '../../ingest/logged-event.js';
 import type { IngestLogStore, ProcessedMessageStore, QuarantineRow, QuarantineStore } from '../../ingest/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -6,6 +7,15 @@ import { chunk } from './chunk.js';
 import { insertRows, list, rawQuery, rowsOf } from './raw.js';
 
 /** The log over `logDb` (its own file in SQLite); consumer offsets over `db`, inside the effects transaction. */
+const toLogEntry = (r: Database['ingest_log']): LogEntry => ({
+  position: Number(r.position),
+  sourceId: r.source_id,
+  messageId: r.message_id,
+  receivedAt: Number(r.received_at),
+  payload: r.payload,
+  rejection: r.rejection ? (JSON.parse(r.rejection) as { code: string; reason: string }) : null,
+});
+
 export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Database>, d: SqlDialect): IngestLogStore {
   return {
     async append(entries) {
@@ -42,14 +52,17 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
         'select * from ingest_log where position > ? order by position limit ?',
         [after, limit],
       );
-      return rows.map((r) => ({
-        position: Number(r.position),
-        sourceId: r.source_id,
-        messageId: r.message_id,
-        receivedAt: Number(r.received_at),
-        payload: r.payload,
-        rejection: r.rejection ? (JSON.parse(r.rejection) as { code: string; reason: string }) : null,
-      }));
+      return rows.map(toLogEntry);
+    },
+    async recent(sourceId, opts) {
+      const last = await this.lastPosition();
+      const rows = await rawQuery<Database['ingest_log']>(
+        logDb,
+        d,
+        'select * from ingest_log where position > ? and source_id = ? order by position desc limit ?',
+        [Math.max(opts.after, last - opts.scan), sourceId, opts.limit],
+      );
+      return rows.map(toLogEntry);
     },
     async lastPosition() {
       const row = await logDb
@@ -194,6 +207,20 @@ export function createQuarantineStore(db: Kysely<Database>, d: SqlDialect): Quar
       if (opts.after) q = q.where('id', '>', opts.after);
       const rows = await q.orderBy('id').limit(opts.limit).execute();
       return rows.map(toQuarantine);
+    },
+    async atPositions(positions) {
+      const out: QuarantineRow[] = [];
+      for (const part of chunk(positions, 1, d.maxParameters)) {
+        if (part.length === 0) continue;
+        const rows = await rawQuery<Database['quarantine']>(
+          db,
+          d,
+          `select * from quarantine where log_position in (${part.map(() => '?').join(', ')})`,
+          part,
+        );
+        out.push(...rows.map(toQuarantine));
+      }
+      return out;
     },
     async get(id) {
       const r = await db.selectFrom('quarantine').selectAll().where('id', '=', id).executeTakeFirst();

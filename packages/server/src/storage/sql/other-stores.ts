@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Change, ChangeStore } from '../../bus/ports.js';
 import type { JobStore } from '../../scheduler/ports.js';
 import type { SettingRow, SettingsStore } from '../../settings/ports.js';
-import type { SourceRow, SourceStore, TokenStore } from '../../sources/ports.js';
+import type { SourceRow, SourceStore } from '../../sources/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
@@ -153,44 +153,6 @@ export function createSourceStore(db: Kysely<Database>): SourceStore {
         .set({ mapping: toJson(mapping), updated_at: at })
         .where('id', '=', id)
         .execute();
-    },
-  };
-}
-
-export function createTokenStore(db: Kysely<Database>): TokenStore {
-  return {
-    async create(row) {
-      await db
-        .insertInto('api_tokens')
-        .values({
-          id: row.id,
-          name: row.name,
-          token_hash: row.tokenHash,
-          roles: toJson(row.roles),
-          created_at: row.createdAt,
-          expires_at: row.expiresAt,
-        })
-        .execute();
-    },
-    async byHash(hash) {
-      const r = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
-      return r
-        ? {
-            id: r.id,
-            name: r.name,
-            tokenHash: r.token_hash,
-            roles: fromJson(r.roles),
-            createdAt: Number(r.created_at),
-            expiresAt: r.expires_at === null ? null : Number(r.expires_at),
-          }
-        : undefined;
-    },
-    async count() {
-      const r = await db
-        .selectFrom('api_tokens')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirst();
-      return Number(r?.n ?? 0);
     },
   };
 }

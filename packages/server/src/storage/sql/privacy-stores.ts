@@ -1,15 +1,18 @@
 import type { Kysely } from 'kysely';
-import { mentionsOf } from '../../privacy/mentions.js';
+import { mentionsOf, redactMentions } from '../../privacy/mentions.js';
 import type {
   ErasureStore,
   ErasureTarget,
   PrivacyRequestRow,
   PrivacyRequestStore,
+  RectificationTarget,
+  RedactedTable,
   RetentionStore,
   SuppressionStore,
 } from '../../privacy/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database, PersonOwnedTable } from '../schema.js';
+import { blankAuditProfiles } from './access-stores.js';
 import { chunk } from './chunk.js';
 import { fromJson, toJson } from './json.js';
 import { list, rawQuery, rowsOf } from './raw.js';
@@ -216,12 +219,162 @@ const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect,
     rfm_scores: (db, d, t) => deleteIn(db, d, 'rfm_scores', ['profile_id'], t.profileIds),
     deliveries: (db, d, t) => deleteIn(db, d, 'deliveries', ['profile_id'], t.profileIds),
     messages: (db, d, t) => deleteIn(db, d, 'messages', ['profile_id'], t.profileIds),
+    // The accountability record stays (who read or changed what, when), without naming the person any more.
+    audit_log: (db, d, t) => blankAuditProfiles(db, d, t.profileIds),
   };
+
+/**
+ * A rectification's redaction of one table: the rows whose JSON `columns` (read as text) hold one of the wrong
+ * values as a JSON string (`containsSql`, e-mails lower-cased, as an erasure matches), limited by `scope` (a SQL
+ * condition) and then by `keep` (in code); each changed column rewritten by `redactMentions`, the row updated by its
+ * `key` columns. Returns how many rows changed.
+ */
+async function redactWhere(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  t: RectificationTarget,
+  spec: {
+    table: string;
+    key: readonly string[];
+    columns: readonly string[];
+    /** Read beside the key, for `keep`. */
+    extra?: readonly string[];
+    scope?: { sql: string; params: readonly unknown[] };
+    keep?: (row: Record<string, unknown>) => boolean;
+  },
+): Promise<number> {
+  const { exact, folded } = mentionsOf(t.values);
+  const found = new Map<string, Record<string, unknown>>();
+  const text = (c: string) => `cast(${c} as text)`;
+  for (const [wrap, tokens] of [
+    [text, exact],
+    [(c: string) => `lower(${text(c)})`, folded],
+  ] as const) {
+    for (const token of tokens) {
+      const contains = spec.columns.map((c) => d.containsSql(wrap(c))).join(' or ');
+      const rows = await rawQuery<Record<string, unknown>>(
+        db,
+        d,
+        `select ${[...spec.key, ...(spec.extra ?? []), ...spec.columns.map((c) => `${text(c)} as ${c}`)].join(', ')} from ${spec.table}
+         where (${contains})${spec.scope ? ` and (${spec.scope.sql})` : ''}`,
+        [...spec.columns.map(() => token), ...(spec.scope?.params ?? [])],
+      );
+      for (const r of rows) found.set(spec.key.map((k) => String(r[k])).join('\u0000'), r);
+    }
+  }
+  let n = 0;
+  for (const row of found.values()) {
+    if (spec.keep && !spec.keep(row)) continue;
+    const changed: [string, string][] = [];
+    for (const c of spec.columns) {
+      if (typeof row[c] !== 'string') continue;
+      const r = redactMentions(row[c] as string, t.values);
+      if (r.replaced > 0) changed.push([c, r.text]);
+    }
+    if (changed.length === 0) continue;
+    await rawQuery(
+      db,
+      d,
+      `update ${spec.table} set ${changed.map(([c]) => `${c} = ?`).join(', ')} where ${spec.key.map((k) => `${k} = ?`).join(' and ')}`,
+      [...changed.map(([, v]) => v), ...spec.key.map((k) => row[k])],
+    );
+    n++;
+  }
+  return n;
+}
+
+/** Raw calls carry no profile id: a call is the person's at one of their events' log positions, or naming them. */
+function theirs(t: RectificationTarget, positionColumn: string) {
+  const positions = new Set(t.logPositions.map(Number));
+  const mentions = mentionsOf(t.identifiers);
+  return (row: Record<string, unknown>) =>
+    (row[positionColumn] !== null && positions.has(Number(row[positionColumn]))) ||
+    mentions.json(String(row.payload ?? ''));
+}
+
+/** How a rectification redacts each table holding raw copies of what was sent. */
+const REDACTIONS: Record<
+  RedactedTable,
+  (db: Kysely<Database>, d: SqlDialect, t: RectificationTarget) => Promise<number>
+> = {
+  ingest_log: (db, d, t) =>
+    redactWhere(db, d, t, {
+      table: 'ingest_log',
+      key: ['position'],
+      columns: ['payload'],
+      keep: theirs(t, 'position'),
+    }),
+  quarantine: (db, d, t) =>
+    redactWhere(db, d, t, {
+      table: 'quarantine',
+      key: ['id'],
+      extra: ['log_position'],
+      columns: ['payload'],
+      keep: theirs(t, 'log_position'),
+    }),
+  events: (db, d, t) =>
+    t.profileIds.length === 0
+      ? Promise.resolve(0)
+      : redactWhere(db, d, t, {
+          table: 'events',
+          key: ['profile_id', 'id'],
+          columns: ['properties', 'traits', 'context'],
+          scope: { sql: `profile_id in (${list(t.profileIds.length)})`, params: t.profileIds },
+        }),
+  // Snapshots of what destinations send (pending ones too): a retry must not send the wrong value again.
+  deliveries: (db, d, t) =>
+    t.profileIds.length === 0
+      ? Promise.resolve(0)
+      : redactWhere(db, d, t, {
+          table: 'deliveries',
+          key: ['profile_id', 'id'],
+          columns: ['payload'],
+          scope: { sql: `profile_id in (${list(t.profileIds.length)})`, params: t.profileIds },
+        }),
+};
 
 /** `logDb` holds the ingest log (a file of its own in SQLite). */
 export function createErasureStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): ErasureStore {
   return {
     erase: (table, target) => STRATEGIES[table](table === 'ingest_log' ? logDb : db, d, target),
+    redact: (table, target) =>
+      target.values.length === 0
+        ? Promise.resolve(0)
+        : REDACTIONS[table](table === 'ingest_log' ? logDb : db, d, target),
+    async rewriteHistory(rows, value) {
+      let n = 0;
+      for (const r of rows) {
+        const done = await rawQuery<{ one: number }>(
+          db,
+          d,
+          'update trait_history set value = ? where profile_id = ? and id = ? returning 1 as one',
+          [toJson(value), r.profileId, r.id],
+        );
+        n += done.length;
+      }
+      return n;
+    },
+    async relinkIdentifier(type, from, to, profileIds) {
+      if (profileIds.length === 0) return 0;
+      const where = `type = ? and value = ? and profile_id in (${list(profileIds.length)})`;
+      // A new row and the old one deleted, not an update: the value is the table's distribution column in Citus
+      // (DESIGN §11), which no statement may change. The person may hold the new value already: kept as it is.
+      if (to !== null)
+        await rawQuery(
+          db,
+          d,
+          `insert into identities (type, value, profile_id, source_id, event_id, first_seen_at, created_at)
+           select type, ?, profile_id, source_id, event_id, first_seen_at, created_at from identities where ${where}
+           on conflict do nothing`,
+          [to, type, from, ...profileIds],
+        );
+      const rows = await rawQuery<{ one: number }>(db, d, `delete from identities where ${where} returning 1 as one`, [
+        type,
+        from,
+        ...profileIds,
+      ]);
+      return rows.length;
+    },
   };
 }
 
