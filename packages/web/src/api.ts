@@ -7,9 +7,17 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** `Retry-After` in seconds, when the server sent one. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
+}
+
+/** Called on any 401 (an expired or revoked session): the app goes back to the sign-in page. */
+let onUnauthorized: () => void = () => undefined;
+export function whenUnauthorized(fn: () => void): void {
+  onUnauthorized = fn;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, typed at the call sites that read them
@@ -25,7 +33,16 @@ export async function api<T = Json>(method: string, path: string, body?: unknown
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new ApiError(res.status, json?.error?.code ?? 'error', json?.error?.message ?? res.statusText);
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/v1/sessions' && path !== '/v1/me') onUnauthorized();
+    const retry = Number(res.headers.get('retry-after'));
+    throw new ApiError(
+      res.status,
+      json?.error?.code ?? 'error',
+      json?.error?.message ?? res.statusText,
+      Number.isFinite(retry) && retry > 0 ? retry : undefined,
+    );
+  }
   return json as T;
 }
 

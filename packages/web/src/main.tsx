@@ -4,7 +4,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { ApiError } from './api';
+import { ApiError, whenUnauthorized } from './api';
 import { I18nProvider } from './i18n';
 
 const theme = createTheme({ primaryColor: 'indigo', fontFamily: 'system-ui, sans-serif' });
@@ -17,6 +17,9 @@ const client = new QueryClient({
     },
   },
 });
+
+// A session that expired or was revoked: back to the sign-in page.
+whenUnauthorized(() => client.setQueryData(['me'], null));
 
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>

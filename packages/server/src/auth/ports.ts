@@ -48,7 +48,7 @@ export interface AuditEntry {
 
 export interface AuditStore {
   append(rows: readonly AuditEntry[]): Promise<void>;
-  /** Blanks the profile of the entries naming one of `profileIds` (an erasure); answers how many. */
+  /** Blanks the profile and target of the entries naming one of `profileIds` (an erasure); answers how many. */
   forgetProfiles(profileIds: readonly string[]): Promise<number>;
   /** Newest first, after `before` (a keyset cursor). */
   list(opts: {

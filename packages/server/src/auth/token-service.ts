@@ -85,7 +85,8 @@ export function createTokenService(storage: Storage, clock: () => number = Date.
       if (entry.userId === null) return { kind: 'token', tokenId: entry.id, roles: entry.roles };
       const user = await userOf(entry.userId);
       if (!user || user.disabledAt !== null) return undefined;
-      const roles = entry.roles.filter((r) => user.roles.includes(r));
+      // An admin may hand out any role (`POST /v1/tokens`); anyone else only the roles they still hold.
+      const roles = user.roles.includes('admin') ? entry.roles : entry.roles.filter((r) => user.roles.includes(r));
       if (roles.length === 0) return undefined;
       return entry.kind === 'session'
         ? { kind: 'session', sessionId: entry.id, userId: user.id, roles }

@@ -43,6 +43,8 @@ export function createUserService(deps: {
   const { storage, tokens, limiter } = deps;
   const clock = deps.clock ?? Date.now;
   const hash = (password: string) => hashPassword(password, deps.passwordCost);
+  /** E-mails whose sign-in is being verified now. */
+  const verifying = new Set<string>();
 
   async function mustGet(id: string): Promise<UserRow> {
     const user = await storage.users.get(id);
@@ -100,8 +102,11 @@ export function createUserService(deps: {
         },
         now,
       );
-      if (patch.password !== undefined || patch.disabled === true || patch.roles !== undefined)
-        await storage.tokens.revokeSessionsOf(id, now);
+      // A new password or a disabled account ends everything the user holds (a stolen session may have minted
+      // tokens); new roles end the sessions (their tokens are capped by the roles at each use anyway).
+      const everything = patch.password !== undefined || patch.disabled === true;
+      if (everything || patch.roles !== undefined)
+        await storage.tokens.revokeSessionsOf(id, now, { apiTokensToo: everything });
       tokens.forgetUser(id);
       return mustGet(id);
     },
@@ -116,8 +121,18 @@ export function createUserService(deps: {
         throw new TesseraError('rate_limited', 'too many failed sign-ins; try again later', {
           retryAfter: Math.ceil(wait / 1000),
         });
-      const user = await storage.users.byEmail(email);
-      const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+      // One attempt per e-mail at a time: parallel guesses would all pass the count before any failure is recorded.
+      if (verifying.has(email))
+        throw new TesseraError('rate_limited', 'a sign-in for this e-mail is being checked', { retryAfter: 1 });
+      verifying.add(email);
+      let user: UserRow | undefined;
+      let ok = false;
+      try {
+        user = await storage.users.byEmail(email);
+        ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+      } finally {
+        verifying.delete(email);
+      }
       if (!user || !ok || user.disabledAt !== null) {
         limiter.failed(email, address);
         throw new TesseraError('unauthorized', 'wrong e-mail or password');

@@ -209,6 +209,18 @@ describe('access control', () => {
     expect(JSON.stringify(events)).toContain('203.0.113.7');
   });
 
+  it('leaves a destination’s config unmasked (trait names mapped to vendor fields)', async () => {
+    const made = await req('POST', '/v1/destinations', bearer(t.token), {
+      name: 'Brevo',
+      type: 'brevo',
+      config: { apiKey: 'xkeysib-secret', attributes: { firstName: 'FNAME', phone: 'SMS' } },
+      subscription: { profiles: true },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const seen = await req('GET', `/v1/destinations/${made.body.id}`, asCookie('marketer'));
+    expect(seen.body.config.attributes).toMatchObject({ firstName: 'FNAME', phone: 'SMS' });
+  });
+
   it('masks a field the DPO classifies, and stops masking one declassified', async () => {
     const put = await req('PUT', '/v1/settings/pii-classes', asCookie('dpo'), {
       fields: { plan: 'other', firstName: 'none' },
@@ -253,6 +265,10 @@ describe('access control', () => {
 
   it('keeps the audit rows of an erased person without naming them', async () => {
     await req('GET', `/v1/profiles/${profileId}`, asCookie('marketer'));
+    await req('POST', `/v1/profiles/${profileId}/consents`, asCookie('marketer'), {
+      purpose: 'marketing',
+      granted: true,
+    });
     const erase = await req('POST', '/v1/privacy/requests', asCookie('dpo'), {
       type: 'erase',
       identifier: { type: 'user_id', value: 'u-42' },
@@ -262,6 +278,9 @@ describe('access control', () => {
     expect((await req('GET', `/v1/audit-log?profile=${profileId}`, asCookie('dpo'))).body.items).toEqual([]);
     const byMarketer = await req('GET', `/v1/audit-log?actor=${userIds.marketer}`, asCookie('dpo'));
     expect(byMarketer.body.items.some((e: Json) => e.action === 'profile.read' && e.profileId === null)).toBe(true);
+    const change = byMarketer.body.items.find((e: Json) => e.action === 'POST /v1/profiles/:id/consents');
+    expect(change).toMatchObject({ profileId: null, target: null, status: 201 });
+    expect(JSON.stringify(byMarketer.body)).not.toContain(profileId);
   });
 
   it('limits failed sign-ins per e-mail, answering 429 with Retry-After even to the right password', async () => {
@@ -307,11 +326,15 @@ describe('access control', () => {
   it('ends sessions on sign-out, on a password change and when the user is disabled', async () => {
     expect((await req('DELETE', '/v1/sessions/current', asCookie('analyst'))).status).toBe(204);
     expect((await req('GET', '/v1/me', asCookie('analyst'))).status).toBe(401);
+    const minted = (await req('POST', '/v1/tokens', asCookie('marketer'), { name: 'm', roles: ['marketer'] })).body
+      .token;
     const patched = await req('PATCH', `/v1/users/${userIds.marketer}`, bearer(t.token), {
       password: 'a new password 1',
     });
     expect(patched.status).toBe(200);
     expect((await req('GET', '/v1/me', asCookie('marketer'))).status).toBe(401);
+    // A token a (possibly stolen) session minted ends with the password too.
+    expect((await req('GET', '/v1/me', bearer(minted))).status).toBe(401);
     expect((await signIn('marketer@tessera.test', PASSWORD)).status).toBe(401);
     expect((await signIn('marketer@tessera.test', 'a new password 1')).status).toBe(201);
     const token = (await req('POST', '/v1/tokens', asCookie('dpo'), { name: 'dpo script', roles: ['dpo'] })).body.token;
@@ -346,5 +369,10 @@ describe('access control', () => {
     expect((await req('GET', '/v1/tokens', asCookie('analyst'))).body.items.map((x: Json) => x.id)).toEqual([mine.id]);
     expect((await req('DELETE', `/v1/tokens/${mine.id}`, asCookie('analyst'))).status).toBe(204);
     expect((await req('GET', '/v1/me', bearer(mine.token))).status).toBe(401);
+    // An admin user hands out any role: the token acts with it.
+    const scoped = (await req('POST', '/v1/tokens', asCookie('admin'), { name: 'script', roles: ['marketer'] })).body;
+    const me = await req('GET', '/v1/me', bearer(scoped.token));
+    expect(me.body).toMatchObject({ kind: 'token', roles: ['marketer'], seesPii: false });
+    expect((await req('GET', '/v1/users', bearer(scoped.token))).status).toBe(403);
   });
 });

@@ -38,11 +38,18 @@ export function cookieAllowed(request: FastifyRequest): boolean {
 
 /** Answers whose content is not about customers: staff accounts, settings, plugin schemas. Never masked. */
 const UNMASKED = ['/v1/settings/', '/v1/users', '/v1/me', '/v1/sessions', '/v1/tokens', '/v1/destination-types'];
+/**
+ * Destinations themselves (not their deliveries): their configs map trait names to vendor fields (`{firstName:
+ * 'FNAME'}`), which masking would garble, and a marketer saving it back would break the destination.
+ */
+const UNMASKED_ROUTES = new Set(['/v1/destinations', '/v1/destinations/:id']);
 
 /** Masks PII-classified values for principals without `pii.read` (DESIGN §8), in every management answer. */
 export function piiMaskingFilter(pii: PiiClassification): ResponseFilter {
   return (body, { principal, route }) =>
-    seesPii(principal) || UNMASKED.some((p) => route.startsWith(p)) ? body : pii.masker().mask(body);
+    seesPii(principal) || UNMASKED_ROUTES.has(route) || UNMASKED.some((p) => route.startsWith(p))
+      ? body
+      : pii.masker().mask(body);
 }
 
 const profileOf = (v: unknown) => (typeof v === 'string' ? fromPublicId('profile', v) : undefined);

@@ -43,4 +43,12 @@ describe('redactMentions', () => {
   ])('%s', (_what, text, expected, replaced) => {
     expect(redactMentions(text, values)).toEqual({ text: expected, replaced });
   });
+
+  it('with keys, redacts only values of properties so named or ending so', () => {
+    const text = '{"plan":"free","shipping":"free","shipToPlan":"free","items":["free"]}';
+    expect(redactMentions(text, ['free'], new Set(['plan']))).toEqual({
+      text: '{"plan":"[rectified]","shipping":"free","shipToPlan":"[rectified]","items":["free"]}',
+      replaced: 2,
+    });
+  });
 });

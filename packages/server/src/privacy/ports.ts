@@ -64,13 +64,12 @@ export interface RectificationTarget {
   profileIds: readonly string[];
   /** Their events' positions in the ingest log (their raw calls, and quarantined calls at those positions). */
   logPositions: readonly number[];
-  /**
-   * Their identifier values: an ingest-log or quarantine payload naming one as a whole JSON string is theirs too
-   * (`mentionsOf`), as for an erasure.
-   */
+  /** Their identifier values (kept for the proof; raw calls are theirs by log position only, see `theirs`). */
   identifiers: readonly string[];
   /** The wrong values: each JSON string value equal to one becomes `"[rectified]"` (`redactMentions`). */
   values: readonly string[];
+  /** The corrected fields, normalised (`normaliseKey`): only a value of a property so named is redacted. */
+  keys: readonly string[];
 }
 
 /**

@@ -6,6 +6,7 @@ import { newUuid } from '../ids.js';
 import type { HistoryRow, ProfileRow } from '../profiles/ports.js';
 import type { Storage, Stores } from '../storage/storage.js';
 import { findPerson } from './erase-person.js';
+import { normaliseKey } from './mentions.js';
 import { REDACTED_TABLES, type RectificationTarget, type RedactedTable } from './ports.js';
 
 /**
@@ -152,6 +153,7 @@ export async function rectifyPerson(
         logPositions: events.map((e) => e.logPosition),
         identifiers: [...new Set([person.value, ...identities.map((i) => i.value)])],
         values: [...wrongStrings],
+        keys: traits.map(normaliseKey),
       };
       for (const table of REDACTED_TABLES) redacted[table] = await tx.erasure.redact(table, target);
       if (touched.size > 0) {

@@ -45,7 +45,7 @@ export interface TokenStore {
   list(opts: { userId?: string }): Promise<TokenRow[]>;
   /** Marks a token revoked; answers whether it was live. */
   revoke(id: string, at: number): Promise<boolean>;
-  /** Revokes every session of a user (a password change, a disabled account). */
-  revokeSessionsOf(userId: string, at: number): Promise<number>;
+  /** Revokes the sessions of a user (new roles), or every token of theirs too (a new password, a disabled account). */
+  revokeSessionsOf(userId: string, at: number, opts?: { apiTokensToo?: boolean }): Promise<number>;
   count(): Promise<number>;
 }

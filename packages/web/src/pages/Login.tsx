@@ -19,7 +19,8 @@ export function Login() {
       const s = await api<Json>('POST', '/v1/sessions', { email, password });
       client.setQueryData(['me'], s.me);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 429) setError(t('login.rateLimited', { seconds: '900' }));
+      if (err instanceof ApiError && err.status === 429)
+        setError(t('login.rateLimited', { seconds: String(err.retryAfter ?? 60) }));
       else if (err instanceof ApiError && err.status === 401) setError(t('login.failed'));
       else setError(t('common.error', { message: (err as Error).message }));
     } finally {

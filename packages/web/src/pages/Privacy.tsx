@@ -26,7 +26,13 @@ function corrections(text: string): Record<string, unknown> {
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
     const raw = line.slice(eq + 1).trim();
-    out[line.slice(0, eq).trim()] = raw === 'null' ? null : raw;
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // text as typed
+    }
+    out[line.slice(0, eq).trim()] = value;
   }
   return out;
 }

@@ -42,7 +42,8 @@ export function Sources({ me }: { me: Me }) {
       try {
         const page = await get(`/v1/sources/${chosen}/debugger?limit=50&after=${after}`);
         if (stopped) return;
-        after = page.last;
+        // Ask again from the pipeline's position: calls still pending then come back with their new status.
+        after = Math.min(page.last, Math.max(0, page.processedUpTo));
         // Newer calls on top; a call seen before may have changed status (pending → processed).
         const fresh: Json[] = page.items;
         setCalls((old) => {

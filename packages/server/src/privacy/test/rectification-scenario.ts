@@ -120,8 +120,9 @@ export async function expectRectified(person: Awaited<ReturnType<typeof loadPeop
     profilesTouched: 1,
     correctionRows: 1,
     identifiersChanged: 0,
-    // Her four calls (the quarantined one too), three events, the quarantined call, the order's delivery.
-    redacted: { ingest_log: 4, events: 3, quarantine: 1, deliveries: 1 },
+    // Her three stored calls, their three events, the order's delivery. Her refused call (quarantined, at no
+    // event's log position) keeps it: a correction takes only calls at her events' positions (docs/privacy.md).
+    redacted: { ingest_log: 3, events: 3, quarantine: 0, deliveries: 1 },
   });
   expect(done.proof.historyRowsRewritten).toBeGreaterThanOrEqual(1);
   // Counts and names only: no value of the person anywhere in the request.
@@ -149,18 +150,19 @@ export async function expectRectified(person: Awaited<ReturnType<typeof loadPeop
 }
 
 /**
- * The rows, per scanned table, holding the wrong value as a JSON string after the rectification: Bob's only (his
- * two calls and events, his delivery, his history row and profile); and Zoe's rows hold `"[rectified]"` instead.
+ * The rows, per scanned table, holding the wrong value as a JSON string after the rectification: Bob's (his two
+ * calls and events, his delivery, his history row and profile) and Zoe's refused call (its raw copy in the log and
+ * in quarantine: at no event's position, a correction leaves it); Zoe's other rows hold `"[rectified]"` instead.
  */
 export function expectOnlyBobKeepsIt(
   wrong: Record<(typeof SCANNED)[number], number>,
   rectified: Record<(typeof SCANNED)[number], number>,
 ): void {
-  expect(wrong).toEqual({ ingest_log: 2, events: 2, quarantine: 0, deliveries: 1, trait_history: 1, profiles: 1 });
+  expect(wrong).toEqual({ ingest_log: 3, events: 2, quarantine: 1, deliveries: 1, trait_history: 1, profiles: 1 });
   expect(rectified).toEqual({
-    ingest_log: 4,
+    ingest_log: 3,
     events: 3,
-    quarantine: 1,
+    quarantine: 0,
     deliveries: 1,
     trait_history: 0,
     profiles: 0,

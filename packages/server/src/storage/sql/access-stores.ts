@@ -62,14 +62,10 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    async revokeSessionsOf(userId, at) {
-      const r = await db
-        .updateTable('api_tokens')
-        .set({ revoked_at: at })
-        .where('user_id', '=', userId)
-        .where('kind', '=', 'session')
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+    async revokeSessionsOf(userId, at, opts = {}) {
+      let q = db.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId);
+      if (!opts.apiTokensToo) q = q.where('kind', '=', 'session');
+      const r = await q.where('revoked_at', 'is', null).executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
     async count() {
@@ -157,7 +153,10 @@ const toAudit = (r: Database['audit_log']): AuditEntry => ({
   target: r.target,
 });
 
-/** `update audit_log set profile_id = null` for those profiles: erasure's strategy for the table, and the store's. */
+/**
+ * Blanks the profile of the entries naming one of those profiles, and their `target` (the path's ids, `id=prof_…` for
+ * a change of that profile): erasure's strategy for the table, and the store's.
+ */
 export async function blankAuditProfiles(db: Kysely<Database>, d: SqlDialect, profileIds: readonly string[]) {
   let n = 0;
   for (const part of chunk(profileIds, 1, d.maxParameters)) {
@@ -165,7 +164,7 @@ export async function blankAuditProfiles(db: Kysely<Database>, d: SqlDialect, pr
     const rows = await rawQuery<{ one: number }>(
       db,
       d,
-      `update audit_log set profile_id = null where profile_id in (${list(part.length)}) returning 1 as one`,
+      `update audit_log set profile_id = null, target = null where profile_id in (${list(part.length)}) returning 1 as one`,
       part,
     );
     n += rows.length;

@@ -244,6 +244,7 @@ async function redactWhere(
   },
 ): Promise<number> {
   const { exact, folded } = mentionsOf(t.values);
+  const keys = new Set(t.keys);
   const found = new Map<string, Record<string, unknown>>();
   const text = (c: string) => `cast(${c} as text)`;
   for (const [wrap, tokens] of [
@@ -268,7 +269,7 @@ async function redactWhere(
     const changed: [string, string][] = [];
     for (const c of spec.columns) {
       if (typeof row[c] !== 'string') continue;
-      const r = redactMentions(row[c] as string, t.values);
+      const r = redactMentions(row[c] as string, t.values, keys);
       if (r.replaced > 0) changed.push([c, r.text]);
     }
     if (changed.length === 0) continue;
@@ -283,13 +284,14 @@ async function redactWhere(
   return n;
 }
 
-/** Raw calls carry no profile id: a call is the person's at one of their events' log positions, or naming them. */
+/**
+ * Raw calls carry no profile id: a call is the person's at one of their events' log positions. (Erasure also takes
+ * the calls naming one of their identifiers; a correction must not touch another person's call that happens to
+ * hold the same short id, so a refused call of theirs at no position keeps its wrong value: docs/privacy.md.)
+ */
 function theirs(t: RectificationTarget, positionColumn: string) {
   const positions = new Set(t.logPositions.map(Number));
-  const mentions = mentionsOf(t.identifiers);
-  return (row: Record<string, unknown>) =>
-    (row[positionColumn] !== null && positions.has(Number(row[positionColumn]))) ||
-    mentions.json(String(row.payload ?? ''));
+  return (row: Record<string, unknown>) => row[positionColumn] !== null && positions.has(Number(row[positionColumn]));
 }
 
 /** How a rectification redacts each table holding raw copies of what was sent. */
