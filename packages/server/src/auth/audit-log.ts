@@ -5,8 +5,9 @@ import type { AuditEntry } from './ports.js';
 
 /**
  * The audit log (DESIGN §8): entries are buffered in memory and group-committed, one transaction per flush (every
- * `flushMs`, or at once past `maxBuffer` entries), so auditing every profile read costs a request no write of its
- * own. A failed flush keeps the entries for the next one (up to 100,000, then the oldest are counted as lost and
+ * `flushMs`, 2 s by default, or at once past `maxBuffer` entries), so auditing every profile read costs a request no
+ * write of its own. Embedded, each commit runs beside the writer thread's connection and makes its next batch retry
+ * (`SQLITE_BUSY_SNAPSHOT`): hence few, large commits (docs/performance.md). A failed flush keeps the entries for the next one (up to 100,000, then the oldest are counted as lost and
  * logged). `close` flushes what is left.
  */
 export function createAuditLog(deps: {
@@ -21,7 +22,7 @@ export function createAuditLog(deps: {
   let buffer: AuditEntry[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let lost = 0;
-  const timer = setInterval(() => void flush(), deps.flushMs ?? 200);
+  const timer = setInterval(() => void flush(), deps.flushMs ?? 2000);
   timer.unref();
 
   function flush(): Promise<void> {
