@@ -113,18 +113,25 @@ export async function privacyAccessCommand(opts: Opts & { identifier: string }) 
   });
 }
 
-export async function privacyEraseCommand(opts: Opts & { identifier: string; wait?: boolean }) {
-  const identifier = parseIdentifier(opts.identifier);
-  const final = await withManagementApi(opts, 'privacy erase', async (call, via) => {
-    const r = await call('POST', '/v1/privacy/requests', { type: 'erase', identifier });
-    // On the store, the app finishes the erasure before it closes: the final state is read after.
+/**
+ * Makes a request that runs in the background (erase, rectify) and answers its final state: through a server, the
+ * state when `--wait` (else the first answer); on the store, the app finishes the request before it closes, so the
+ * state is read after.
+ */
+async function backgroundRequest(opts: Opts & { wait?: boolean }, command: string, body: object): Promise<Request> {
+  const final = await withManagementApi(opts, command, async (call, via) => {
+    const r = await call('POST', '/v1/privacy/requests', body);
     if (opts.wait && via === 'server') return settled(call, r.id);
     return via === 'store' ? r.id : r;
   });
-  const r: Request =
-    typeof final === 'string'
-      ? await withManagementApi(opts, 'privacy show', (call) => call('GET', `/v1/privacy/requests/${final}`))
-      : final;
+  return typeof final === 'string'
+    ? await withManagementApi(opts, 'privacy show', (call) => call('GET', `/v1/privacy/requests/${final}`))
+    : final;
+}
+
+export async function privacyEraseCommand(opts: Opts & { identifier: string; wait?: boolean }) {
+  const identifier = parseIdentifier(opts.identifier);
+  const r = await backgroundRequest(opts, 'privacy erase', { type: 'erase', identifier });
   out(opts.json ? JSON.stringify(r) : summary(r));
   if (r.status === 'failed' || r.status === 'incomplete') process.exitCode = 1;
 }
@@ -134,16 +141,7 @@ export async function privacyRectifyCommand(
 ) {
   const identifier = parseIdentifier(opts.identifier);
   const corrections = parseCorrections(opts);
-  const final = await withManagementApi(opts, 'privacy rectify', async (call, via) => {
-    const r = await call('POST', '/v1/privacy/requests', { type: 'rectify', identifier, corrections });
-    // On the store, the app finishes the rectification before it closes: the final state is read after.
-    if (opts.wait && via === 'server') return settled(call, r.id);
-    return via === 'store' ? r.id : r;
-  });
-  const r: Request =
-    typeof final === 'string'
-      ? await withManagementApi(opts, 'privacy show', (call) => call('GET', `/v1/privacy/requests/${final}`))
-      : final;
+  const r = await backgroundRequest(opts, 'privacy rectify', { type: 'rectify', identifier, corrections });
   out(opts.json ? JSON.stringify(r) : summary(r));
   if (r.status === 'failed') process.exitCode = 1;
 }
