@@ -162,8 +162,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     writer,
     runner: pipeline,
     activation: threadActivation,
+    appendAudit,
   } = cluster
-    ? { ...cluster, activation: undefined }
+    ? { ...cluster, activation: undefined, appendAudit: undefined }
     : useThread
       ? await startWriterThread(
           {
@@ -188,6 +189,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             steps: pipelineSteps(secret),
           })),
           activation: undefined,
+          appendAudit: undefined,
         };
   const freeDisk = () => {
     if (opts.memory || config.databaseUrl) return Number.MAX_SAFE_INTEGER;
@@ -199,7 +201,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }
   };
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
-  const access = await createAccessServices(storage, logger, { passwordCost: opts.passwordCost });
+  const access = await createAccessServices(storage, logger, { passwordCost: opts.passwordCost, appendAudit });
   const { tokens } = access;
   const suppression = createSuppressionList({ storage, secret });
   await suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression list not loaded'));

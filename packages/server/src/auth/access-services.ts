@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import { createPiiClassification } from '../privacy/pii.js';
 import type { Storage } from '../storage/storage.js';
-import { createAuditLog } from './audit-log.js';
+import { type AuditAppend, createAuditLog } from './audit-log.js';
 import { createLoginLimiter } from './login-limiter.js';
 import { createTokenService } from './token-service.js';
 import { createUserService } from './user-service.js';
@@ -10,7 +10,7 @@ import { createUserService } from './user-service.js';
 export async function createAccessServices(
   storage: Storage,
   logger: Logger,
-  opts: { passwordCost?: { N: number; r: number; p: number } } = {},
+  opts: { passwordCost?: { N: number; r: number; p: number }; appendAudit?: AuditAppend } = {},
 ) {
   const tokens = createTokenService(storage);
   const users = createUserService({
@@ -19,7 +19,7 @@ export async function createAccessServices(
     limiter: createLoginLimiter(),
     passwordCost: opts.passwordCost,
   });
-  const audit = createAuditLog({ storage, logger });
+  const audit = createAuditLog({ storage, logger, append: opts.appendAudit });
   const pii = createPiiClassification(storage);
   await pii.load();
   return { tokens, users, audit, pii };

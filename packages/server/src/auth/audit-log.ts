@@ -3,12 +3,16 @@ import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import type { AuditEntry } from './ports.js';
 
+/** Commits a group of entries: the store's transaction, or (embedded) the writer thread's. */
+export type AuditAppend = (rows: AuditEntry[]) => Promise<void>;
+
 /**
  * The audit log (DESIGN §8): entries are buffered in memory and group-committed, one transaction per flush (every
  * `flushMs`, 2 s by default, or at once past `maxBuffer` entries), so auditing every profile read costs a request no
- * write of its own. Embedded, each commit runs beside the writer thread's connection and makes its next batch retry
- * (`SQLITE_BUSY_SNAPSHOT`): hence few, large commits (docs/performance.md). A failed flush keeps the entries for the next one (up to 100,000, then the oldest are counted as lost and
- * logged). `close` flushes what is left.
+ * write of its own. Embedded on a file, `append` hands the group to the writer thread, which commits it between the
+ * pipeline's batches: a commit from the main thread's own connection would make the pipeline's next batch fail with
+ * `SQLITE_BUSY_SNAPSHOT` and retry (docs/performance.md). A failed flush keeps the entries for the next one (up to
+ * 100,000, then the oldest are counted as lost and logged). `close` flushes what is left.
  */
 export function createAuditLog(deps: {
   storage: Storage;
@@ -16,9 +20,12 @@ export function createAuditLog(deps: {
   clock?: () => number;
   flushMs?: number;
   maxBuffer?: number;
+  append?: AuditAppend;
 }) {
   const clock = deps.clock ?? Date.now;
   const maxBuffer = deps.maxBuffer ?? 500;
+  const append: AuditAppend =
+    deps.append ?? ((rows) => deps.storage.transaction((tx) => tx.audit.append(rows), { write: true }));
   let buffer: AuditEntry[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let lost = 0;
@@ -31,7 +38,7 @@ export function createAuditLog(deps: {
       const rows = buffer;
       buffer = [];
       try {
-        await deps.storage.transaction((tx) => tx.audit.append(rows), { write: true });
+        await append(rows);
       } catch (e) {
         buffer = [...rows, ...buffer];
         if (buffer.length > 100_000) {

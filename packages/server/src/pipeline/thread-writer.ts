@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { AuditEntry } from '../auth/ports.js';
 import type { ActivationControl } from '../destinations/activation.js';
 import { TesseraError } from '../errors.js';
 import type { AppendResult } from '../ingest/group-commit.js';
@@ -18,7 +19,13 @@ export async function startWriterThread(
   data: WriterData,
   logger: Logger,
   onBatch: (outcome: BatchOutcome) => void,
-): Promise<{ writer: IngestWriter; runner: PipelineRunner; activation: ActivationControl }> {
+): Promise<{
+  writer: IngestWriter;
+  runner: PipelineRunner;
+  activation: ActivationControl;
+  /** Commits audit entries in the thread, between the pipeline's batches. */
+  appendAudit: (rows: AuditEntry[]) => Promise<void>;
+}> {
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
   let seq = 0;
   let dead: Error | undefined;
@@ -32,7 +39,8 @@ export async function startWriterThread(
     | { op: 'destinations-changed' }
     | { op: 'wake-destination'; destinationId: string }
     | { op: 'drain-activation' }
-    | { op: 'scrub-exports'; values: string[] };
+    | { op: 'scrub-exports'; values: string[] }
+    | { op: 'audit'; rows: AuditEntry[] };
   const call = <T>(msg: Call): Promise<T> => {
     if (dead) return Promise.reject(stopped());
     const id = ++seq;
@@ -102,7 +110,8 @@ export async function startWriterThread(
     scrubExports: (values) => call<{ files: number; lines: number }>({ op: 'scrub-exports', values: [...values] }),
     async stop() {},
   };
-  return { writer, runner, activation };
+  const appendAudit = (rows: AuditEntry[]) => call<void>({ op: 'audit', rows });
+  return { writer, runner, activation, appendAudit };
 }
 
 function stopped(): TesseraError {

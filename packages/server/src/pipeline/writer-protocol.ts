@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../auth/ports.js';
 import type { AppendResult } from '../ingest/group-commit.js';
 import type { BacklogState } from '../ingest/ingest-writer.js';
 import type { PackedEntries } from './pack-entries.js';
@@ -29,7 +30,9 @@ export type ToWriter =
   | { op: 'destinations-changed'; id: number }
   | { op: 'wake-destination'; id: number; destinationId: string }
   | { op: 'drain-activation'; id: number }
-  | { op: 'scrub-exports'; id: number; values: string[] };
+  | { op: 'scrub-exports'; id: number; values: string[] }
+  /** Audit entries to commit (the main thread's writes would make the pipeline's next batch retry). */
+  | { op: 'audit'; id: number; rows: AuditEntry[] };
 
 /** Writer → main. */
 export type FromWriter =

@@ -16,7 +16,8 @@ import type { ToWriter, WriterData } from './writer-protocol.js';
  * The embedded writer thread (DESIGN §2): owns the write connections of the SQLite store, group-commits ingest
  * appends and runs the pipeline, so the main thread's reads and HTTP never wait on a commit. It also runs the
  * destination router and delivery loops (docs/destinations.md): their claims and settlements are writes, which here
- * take turns with the pipeline's batches on one connection instead of contending with them for SQLite's lock.
+ * take turns with the pipeline's batches on one connection instead of contending with them for SQLite's lock; so
+ * do the audit log's group commits.
  */
 const data = workerData as WriterData;
 const port = parentPort;
@@ -67,6 +68,11 @@ port.on('message', (msg: ToWriter) => {
       return reply(msg.id, activation.drain());
     case 'scrub-exports':
       return reply(msg.id, activation.scrubExports(msg.values));
+    case 'audit':
+      return reply(
+        msg.id,
+        storage.transaction((tx) => tx.audit.append(msg.rows), { write: true }),
+      );
     case 'stop':
       return reply(
         msg.id,
