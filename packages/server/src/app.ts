@@ -9,15 +9,10 @@ import { createAccessServices } from './auth/access-services.js';
 import type { AuditLog } from './auth/audit-log.js';
 import type { TokenService } from './auth/token-service.js';
 import type { UserService } from './auth/user-service.js';
-import { openJetStream } from './cluster/jetstream.js';
-import { createJetStreamChangeFeed } from './cluster/jetstream-change-feed.js';
-import { purgePersonFromStreams } from './cluster/jetstream-erase.js';
-import { createJetStreamIngestWriter } from './cluster/jetstream-ingest-writer.js';
-import { createJetStreamWorker } from './cluster/jetstream-worker.js';
-import { createOutboxRelay } from './cluster/outbox-relay.js';
-import type { Config, Role } from './config.js';
+import { startCluster } from './cluster/start-cluster.js';
+import type { Config } from './config.js';
 import { type ActivationControl, type ActivationOptions, createActivation } from './destinations/activation.js';
-import { createDestinationCatalog, type DestinationCatalog } from './destinations/catalog.js';
+import { createDestinationCatalog } from './destinations/catalog.js';
 import { createTableChangeFeed } from './destinations/change-feed.js';
 import { createDestinationService, type DestinationService } from './destinations/destination-service.js';
 import { builtinDestinations } from './destinations/plugins/index.js';
@@ -29,7 +24,6 @@ import { type DedupeOptions, type DedupeSummary, dedupeProfiles } from './identi
 import { createIdentityAdmin, type IdentityAdmin } from './identity/identity-admin.js';
 import { type RebuildOptions, type RebuildSummary, rebuildIdentities } from './identity/rebuild.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
-import type { IngestWriter } from './ingest/ingest-writer.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createPersonalizeService, type PersonalizeService } from './personalize/personalize-service.js';
@@ -39,7 +33,7 @@ import { type BatchOutcome, PIPELINE_CONSUMER } from './pipeline/process-batch.j
 import { pipelineSteps } from './pipeline/steps/index.js';
 import { startWriterThread } from './pipeline/thread-writer.js';
 import { type ConsentService, createConsentService } from './privacy/consent-service.js';
-import { instanceSecret, type SecretProvider } from './privacy/instance-secret.js';
+import { instanceSecret } from './privacy/instance-secret.js';
 import type { PiiClassification } from './privacy/pii.js';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service.js';
 import { loadRetention, saveRetention } from './privacy/retention.js';
@@ -150,8 +144,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const secret = instanceSecret({ secret: config.instanceSecret, dataDir: config.dataDir, memory: opts.memory });
   const registry = createDestinationRegistry(builtinDestinations(path.join(config.dataDir, 'exports')));
   const catalog = createDestinationCatalog(storage, registry, logger);
+  const suppression = createSuppressionList({ storage, secret });
+  await suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression list not loaded'));
   const cluster = config.natsUrl
-    ? await startCluster(config, storage, sources, logger, onBatch, catalog, opts.activationOptions, secret)
+    ? await startCluster({
+        config,
+        storage,
+        sources,
+        suppression,
+        logger,
+        onBatch,
+        catalog,
+        activationOptions: opts.activationOptions,
+        secret,
+      })
     : undefined;
   // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
   // HTTP. In-memory (tests), PostgreSQL, or running from TypeScript sources: the same code in-process.
@@ -203,8 +209,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
   const access = await createAccessServices(storage, logger, { passwordCost: opts.passwordCost, appendAudit });
   const { tokens } = access;
-  const suppression = createSuppressionList({ storage, secret });
-  await suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression list not loaded'));
   const ingest = createIngestService({
     storage,
     writer,
@@ -270,15 +274,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   // Embedded on SQLite, one process holds the data directory: a request still running was cut short by a stop.
   if (!config.databaseUrl) await privacy.recover();
-  // Cluster api nodes reload the suppression list, as their write keys: an erasure may run on another node.
-  const suppressionTimer =
-    cluster && config.roles.includes('api')
-      ? setInterval(
-          () => suppression.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'suppression reload failed')),
-          30_000,
-        )
-      : undefined;
-  suppressionTimer?.unref();
   const consents = createConsentService(storage);
   const destinations = createDestinationService({
     storage,
@@ -362,7 +357,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         await http.close();
       } finally {
         try {
-          if (suppressionTimer) clearInterval(suppressionTimer);
           await privacy.idle();
           await access.audit.close();
           await scheduler?.stop();
@@ -378,108 +372,4 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       }
     },
   };
-}
-
-/**
- * Cluster mode (DESIGN §2): the log and the change bus on JetStream, each role as `config.roles` says. `api`: the
- * JetStream ingest writer, and write keys kept in memory (reloaded every 30 s, answered from memory while
- * PostgreSQL is down). `worker`: a pipeline consumer and the outbox relay. `scheduler`: the periodic jobs. A node
- * without `api` still answers reads and `/healthz`, `/metrics`, but refuses ingest (503).
- */
-async function startCluster(
-  config: Config,
-  storage: Storage,
-  sources: SourceService,
-  logger: Logger,
-  onBatch: (outcome: BatchOutcome) => void,
-  catalog: DestinationCatalog,
-  activationOptions: AppOptions['activationOptions'],
-  secret: SecretProvider,
-) {
-  const has = (role: Role) => config.roles.includes(role);
-  const handle = await openJetStream(config.natsUrl as string, config.natsPrefix, {
-    ackWaitMs: config.natsAckWaitMs,
-  });
-  const jsWriter = has('api') ? createJetStreamIngestWriter(handle, logger) : undefined;
-  const writer = jsWriter ?? refusingWriter();
-  const relay = has('worker') ? createOutboxRelay({ handle, storage, logger }) : undefined;
-  const runner: PipelineRunner = has('worker')
-    ? createJetStreamWorker({
-        handle,
-        storage,
-        steps: pipelineSteps(secret),
-        batchSize: config.pipelineBatchSize,
-        logger,
-        // The batch's outbox rows are committed: the relay of this node publishes them now, not at its next poll.
-        onBatch: (outcome) => {
-          onBatch(outcome);
-          relay?.notify();
-        },
-      })
-    : idleRunner();
-  const scheduler = has('scheduler') ? createScheduler({ storage, logger }) : undefined;
-  // Workers route the change bus to destinations and deliver, sharing one durable consumer and the outboxes.
-  const activation = has('worker')
-    ? createActivation({
-        storage,
-        catalog,
-        feed: await createJetStreamChangeFeed(
-          handle,
-          `${handle.names.pipelineConsumer.replace(/-pipeline$/, '')}-destinations`,
-        ),
-        logger,
-        exportDir: path.join(config.dataDir, 'exports'),
-        ...activationOptions,
-      })
-    : undefined;
-  let warmTimer: NodeJS.Timeout | undefined;
-  return {
-    writer,
-    activation,
-    /** Erases a person's messages from the streams (an erasure, on whichever node runs it). */
-    purgePerson: (target: { values: readonly string[]; profileIds: readonly string[] }) =>
-      purgePersonFromStreams(handle, target),
-    runner: {
-      ...runner,
-      async drain() {
-        await runner.drain();
-        if (relay) while ((await relay.relayOnce()) > 0);
-      },
-    } satisfies PipelineRunner,
-    start() {
-      relay?.start();
-      scheduler?.start();
-      // Any node that changes a source says so; api nodes reload their keys then, and every 30 s regardless.
-      sources.onChange(() => handle.nc.publish(handle.names.configSubject, 'sources'));
-      if (has('api')) {
-        const warm = () => sources.warm().catch((e) => logger.warn({ err: errorFields(e) }, 'key reload failed'));
-        void warm();
-        handle.nc.subscribe(handle.names.configSubject, { callback: () => void warm() });
-        warmTimer = setInterval(warm, 30_000);
-        warmTimer.unref();
-      }
-    },
-    async stop() {
-      if (warmTimer) clearInterval(warmTimer);
-      await relay?.stop();
-      await scheduler?.stop();
-      jsWriter?.close();
-      await handle.close();
-    },
-  };
-}
-
-/** The ingest writer of a node without the `api` role: ingest goes to api nodes. */
-function refusingWriter(): IngestWriter {
-  return {
-    async append() {
-      throw new TesseraError('unavailable', 'this node does not take ingest (no api role)', { retryAfter: 1 });
-    },
-    backlog: () => ({ events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 }),
-    alive: () => true,
-  };
-}
-
-function idleRunner(): PipelineRunner {
-  return { start() {}, notify() {}, async drain() {}, async stop() {} };
 }

@@ -29,6 +29,8 @@ export interface Config {
   readonly natsPrefix: string;
   /** How long a worker may hold a log message unacknowledged before it is delivered to another (ms). */
   readonly natsAckWaitMs: number;
+  /** Copies of each stream (`TESSERA_NATS_REPLICAS`, 1 to 5): 3 in a NATS cluster, so a stream outlives a server. */
+  readonly natsReplicas: number;
   /** What this process does in cluster mode: `api` (HTTP), `worker` (pipeline, outbox relay), `scheduler` (jobs). */
   readonly roles: readonly Role[];
   /** `TESSERA_INSTANCE_SECRET`: the key of the suppression list's HMACs (hex, ≥ 32 bytes); else `<dataDir>/instance.key`. */
@@ -82,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     natsUrl: env.TESSERA_NATS_URL || undefined,
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
     natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),
+    natsReplicas: int(env, 'TESSERA_NATS_REPLICAS', 1, 1),
     roles: parseRoles(env.TESSERA_ROLES || ROLES.join(',')),
     instanceSecret: env.TESSERA_INSTANCE_SECRET || undefined,
     ...overrides,
@@ -90,6 +93,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     throw new Error('TESSERA_NATS_URL (cluster mode) needs TESSERA_DATABASE_URL (PostgreSQL)');
   if (config.instanceSecret !== undefined && !/^([0-9a-fA-F]{2}){32,}$/.test(config.instanceSecret))
     throw new Error('TESSERA_INSTANCE_SECRET must be at least 64 hex digits (32 bytes)');
+  if (config.natsReplicas > 5) throw new Error(`TESSERA_NATS_REPLICAS must be 1 to 5, got ${config.natsReplicas}`);
   if (!/^[A-Za-z0-9_-]+$/.test(config.natsPrefix))
     throw new Error(`TESSERA_NATS_PREFIX must be letters, digits, _ or -, got "${config.natsPrefix}"`);
   return Object.freeze(config);

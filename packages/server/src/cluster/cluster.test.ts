@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { fromPublicId } from '@tessera/protocol';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { startStandIn } from '../destinations/test/stand-in.js';
+import { lockBatch } from '../pipeline/lock-batch.js';
+import { processEntries } from '../pipeline/process-batch.js';
+import { pipelineSteps } from '../pipeline/steps/index.js';
+import { instanceSecret } from '../privacy/instance-secret.js';
 import { eraseZoe, loadPerson, needles, OTHER, sendAgain } from '../privacy/test/erasure-scenario.js';
 import { createTestSchema, testDatabaseUrl } from '../test/databases.js';
 import { natsServerInstalled, startPrivateNats, testNatsUrl } from '../test/nats.js';
@@ -152,6 +157,34 @@ suite('cluster mode (PostgreSQL + NATS JetStream)', () => {
     expect(await app.storage.changes.take(10)).toEqual([]);
     expect(await streamMessages(natsUrl as string, streamNames(prefix).changeStream)).toBeGreaterThanOrEqual(4);
     expect(await app.storage.jobs.lastRun('partitions')).toBeDefined();
+  });
+
+  it('cluster: a refused call delivered twice at once (past the ack wait) is quarantined once', async () => {
+    const { apps } = await setup(['worker']);
+    const [worker] = apps;
+    const [source] = await worker.sources.list();
+    const sourceId = fromPublicId('source', source.id) as string;
+    const entries = (position: number) => [
+      {
+        position,
+        sourceId,
+        messageId: 'refused-1',
+        receivedAt: Date.now(),
+        payload: '{"type":"track"}',
+        rejection: { code: 'schema_invalid', reason: '/event: required' },
+      },
+    ];
+    const steps = pipelineSteps(instanceSecret({ secret: randomBytes(32).toString('hex'), dataDir: '.' }));
+    // Two transactions of two workers on the same message, started together.
+    const outcomes = await Promise.all(
+      [1, 2].map((position) =>
+        processEntries(worker.storage, steps, entries(position), {
+          prepare: (tx, rules) => lockBatch(tx, entries(position), rules),
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.duplicates).sort()).toEqual([0, 1]);
+    expect(await worker.storage.quarantine.list(sourceId, { status: 'open', limit: 10 })).toHaveLength(1);
   });
 
   it('cluster: a worker-only node refuses ingest with 503, and a redelivered message changes nothing', async () => {
@@ -306,6 +339,43 @@ suite('cluster mode (PostgreSQL + NATS JetStream)', () => {
       if (!(oldRefused && newAccepted)) await new Promise((r) => setTimeout(r, 100));
     }
     expect({ oldRefused, newAccepted }).toEqual({ oldRefused: true, newAccepted: true });
+  });
+
+  it('cluster: an erasure on one api node is suppressed by another at once, over the bus, with its store cut off', async () => {
+    const { apps, writeKey, token, prefix, schema } = await setup(['api']);
+    const [a] = apps;
+    // b reaches PostgreSQL through a proxy, cut before the erasure: only the change bus can tell it.
+    const target = new URL(dbUrl as string);
+    const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(schema.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const b = await node({ url: viaProxy.toString(), nats: natsUrl as string, prefix, roles: 'api' });
+    cleanups.push(() => b.close());
+    const call = (id: string) => [
+      { type: 'identify', userId: `gone-${id}`, traits: { email: 'Gone@Example.com' }, messageId: id },
+    ];
+    expect((await post(b, writeKey, call('s1'))).status).toBe(200); // b holds the key in memory
+    const suppressedAtIngest = async () =>
+      (await b.metrics.suppressed.get()).values.find((v) => v.labels.where === 'ingest')?.value ?? 0;
+    expect(await suppressedAtIngest()).toBe(0);
+    await proxy.cut();
+    const request = await a.http.inject({
+      method: 'POST',
+      url: '/v1/privacy/requests',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: { type: 'erase', identifier: { type: 'email', value: 'gone@example.com' } },
+    });
+    expect(request.statusCode).toBe(201);
+    await a.privacy.settled(request.json().id);
+    let suppressed = 0;
+    for (let i = 0; i < 40 && suppressed === 0; i++) {
+      const res = await post(b, writeKey, call(`s2-${i}`));
+      expect(res.status).toBe(200); // acknowledged like any call: the sender learns nothing
+      suppressed = await suppressedAtIngest();
+      if (suppressed === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(suppressed).toBe(1);
   });
 
   it('cluster: two workers on overlapping identities give the partition and traits of the embedded pipeline', async () => {

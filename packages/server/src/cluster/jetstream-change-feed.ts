@@ -36,6 +36,11 @@ export async function createJetStreamChangeFeed(
       const iter = await consumer.fetch({ max_messages: limit, expires: Math.max(1000, opts.fetchWaitMs ?? 1000) });
       const out: Change[] = [];
       for await (const m of iter) {
+        // Config notices share the stream (`config-notices.ts`); they are not changes to route.
+        if (m.subject !== handle.names.changeSubject) {
+          m.ack();
+          continue;
+        }
         let c: Omit<Change, 'seq'>;
         try {
           c = m.json<Omit<Change, 'seq'>>();

@@ -22,7 +22,7 @@ export interface StreamNames {
   /** The change bus, fed by the outbox relay: one message per `changes` row. */
   readonly changeStream: string;
   readonly changeSubject: string;
-  /** Core NATS (not stored): "the sources changed", so that api nodes reload their write keys at once. */
+  /** Config notices on the change stream (`config-notices.ts`): api nodes follow them to refresh what they hold. */
   readonly configSubject: string;
 }
 
@@ -34,7 +34,7 @@ export function streamNames(prefix: string): StreamNames {
     pipelineConsumer: `${lower}-pipeline`,
     changeStream: `${prefix}_CHANGES`,
     changeSubject: `${lower}.changes`,
-    configSubject: `${lower}.config.sources`,
+    configSubject: `${lower}.changes.config`,
   };
 }
 
@@ -63,7 +63,11 @@ export async function openJetStream(
   opts: { replicas?: number; ackWaitMs?: number } = {},
 ): Promise<JetStreamHandle> {
   const nc = await connect({
-    servers: url,
+    // A NATS cluster: its servers' URLs, comma-separated (the client also learns the others from the one it reaches).
+    servers: url
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
     name: `tessera-${process.pid}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
@@ -84,20 +88,24 @@ export async function openJetStream(
   const jsm = await jetstreamManager(nc);
   const names = streamNames(prefix);
   const replicas = opts.replicas ?? 1;
-  for (const [name, subject] of [
-    [names.logStream, names.logSubject],
-    [names.changeStream, names.changeSubject],
-  ]) {
+  for (const [name, subjects] of [
+    [names.logStream, [names.logSubject]],
+    [names.changeStream, [names.changeSubject, names.configSubject]],
+  ] as const) {
     const wanted = {
       name,
-      subjects: [subject],
+      subjects: [...subjects],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       num_replicas: replicas,
       duplicate_window: 120_000 * NS_PER_MS,
     };
     try {
-      await jsm.streams.info(name);
+      const info = await jsm.streams.info(name);
+      // A stream made by an earlier version lacks the config subject; a replica count changed (R1 → R3 once the
+      // servers are a cluster) is applied by JetStream, which copies the stream to the new replicas.
+      if (subjects.some((s) => !info.config.subjects?.includes(s)) || info.config.num_replicas !== replicas)
+        await jsm.streams.update(name, { ...info.config, subjects: [...subjects], num_replicas: replicas });
     } catch (e) {
       if (!isNotFound(e)) throw e;
       await jsm.streams.add(wanted);

@@ -7,8 +7,8 @@ import type { Stores } from '../storage/storage.js';
 
 /**
  * Serialises a batch with every other worker's that could touch the same people (cluster mode, DESIGN §4): first
- * the advisory locks of every normalised identifier the batch names (blocked values aside) and of the group ids of
- * its `group` calls, in one global order; then the rows of the
+ * the advisory locks of every normalised identifier the batch names (blocked values aside), of the group ids of
+ * its `group` calls and of the calls it quarantines unparsed, in one global order; then the rows of the
  * profiles that own them now (survivors), in id order. A worker resolving any of these identifiers, or changing
  * one of these profiles through another identifier, waits for this transaction; locks are always taken
  * identifiers-then-profiles, so two batches wait for each other at most once (a deadlock PostgreSQL still reports
@@ -25,12 +25,21 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
   };
   const types = Object.keys(rules.types);
   const groups = new Map<string, string>();
+  /**
+   * The calls this batch quarantines without an identifier to lock: a message delivered again while its first
+   * delivery still runs (past the ack wait) then waits for it, and finds its quarantine row instead of adding one.
+   */
+  const refused = new Set<string>();
   for (const entry of entries) {
-    if (entry.rejection) continue;
+    if (entry.rejection) {
+      refused.add(`${entry.sourceId}\u0000${entry.messageId}`);
+      continue;
+    }
     let event: LoggedEvent;
     try {
       event = JSON.parse(entry.payload) as LoggedEvent;
     } catch {
+      refused.add(`${entry.sourceId}\u0000${entry.messageId}`);
       continue; // the parse step quarantines it
     }
     for (const r of extractIdentifiers(event, types)) add(r.type, r.value);
@@ -43,7 +52,11 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
     }
   }
   const all = [...identifiers.values()];
-  await tx.identities.lock([...all, ...[...groups.keys()].map((value) => ({ type: '$group', value }))]);
+  await tx.identities.lock([
+    ...all,
+    ...[...groups.keys()].map((value) => ({ type: '$group', value })),
+    ...[...refused].map((value) => ({ type: '$message', value })),
+  ]);
   if (all.length === 0) return;
   const owners = [...new Set((await tx.identities.find(all)).map((r) => r.profileId))];
   // A survivor may be merged away while this waits for its row: resolve again until every survivor is locked.

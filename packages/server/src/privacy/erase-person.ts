@@ -59,10 +59,10 @@ export async function erasePerson(
   requestId: string,
   now: number,
   purgeElsewhere?: PurgeElsewhere,
-  /** Runs as soon as the rows are gone and the hashes listed (the ingest path reloads its suppression list). */
-  afterCommit?: () => Promise<void>,
+  /** Runs as soon as the rows are gone and the hashes listed (the ingest path adds them to its suppression list). */
+  afterCommit?: (hashes: string[]) => Promise<void>,
 ): Promise<ErasureReport> {
-  const { target, ...report } = await storage.transaction(
+  const { target, hashes, ...report } = await storage.transaction(
     async (tx) => {
       const person = await findPerson(tx, identifier);
       const hashes = new Set([suppressionHash(secret, identifier.type, person.value)]);
@@ -90,11 +90,12 @@ export async function erasePerson(
         tables,
         suppressed: hashes.size,
         target,
+        hashes: [...hashes],
       };
     },
     { write: true },
   );
-  await afterCommit?.();
+  await afterCommit?.(hashes);
   const scrub = storage.scrub ? await storage.scrub() : null;
   let streams: Record<string, number> | null = null;
   let elsewhere: string | null = null;

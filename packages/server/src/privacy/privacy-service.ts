@@ -133,8 +133,14 @@ export function createPrivacyService(deps: {
 
   const runErase = (row: PrivacyRequestRow, identifier: PrivacyRequestInput['identifier']) =>
     runInBackground(row, async () => {
-      const report = await erasePerson(storage, deps.secret(), identifier, row.id, clock(), deps.purgeElsewhere, () =>
-        deps.suppression.warm(),
+      const report = await erasePerson(
+        storage,
+        deps.secret(),
+        identifier,
+        row.id,
+        clock(),
+        deps.purgeElsewhere,
+        (hashes) => deps.suppression.erased(hashes),
       );
       const status = !report.found
         ? 'not_found'

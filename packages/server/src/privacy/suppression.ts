@@ -41,16 +41,36 @@ export function eventHashes(secret: Buffer, event: LoggedEvent, rules: HashRules
 
 /**
  * The suppression list as the ingest path checks it, before the log append (DESIGN §8): the hashes held in memory,
- * loaded at start and after each erasure (and every 30 s in cluster mode, by the app). With an empty list, a call
- * costs nothing; otherwise its identifiers are hashed and looked up.
+ * loaded at start and after each erasure. In cluster mode an erasure's hashes also reach every api node over the
+ * change bus (`remember`, no store read: it works while PostgreSQL is down), and the list is reloaded every 30 s.
+ * With an empty list, a call costs nothing; otherwise its identifiers are hashed and looked up.
  */
 export function createSuppressionList(deps: { storage: Stores; secret: SecretProvider }) {
   let hashes = new Set<string>();
   let rules: HashRules = { types: [], region: 'US' };
+  const listeners: ((added: readonly string[]) => void)[] = [];
   return {
     async warm() {
-      hashes = new Set(await deps.storage.suppressions.all());
+      const loaded = new Set(await deps.storage.suppressions.all());
       rules = await hashRules(deps.storage.settings);
+      // Hashes remembered from the bus while the load ran are in the store too, unless their erasure is not yet
+      // visible here: keep them either way (a hash is never removed from the list).
+      for (const h of hashes) loaded.add(h);
+      hashes = loaded;
+    },
+    /** Adds hashes another node's erasure suppressed (from the change bus). */
+    remember(added: readonly string[]): void {
+      for (const h of added) hashes.add(h);
+    },
+    /** This node's erasure committed these hashes: hold them, reload, and tell the listeners (cluster: the bus). */
+    async erased(added: readonly string[]): Promise<void> {
+      for (const h of added) hashes.add(h);
+      for (const l of listeners) l(added);
+      await this.warm();
+    },
+    /** Called with the hashes of each erasure this node commits. */
+    onErased(listener: (added: readonly string[]) => void): void {
+      listeners.push(listener);
     },
     get size() {
       return hashes.size;

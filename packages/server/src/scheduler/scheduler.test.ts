@@ -34,4 +34,26 @@ describe('scheduler', () => {
     expect(await storage.jobs.lastRun('idle')).toEqual({ at: 11_000, by: 'n1' });
     expect(runs).toEqual(['every', 'every', 'idle']);
   });
+
+  it('tries a failed run again a minute later, not a whole period later', async () => {
+    let fail = true;
+    let runs = 0;
+    const jobs: Job[] = [
+      {
+        name: 'six-hourly',
+        everyMs: 6 * 3_600_000,
+        run: async () => {
+          runs++;
+          if (fail) throw new Error('connection lost');
+        },
+      },
+    ];
+    const s = createScheduler({ storage, logger: pino({ level: 'silent' }), jobs, node: 'n1' });
+    expect(await s.tick(10_000_000)).toEqual([]); // ran and failed
+    expect(await s.tick(10_059_999)).toEqual([]); // not yet
+    fail = false;
+    expect(await s.tick(10_060_000)).toEqual(['six-hourly']);
+    expect(await s.tick(10_120_000)).toEqual([]); // succeeded: the next run is a period later
+    expect(runs).toBe(2);
+  });
 });

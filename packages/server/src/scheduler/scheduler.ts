@@ -55,14 +55,17 @@ export const DEFAULT_JOBS: readonly Job[] = [
   },
 ];
 
+/** A failed run is tried again after this long (or its period, if shorter). */
+const RETRY_MS = 60_000;
+
 /** Default period of the scheduler's tick: the shortest job period. */
 export const DEFAULT_TICK_MS = 1_000;
 
 /**
  * The scheduler (DESIGN §2's `scheduler` role): every `tickMs`, each job whose period has passed is claimed in a
  * short transaction (`JobStore.claim`: advisory lock, then the last run's time) and, if this node won the claim,
- * run outside it. Two schedulers never run a job twice in one period; a node that dies during a run leaves it to
- * the next period.
+ * run outside it. Two schedulers never run a job twice in one period; a run that fails is tried again a minute
+ * later (or after its period, if shorter); a node that dies during a run leaves it to the next period.
  */
 export function createScheduler(opts: {
   storage: Storage;
@@ -86,7 +89,16 @@ export function createScheduler(opts: {
         const claimed = await opts.storage.transaction((tx) => tx.jobs.claim(job.name, now, job.everyMs, node));
         if (!claimed) continue;
         const started = performance.now();
-        await job.run(opts.storage);
+        try {
+          await job.run(opts.storage);
+        } catch (e) {
+          // Tried again after a backoff, not a whole period later (a 6-hour job failing on a lost connection).
+          const retryAt = now + Math.min(job.everyMs, RETRY_MS);
+          await opts.storage
+            .transaction((tx) => tx.jobs.backdate(job.name, now, node, retryAt - job.everyMs), { write: true })
+            .catch(() => {});
+          throw e;
+        }
         ran.push(job.name);
         const ms = Math.round(performance.now() - started);
         // Frequent jobs (audience re-checks every second) log at debug unless they took a while.

@@ -77,3 +77,65 @@ function answers(port: number): Promise<boolean> {
 export function natsServerInstalled(): boolean {
   return existsSync(NATS_SERVER);
 }
+
+/** A three-server NATS cluster of the test's own (JetStream clustered, R3 streams possible), on 127.0.0.1. */
+export interface PrivateNatsCluster {
+  /** The client URLs of the three servers, comma-separated (as `TESSERA_NATS_URL` takes them). */
+  url: string;
+  /** Server names `n1`…`n3`, as JetStream reports a stream's leader. */
+  names: string[];
+  /** Kills one server with SIGKILL. */
+  kill(name: string): Promise<void>;
+  /** Starts a killed server again on its port and store. */
+  restart(name: string): Promise<void>;
+  /** Stops every server and removes their stores. */
+  remove(): Promise<void>;
+}
+
+export async function startNatsCluster(): Promise<PrivateNatsCluster> {
+  const names = ['n1', 'n2', 'n3'];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-nats-cluster-'));
+  const ports: number[] = [];
+  const routePorts: number[] = [];
+  for (const _ of names) {
+    ports.push(await freePort());
+    routePorts.push(await freePort());
+  }
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const children = new Map<string, ChildProcess>();
+  const start = (i: number) => {
+    const name = names[i];
+    const args = ['-a', '127.0.0.1', '-p', String(ports[i]), '-n', name, '-js', '-sd', path.join(dir, name)];
+    args.push('--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--cluster_name', 'tessera-test', '--routes', routes);
+    children.set(name, spawn(NATS_SERVER, args, { stdio: 'ignore' }));
+  };
+  const kill = async (name: string) => {
+    const c = children.get(name);
+    children.delete(name);
+    if (!c || c.exitCode !== null) return;
+    c.kill('SIGKILL');
+    await new Promise((r) => c.once('exit', r));
+  };
+  names.forEach((_, i) => {
+    start(i);
+  });
+  for (const port of ports)
+    for (let i = 0; !(await answers(port)); i++) {
+      if (i > 100) throw new Error('a private nats-server of the cluster did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  return {
+    url: ports.map((p) => `nats://127.0.0.1:${p}`).join(','),
+    names,
+    kill,
+    async restart(name) {
+      await kill(name);
+      start(names.indexOf(name));
+      while (!(await answers(ports[names.indexOf(name)]))) await new Promise((r) => setTimeout(r, 100));
+    },
+    async remove() {
+      for (const name of names) await kill(name);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

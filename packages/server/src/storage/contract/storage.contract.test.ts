@@ -946,6 +946,18 @@ for (const db of testDatabases()) {
         expect(await s.transaction((tx) => tx.jobs.claim('other', T0, 60_000, 'node-a'))).toBe(true);
       });
 
+      it('a failed run backdated is claimed again sooner; another node’s later claim is left alone', async () => {
+        expect(await s.transaction((tx) => tx.jobs.claim('flaky', T0, 3_600_000, 'node-a'))).toBe(true);
+        expect(await s.transaction((tx) => tx.jobs.claim('flaky', T0 + 60_000, 3_600_000, 'node-b'))).toBe(false);
+        // The run failed: claimable again a minute later instead of an hour.
+        await s.transaction((tx) => tx.jobs.backdate('flaky', T0, 'node-a', T0 + 60_000 - 3_600_000));
+        expect(await s.transaction((tx) => tx.jobs.claim('flaky', T0 + 59_999, 3_600_000, 'node-b'))).toBe(false);
+        expect(await s.transaction((tx) => tx.jobs.claim('flaky', T0 + 60_000, 3_600_000, 'node-b'))).toBe(true);
+        // node-a's stale backdate does not undo node-b's claim.
+        await s.transaction((tx) => tx.jobs.backdate('flaky', T0, 'node-a', T0 - 3_600_000));
+        expect(await s.jobs.lastRun('flaky')).toEqual({ at: T0 + 60_000, by: 'node-b' });
+      });
+
       it('two nodes claiming at once: exactly one wins', async () => {
         const claims = await Promise.all(
           ['a', 'b', 'c'].map((node) => s.transaction((tx) => tx.jobs.claim('race', T0, 60_000, node))),

@@ -220,6 +220,14 @@ export function createJobStore(db: Kysely<Database>, d: SqlDialect): JobStore {
       );
       return true;
     },
+    async backdate(name, claimedAt, by, to) {
+      await rawQuery(
+        db,
+        d,
+        'update job_runs set last_run_at = ? where name = ? and last_run_at = ? and run_by = ? returning name',
+        [to, name, claimedAt, by],
+      );
+    },
     async lastRun(name) {
       const [row] = await rawQuery<Database['job_runs']>(db, d, 'select * from job_runs where name = ?', [name]);
       return row ? { at: Number(row.last_run_at), by: row.run_by } : undefined;
