@@ -115,9 +115,13 @@ export interface App {
 }
 
 /** Opens the store the config names: PostgreSQL when `databaseUrl` is set, else SQLite in the data directory. */
-export async function openStorage(config: Config, memory = false): Promise<Storage> {
+export async function openStorage(config: Config, memory = false, externalCheckpoints = false): Promise<Storage> {
   if (config.databaseUrl) return createPostgresStorage({ url: config.databaseUrl });
-  return createSqliteStorage({ file: memory ? ':memory:' : sqliteFile(config), durability: config.durability });
+  return createSqliteStorage({
+    file: memory ? ':memory:' : sqliteFile(config),
+    durability: config.durability,
+    externalCheckpoints,
+  });
 }
 
 function sqliteFile(config: Config): string {
@@ -127,7 +131,11 @@ function sqliteFile(config: Config): string {
 /** The composition root (STYLE #4): the only place that picks adapters and wires modules. Nothing starts at import. */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const storage = await openStorage(config, opts.memory);
+  // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
+  // HTTP, a checkpointer thread copies the WAL into the database. In-memory (tests), PostgreSQL, or running from
+  // TypeScript sources: the same code in-process.
+  const useThread = opts.writerThread ?? (!opts.memory && !config.databaseUrl && import.meta.url.endsWith('.js'));
+  const storage = await openStorage(config, opts.memory, useThread);
   await storage.migrate();
   const metrics = createMetrics();
   // Created after the pipeline (it needs the store's feed); told of each committed batch.
@@ -135,6 +143,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const onBatch = (outcome: BatchOutcome) => {
     activation?.notify();
     metrics.stored.inc(outcome.stored);
+    if (outcome.ms !== undefined) metrics.batchSeconds.observe(outcome.ms / 1000);
     metrics.merges.inc(outcome.merges);
     if (outcome.suppressed > 0) metrics.suppressed.inc({ where: 'pipeline' }, outcome.suppressed);
     if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);
@@ -159,9 +168,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         secret,
       })
     : undefined;
-  // Embedded on a file: the writer thread commits appends and runs the pipeline, the main thread serves reads and
-  // HTTP. In-memory (tests), PostgreSQL, or running from TypeScript sources: the same code in-process.
-  const useThread = opts.writerThread ?? (!opts.memory && !config.databaseUrl && import.meta.url.endsWith('.js'));
   const runActivation = opts.activation ?? opts.pipeline !== false;
   const exportDir = path.join(config.dataDir, 'exports');
   const {
@@ -180,6 +186,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             logLevel: config.logLevel,
             runPipeline: opts.pipeline !== false,
             runActivation,
+            runScheduler: opts.scheduler ?? opts.pipeline !== false,
             exportDir,
             instanceSecret: config.instanceSecret,
             dataDir: config.dataDir,
@@ -283,9 +290,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     wake: (id) => activation?.wake(id),
   });
-  // Embedded: this process is every role, the scheduler's included. Cluster mode starts it with its roles.
+  // Embedded: this process is every role, the scheduler's included (in the writer thread when there is one).
+  // Cluster mode starts it with its roles.
   const scheduler =
-    !cluster && (opts.scheduler ?? opts.pipeline !== false) ? createScheduler({ storage, logger }) : undefined;
+    !cluster && !useThread && (opts.scheduler ?? opts.pipeline !== false)
+      ? createScheduler({ storage, logger })
+      : undefined;
   const http = await createHttpServer({
     logger,
     storage,

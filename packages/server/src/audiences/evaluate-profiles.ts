@@ -143,6 +143,51 @@ export async function evaluateProfiles(
   return outcome;
 }
 
+/** What the pipeline knows of a stored event when it decides whether its profile's audiences may have moved. */
+export interface StoredEventEffects {
+  type: string;
+  /** The `track` call's event name. */
+  name: string | null;
+  /** The event created its profile, or merged others into it. */
+  created: boolean;
+  merged: boolean;
+  /** It carried traits, or consents. */
+  traits: boolean;
+  consents: boolean;
+}
+
+/**
+ * The incremental evaluator's filter (DESIGN §6), read once per batch: which stored events can change a profile's
+ * audiences. One that created or merged a profile, carried traits, consents (when an audience reads them) or a
+ * `group` call (when one reads accounts), or is a `track` of an event name a live audience reads, directly or
+ * through a computed trait. Any other event (a page view; a `track` no audience names) leaves every condition as it
+ * was, and its profile is not evaluated: on a store where most events are page views, most of the evaluator's reads.
+ * Time passing is the scheduler's re-checks', which this does not change.
+ */
+export async function loadAudienceFilter(
+  tx: Stores,
+): Promise<{ audiences: AudienceRow[]; relevant(e: StoredEventEffects): boolean }> {
+  const audiences = await tx.audiences.list({ includeDeleted: true });
+  const live = audiences.filter((a) => a.deletedAt === null);
+  if (audiences.length === 0) return { audiences, relevant: () => false };
+  const { definitions: computed } = await loadComputedTraits(tx.settings);
+  const needs = needsOf(
+    live.map((a) => a.definition),
+    Date.now(),
+    computed,
+  );
+  return {
+    audiences,
+    relevant: (e) =>
+      e.created ||
+      e.merged ||
+      e.traits ||
+      (e.consents && needs.consents) ||
+      (e.type === 'group' && needs.accounts) ||
+      (e.type === 'track' && e.name !== null && needs.names.has(e.name)),
+  };
+}
+
 /** The outbox row of a stay opened or closed: ids, keys and the version that decided it. */
 export function membershipChange(
   kind: typeof AUDIENCE_ENTERED | typeof AUDIENCE_EXITED,

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../seeded-random.js';
 import { bare, idOf, step } from '../test/identity-steps.js';
 import { createTestApp, type TestApp } from '../test/test-app.js';
-import { AUDIENCE_ENTERED, AUDIENCE_EXITED } from './evaluate-profiles.js';
+import { AUDIENCE_ENTERED, AUDIENCE_EXITED, loadAudienceFilter } from './evaluate-profiles.js';
 import { runAudienceJob } from './recompute.js';
 
 const DAY = 86_400_000;
@@ -135,6 +135,57 @@ describe('memberships kept by the pipeline', () => {
     expect(await t.app.storage.memberships.takeDue(Number.MAX_SAFE_INTEGER, 100)).toEqual(
       expect.not.arrayContaining([expect.objectContaining({ profileId: loser })]),
     );
+  });
+});
+
+describe('which stored events the incremental evaluator looks at', () => {
+  const effects = {
+    type: 'track',
+    name: null as string | null,
+    created: false,
+    merged: false,
+    traits: false,
+    consents: false,
+  };
+  it('only those that can move a member: new or merged profiles, traits, and what a live audience reads', async () => {
+    expect((await loadAudienceFilter(t.app.storage)).relevant({ ...effects, created: true })).toBe(false);
+    await t.app.computedTraits.put(
+      'views',
+      { name: 'Views', definition: { fn: 'count', event: 'Pricing Viewed' } },
+      'tok_test',
+    );
+    await create('gold-buyers', GOLD_BUYERS);
+    await create('viewers', { type: 'computed_trait', key: 'views', compare: { op: 'gte', value: 2 } });
+    const { relevant } = await loadAudienceFilter(t.app.storage);
+    const cases: [Partial<typeof effects>, boolean][] = [
+      [{ name: 'Order Completed' }, true],
+      [{ name: 'Pricing Viewed' }, true], // through the computed trait
+      [{ name: 'Page Viewed' }, false],
+      [{ type: 'page', name: 'Order Completed' }, false], // event conditions read track calls
+      [{ name: 'Page Viewed', created: true }, true],
+      [{ name: 'Page Viewed', merged: true }, true],
+      [{ type: 'identify', traits: true }, true],
+      [{ type: 'identify', consents: true }, false], // no audience reads consents
+      [{ type: 'group' }, false], // nor accounts
+    ];
+    for (const [c, want] of cases) expect(relevant({ ...effects, ...c }), JSON.stringify(c)).toBe(want);
+    await create('consented', { type: 'consent', purpose: 'marketing', state: 'granted' });
+    await create('b2b', { type: 'entity', entity: 'account' });
+    const again = (await loadAudienceFilter(t.app.storage)).relevant;
+    expect(again({ ...effects, type: 'identify', consents: true })).toBe(true);
+    expect(again({ ...effects, type: 'group' })).toBe(true);
+  });
+
+  it('a page view leaves a member where the last relevant event put them', async () => {
+    await create('gold-buyers', GOLD_BUYERS);
+    const now = Date.now();
+    await t.send([identify('v1', { plan: 'gold' }), order('v1', 60, now - DAY), order('v1', 70, now - 2 * DAY)]);
+    await t.app.drain();
+    expect(await audiencesOf('v1')).toEqual(['gold-buyers']);
+    await t.send([{ type: 'page', userId: 'v1', name: 'Home', messageId: `m${++n}`, timestamp: iso(now) }]);
+    await t.app.drain();
+    expect(await audiencesOf('v1')).toEqual(['gold-buyers']);
+    expect(await changes(AUDIENCE_ENTERED)).toHaveLength(1);
   });
 });
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type AudienceDefinition, toPublicId } from '@tessera/protocol';
 import type { AudiencesReport, GenerateReport } from './audiences-child.js';
 import { cpuSeconds, peakRssMb } from './child.js';
+import { describeBatches, histogramSince, readHistogram } from './histogram.js';
 import { startTessera } from './tessera-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -137,6 +138,8 @@ interface LatencyRun {
   personalize?: number[];
   /** Events/s the pipeline stored during the probes. */
   storedRate: number;
+  /** The pipeline's batches during the probes (`tessera_pipeline_batch_seconds`). */
+  batches: string;
   serverCpu: number;
   probeSeconds: number;
   peakMb: number;
@@ -152,7 +155,7 @@ function describe(lat: number[], run: LatencyRun): string {
   const s = summary(lat);
   return (
     `${lat.length} probes${run.lost ? ` (${run.lost} lost)` : ''}: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ` +
-    `under ${fmt(run.sent / run.seconds)} events/s background ingest (another process), pipeline ${fmt(run.storedRate)} events/s stored meanwhile, backlog ${fmt(run.backlog)} at the end${Number.isNaN(run.drainSeconds) ? '' : ` (drained in ${run.drainSeconds.toFixed(1)} s)`}, server CPU ${run.serverCpu.toFixed(1)} s over ${run.probeSeconds.toFixed(1)} s`
+    `under ${fmt(run.sent / run.seconds)} events/s background ingest (another process), pipeline ${fmt(run.storedRate)} events/s stored meanwhile (${run.batches}), backlog ${fmt(run.backlog)} at the end${Number.isNaN(run.drainSeconds) ? '' : ` (drained in ${run.drainSeconds.toFixed(1)} s)`}, server CPU ${run.serverCpu.toFixed(1)} s over ${run.probeSeconds.toFixed(1)} s`
   );
 }
 
@@ -285,7 +288,10 @@ async function probeLatency(
       const res = await call('GET', '/metrics', bearer);
       return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(res.body)?.[1] ?? 'NaN');
     };
+    const batches = async () =>
+      readHistogram((await call('GET', '/metrics', bearer)).body, 'tessera_pipeline_batch_seconds');
     const stored0 = await metric('tessera_events_stored_total');
+    const batches0 = await batches();
     const c0 = cpuSeconds(server.pid as number);
     const started = performance.now();
     const results = await Promise.all(
@@ -297,6 +303,7 @@ async function probeLatency(
     const probeSeconds = (performance.now() - started) / 1000;
     const serverCpu = cpuSeconds(server.pid as number) - c0;
     const storedRate = ((await metric('tessera_events_stored_total')) - stored0) / probeSeconds;
+    const batchesMeanwhile = histogramSince(batches0, await batches());
     background.kill('SIGTERM');
     await backgroundDone;
     polling = false;
@@ -321,6 +328,7 @@ async function probeLatency(
       serverCpu,
       probeSeconds,
       personalize,
+      batches: describeBatches(batchesMeanwhile),
       peakMb: peakRssMb(server.pid as number),
     };
   } finally {

@@ -113,7 +113,8 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     }
     failures = 0;
     for (const m of good) m.ack();
-    opts.onBatch?.(outcome, performance.now() - started);
+    outcome.ms = performance.now() - started;
+    opts.onBatch?.(outcome, outcome.ms);
     return true;
   }
 

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The Prometheus metrics of one app (its own registry: two apps in one process do not share counters).
@@ -45,6 +45,12 @@ export function createMetrics() {
     help: 'Backlog divided by measured pipeline throughput',
     registers: [registry],
   });
+  const batchSeconds = new Histogram({
+    name: 'tessera_pipeline_batch_seconds',
+    help: 'Wall-clock time of a pipeline batch, from reading the log to the commit',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const suppressed = new Counter({
     name: 'tessera_events_suppressed_total',
     help: 'Calls dropped because they carry an erased identifier (the suppression list), at ingest or in the pipeline',
@@ -68,6 +74,7 @@ export function createMetrics() {
     backlogEvents,
     lagSeconds,
     backlogSeconds,
+    batchSeconds,
     rejected,
   };
 }

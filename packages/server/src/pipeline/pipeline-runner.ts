@@ -51,7 +51,10 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
         if (!(e instanceof IsolateBatch)) opts.logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
         outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated');
       }
-      if (outcome) opts.timed?.(outcome, performance.now() - started);
+      if (outcome) {
+        outcome.ms = performance.now() - started;
+        opts.timed?.(outcome, outcome.ms);
+      }
       return outcome;
     });
     chain = next.catch(() => undefined);

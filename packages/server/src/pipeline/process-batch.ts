@@ -1,4 +1,4 @@
-import { evaluateProfiles } from '../audiences/evaluate-profiles.js';
+import { evaluateProfiles, loadAudienceFilter } from '../audiences/evaluate-profiles.js';
 import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
@@ -30,6 +30,8 @@ export interface BatchOutcome {
   lastPosition: number;
   /** Receive time (ms) of the last entry, for lag. */
   lastReceivedAt: number;
+  /** Wall-clock time of the batch (ms), an isolated second attempt included; set by the runner that ran it. */
+  ms?: number;
 }
 
 /** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
@@ -169,6 +171,7 @@ async function applyEntries(
   };
   /** The profiles the stored events resolved to or merged: their audiences are evaluated once, at the end. */
   const touched = new Set<string>();
+  const audienceFilter = await loadAudienceFilter(root);
   const quarantined = new Map<string, number>();
   const processed: ProcessedRow[] = [];
   const changes: PipelineContext['changes'] = [];
@@ -209,6 +212,7 @@ async function applyEntries(
       rulesVersion,
       survivorship,
       merged: [],
+      created: false,
       family: async () => [],
       traits: {},
       consents: new Map(),
@@ -240,8 +244,19 @@ async function applyEntries(
       continue;
     }
     outcome.stored++;
-    touched.add(ctx.profileId);
-    for (const id of ctx.merged) touched.add(id);
+    if (
+      audienceFilter.relevant({
+        type: ctx.event.type,
+        name: ctx.event.event ?? null,
+        created: ctx.created,
+        merged: ctx.merged.length > 0,
+        traits: Object.keys(ctx.traits).length > 0,
+        consents: ctx.consents.size > 0,
+      })
+    ) {
+      touched.add(ctx.profileId);
+      for (const id of ctx.merged) touched.add(id);
+    }
     ctx.changes.push(
       change(ctx, 'event.stored', {
         profileId: ctx.profileId,
@@ -255,7 +270,7 @@ async function applyEntries(
   await flushCaches();
   await buffered?.flush();
   // DESIGN §3: … → audiences → outbox. After the caches are written, on the transaction's own stores.
-  const audiences = await evaluateProfiles(root, touched, now);
+  const audiences = await evaluateProfiles(root, touched, now, audienceFilter.audiences);
   outcome.audiences = { entered: audiences.entered, exited: audiences.exited };
   changes.push(...audiences.changes);
   await tx.processed.insert(processed);

@@ -35,6 +35,8 @@ export interface PipelineContext {
   profileId: string;
   /** Profiles merged into `profileId` by this event. */
   merged: string[];
+  /** Set by `identity`: `profileId` was created by this event. */
+  created: boolean;
   /** Every id redirected to `profileId`, and itself (looked up once, when a step needs it). */
   family(): Promise<string[]>;
   /** Traits observed on the event (identify traits and `context.traits`). */

@@ -5,6 +5,8 @@ import { TesseraError } from '../errors.js';
 import type { AppendResult } from '../ingest/group-commit.js';
 import type { BacklogState, IngestWriter } from '../ingest/ingest-writer.js';
 import type { Logger } from '../logger.js';
+import { startCheckpointer } from '../storage/sqlite/checkpointer.js';
+import { logFileOf } from '../storage/sqlite/create-sqlite-storage.js';
 import { type PackedEntries, packEntries } from './pack-entries.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 import type { BatchOutcome } from './process-batch.js';
@@ -27,6 +29,11 @@ export async function startWriterThread(
   appendAudit: (rows: AuditEntry[]) => Promise<void>;
 }> {
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
+  // Every connection to the store leaves checkpoints to this thread (`externalCheckpoints`).
+  const checkpointer = startCheckpointer(
+    { files: [data.file, logFileOf(data.file)], durability: data.durability, intervalMs: 500 },
+    logger,
+  );
   let seq = 0;
   let dead: Error | undefined;
   let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
@@ -77,7 +84,12 @@ export async function startWriterThread(
     });
     worker.once('exit', () => fail(new Error('writer thread exited')));
   });
-  await ready;
+  try {
+    await ready;
+  } catch (e) {
+    await checkpointer.stop();
+    throw e;
+  }
   const writer: IngestWriter = {
     async append(req) {
       const result = await call<AppendResult>({ op: 'append', log: packEntries(req.log) });
@@ -96,8 +108,12 @@ export async function startWriterThread(
     notify() {},
     drain: () => call<void>({ op: 'drain' }),
     async stop() {
-      if (!dead) await call<void>({ op: 'stop' });
-      await worker.terminate();
+      try {
+        if (!dead) await call<void>({ op: 'stop' });
+        await worker.terminate();
+      } finally {
+        await checkpointer.stop();
+      }
     },
   };
   // The router and delivery loops run in the thread (they stop with it).

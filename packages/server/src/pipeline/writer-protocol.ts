@@ -14,6 +14,8 @@ export interface WriterData {
   runPipeline: boolean;
   /** Start the destination router and delivery loops (false: only `drain` runs them). */
   runActivation: boolean;
+  /** Run the scheduler's jobs (audience re-checks, RFM, retention…), whose writes take turns with the batches. */
+  runScheduler: boolean;
   /** Where file destinations may write. */
   exportDir: string;
   /** The instance secret (suppression hashes), or where `instance.key` is. */

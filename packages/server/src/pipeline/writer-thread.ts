@@ -6,6 +6,7 @@ import { builtinDestinations } from '../destinations/plugins/index.js';
 import { createDestinationRegistry } from '../destinations/registry.js';
 import { createLogger } from '../logger.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
+import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
 import { unpackEntries } from './pack-entries.js';
@@ -17,13 +18,13 @@ import type { ToWriter, WriterData } from './writer-protocol.js';
  * appends and runs the pipeline, so the main thread's reads and HTTP never wait on a commit. It also runs the
  * destination router and delivery loops (docs/destinations.md): their claims and settlements are writes, which here
  * take turns with the pipeline's batches on one connection instead of contending with them for SQLite's lock; so
- * do the audit log's group commits.
+ * do the audit log's group commits and the scheduler's jobs.
  */
 const data = workerData as WriterData;
 const port = parentPort;
 if (!port) throw new Error('writer-thread must run as a worker');
 const logger = createLogger(data.logLevel);
-const storage = createSqliteStorage({ file: data.file, durability: data.durability });
+const storage = createSqliteStorage({ file: data.file, durability: data.durability, externalCheckpoints: true });
 const catalog = createDestinationCatalog(
   storage,
   createDestinationRegistry(builtinDestinations(data.exportDir)),
@@ -45,6 +46,10 @@ const { writer, runner } = await createEmbeddedPipeline(storage, {
     port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });
   },
 });
+
+// The scheduler's jobs write (audience re-checks every second when due): from the main thread's connection, each
+// commit would make the pipeline's next batch retry its snapshot, as the audit log's did (docs/performance.md).
+const scheduler = data.runScheduler ? createScheduler({ storage, logger }) : undefined;
 
 function reply(id: number, work: Promise<unknown>) {
   work.then(
@@ -77,6 +82,7 @@ port.on('message', (msg: ToWriter) => {
       return reply(
         msg.id,
         (async () => {
+          await scheduler?.stop();
           await runner.stop();
           await activation.stop();
           await storage.close();
@@ -85,5 +91,6 @@ port.on('message', (msg: ToWriter) => {
   }
 });
 if (data.runPipeline) runner.start();
+scheduler?.start();
 if (data.runActivation) await activation.start();
 port.postMessage({ op: 'ready', backlog: writer.backlog() });

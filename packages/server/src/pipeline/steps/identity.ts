@@ -21,6 +21,7 @@ export const identityStep: Step = {
     if (!result.ok) return { kind: 'dlq', code: result.code, reason: result.reason };
     ctx.profileId = result.profileId;
     ctx.merged = result.merged;
+    ctx.created = result.created;
     let family: Promise<string[]> | undefined;
     ctx.family = () => {
       family ??= ctx.tx.identities.family(result.profileId);

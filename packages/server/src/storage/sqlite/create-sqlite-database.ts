@@ -11,6 +11,12 @@ export interface SqliteOptions {
   readonly durability?: 'normal' | 'full';
   /** Open read-only (a reader connection beside the writer thread). */
   readonly readonly?: boolean;
+  /**
+   * WAL checkpoints are run by a checkpointer thread (`checkpointer.ts`), not by this connection's commits. By
+   * default SQLite copies the WAL into the database inside the commit that takes it past 1,000 pages: on a large
+   * store that is a third of a pipeline batch's time (docs/performance.md).
+   */
+  readonly externalCheckpoints?: boolean;
 }
 
 /**
@@ -36,6 +42,9 @@ export function openSqlite(opts: SqliteOptions): {
   // (DESIGN §8, docs/privacy.md).
   raw.pragma('secure_delete = ON');
   raw.pragma('cache_size = -65536');
+  if (opts.externalCheckpoints) raw.pragma('wal_autocheckpoint = 0');
+  // Once checkpointed and restarted, a WAL grown past 64 MB (a burst) is truncated back to that.
+  raw.pragma('journal_size_limit = 67108864');
   raw.pragma('temp_store = MEMORY');
   // SQLite's lower() folds ASCII only; search must match 'Émilie' with 'émilie' as PostgreSQL does.
   raw.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
