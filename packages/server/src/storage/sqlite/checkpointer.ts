@@ -40,9 +40,13 @@ export function startCheckpointer(data: CheckpointerData, logger: Logger): { sto
       const w = worker;
       worker = undefined;
       if (!w) return;
+      // Referenced while it stops: an unreferenced thread and timer would let the process exit mid-await.
+      w.ref();
       const exited = new Promise((resolve) => w.once('exit', resolve));
       w.postMessage('stop');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       await w.terminate();
     },
   };
