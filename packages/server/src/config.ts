@@ -111,5 +111,5 @@ export function redactConfig(config: Config): Record<string, unknown> {
 
 /** A database URL as it may be shown: the password (`user:password@`, or a `password=` parameter) becomes `***`. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
+  return url.replace(/\/\/([^:/@,]*):[^@,]*@/g, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }

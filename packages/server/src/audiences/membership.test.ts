@@ -176,16 +176,24 @@ describe('which stored events the incremental evaluator looks at', () => {
     expect(again({ ...effects, type: 'group' })).toBe(true);
   });
 
-  it('a page view leaves a member where the last relevant event put them', async () => {
+  it('a page view does not evaluate its profile: an expired window is the re-check’s to close', async () => {
     await create('gold-buyers', GOLD_BUYERS);
     const now = Date.now();
-    await t.send([identify('v1', { plan: 'gold' }), order('v1', 60, now - DAY), order('v1', 70, now - 2 * DAY)]);
+    // The first order leaves the 30-day window 2.5 s from now.
+    await t.send([
+      identify('v1', { plan: 'gold' }),
+      order('v1', 60, now - 30 * DAY + 2_500),
+      order('v1', 70, now - 2 * DAY),
+    ]);
     await t.app.drain();
     expect(await audiencesOf('v1')).toEqual(['gold-buyers']);
-    await t.send([{ type: 'page', userId: 'v1', name: 'Home', messageId: `m${++n}`, timestamp: iso(now) }]);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await t.send([{ type: 'page', userId: 'v1', name: 'Home', messageId: `m${++n}`, timestamp: iso(Date.now()) }]);
     await t.app.drain();
-    expect(await audiencesOf('v1')).toEqual(['gold-buyers']);
-    expect(await changes(AUDIENCE_ENTERED)).toHaveLength(1);
+    expect(await audiencesOf('v1')).toEqual(['gold-buyers']); // not evaluated by the page view
+    await runAudienceJob(t.app.storage); // the re-check set at the window's edge is due
+    expect(await audiencesOf('v1')).toEqual([]);
+    expect(await changes(AUDIENCE_EXITED)).toHaveLength(1);
   });
 });
 

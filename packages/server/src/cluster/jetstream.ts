@@ -43,6 +43,8 @@ export interface JetStreamHandle {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly names: StreamNames;
+  /** Streams that hold more replicas than `TESSERA_NATS_REPLICAS` asks for, as `name: count` (left as they are). */
+  readonly fewerReplicas: readonly string[];
   /** False while the connection is down (it reconnects by itself). */
   connected(): boolean;
   /** Resolves to `connected()` once connected, or after `ms` (a brief disconnect is waited out). */
@@ -88,6 +90,8 @@ export async function openJetStream(
   const jsm = await jetstreamManager(nc);
   const names = streamNames(prefix);
   const replicas = opts.replicas ?? 1;
+  /** Streams holding more replicas than this node asks for (left as they are). */
+  const fewerReplicas: string[] = [];
   for (const [name, subjects] of [
     [names.logStream, [names.logSubject]],
     [names.changeStream, [names.changeSubject, names.configSubject]],
@@ -102,10 +106,17 @@ export async function openJetStream(
     };
     try {
       const info = await jsm.streams.info(name);
-      // A stream made by an earlier version lacks the config subject; a replica count changed (R1 → R3 once the
-      // servers are a cluster) is applied by JetStream, which copies the stream to the new replicas.
-      if (subjects.some((s) => !info.config.subjects?.includes(s)) || info.config.num_replicas !== replicas)
-        await jsm.streams.update(name, { ...info.config, subjects: [...subjects], num_replicas: replicas });
+      // A stream made by an earlier version lacks the config subject; more replicas asked for (R1 → R3 once the
+      // servers are a cluster) are added by JetStream, which copies the stream. Fewer are never applied: one node
+      // started without `TESSERA_NATS_REPLICAS` must not scale an R3 stream down.
+      const more = replicas > info.config.num_replicas;
+      if (subjects.some((s) => !info.config.subjects?.includes(s)) || more)
+        await jsm.streams.update(name, {
+          ...info.config,
+          subjects: [...subjects],
+          num_replicas: Math.max(replicas, info.config.num_replicas),
+        });
+      if (replicas < info.config.num_replicas) fewerReplicas.push(`${name}: ${info.config.num_replicas}`);
     } catch (e) {
       if (!isNotFound(e)) throw e;
       await jsm.streams.add(wanted);
@@ -132,6 +143,7 @@ export async function openJetStream(
     js: jetstream(nc),
     jsm,
     names,
+    fewerReplicas,
     connected: () => connected && !nc.isClosed(),
     async waitConnected(ms) {
       if (connected && !nc.isClosed()) return true;

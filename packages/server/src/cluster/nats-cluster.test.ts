@@ -77,7 +77,7 @@ suite('cluster mode on a three-server NATS cluster (R3 streams)', () => {
         event: 'Viewed',
         messageId: `r3-${batch}-${i}`,
       }));
-      for (let attempt = 0; attempt < 60; attempt++) {
+      for (let attempt = 0; attempt < 120; attempt++) {
         const res = await app.http.inject({
           method: 'POST',
           url: '/v1/batch',
@@ -88,14 +88,18 @@ suite('cluster mode on a three-server NATS cluster (R3 streams)', () => {
           acknowledged.push(...calls.map((c) => c.messageId));
           return;
         }
-        expect(res.statusCode).toBe(503); // never anything else, never a 200 for a lost publish
+        expect(res.statusCode, res.body).toBe(503); // never anything else, never a 200 for a lost publish
         refused++;
         await new Promise((r) => setTimeout(r, 250));
       }
-      throw new Error(`batch ${batch} was refused for 15 s`);
+      throw new Error(`batch ${batch} was refused for 30 s`);
     };
     for (let b = 0; b < 20; b++) await send(b);
-    const leader = (await jsm.streams.info(names.logStream)).cluster?.leader;
+    let leader: string | undefined;
+    for (let i = 0; i < 50 && !leader; i++) {
+      leader = (await jsm.streams.info(names.logStream)).cluster?.leader;
+      if (!leader) await new Promise((r) => setTimeout(r, 200));
+    }
     expect(nats.names).toContain(leader);
     await nats.kill(leader as string);
     // The load goes on while the two others elect a new leader.

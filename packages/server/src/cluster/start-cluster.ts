@@ -50,6 +50,11 @@ export async function startCluster(deps: {
     ackWaitMs: config.natsAckWaitMs,
     replicas: config.natsReplicas,
   });
+  if (handle.fewerReplicas.length > 0)
+    logger.warn(
+      { streams: handle.fewerReplicas, replicas: config.natsReplicas },
+      'streams hold more replicas than TESSERA_NATS_REPLICAS; left as they are',
+    );
   const jsWriter = has('api') ? createJetStreamIngestWriter(handle, logger) : undefined;
   const writer = jsWriter ?? refusingWriter();
   const relay = has('worker') ? createOutboxRelay({ handle, storage, logger }) : undefined;
@@ -120,7 +125,9 @@ export async function startCluster(deps: {
       );
       if (follower) {
         follower.start();
+        // What changed between this node's first loads and the follower's start point.
         void reloadKeys();
+        void reloadSuppression();
         reloadTimer = setInterval(() => {
           void reloadKeys();
           void reloadSuppression();

@@ -20,13 +20,14 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
   const add = (type: string, value: unknown) => {
     const n = normaliseIdentifier(type, value, rules.defaultPhoneRegion);
     // Blocked values (`null`, `anonymous`…) are dropped by the resolver: locking them would serialise every batch.
-    if (n.ok && !blocked.has(n.value.toLowerCase()))
-      identifiers.set(`${type}\u0000${n.value}`, { type, value: n.value });
+    if (!n.ok || blocked.has(n.value.toLowerCase())) return false;
+    identifiers.set(`${type}\u0000${n.value}`, { type, value: n.value });
+    return true;
   };
   const types = Object.keys(rules.types);
   const groups = new Map<string, string>();
   /**
-   * The calls this batch quarantines without an identifier to lock: a message delivered again while its first
+   * The calls this batch may quarantine without an identifier to lock: a message delivered again while its first
    * delivery still runs (past the ack wait) then waits for it, and finds its quarantine row instead of adding one.
    */
   const refused = new Set<string>();
@@ -42,7 +43,10 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
       refused.add(`${entry.sourceId}\u0000${entry.messageId}`);
       continue; // the parse step quarantines it
     }
-    for (const r of extractIdentifiers(event, types)) add(r.type, r.value);
+    let kept = 0;
+    for (const r of extractIdentifiers(event, types)) if (add(r.type, r.value)) kept++;
+    // None kept (all blocked or invalid): the call is quarantined (`missing_identity`) with nothing else to lock.
+    if (kept === 0 && event.type !== 'alias') refused.add(`${entry.sourceId}\u0000${entry.messageId}`);
     // Accounts are upserted by group id (read, merge traits, write): one worker at a time per group.
     if (event.type === 'group' && typeof event.groupId === 'string') groups.set(event.groupId, event.groupId);
     if (event.type === 'alias' && event.previousId !== undefined) {

@@ -1,4 +1,4 @@
-import { evaluateProfiles, loadAudienceFilter } from '../audiences/evaluate-profiles.js';
+import { evaluateProfiles, loadAudienceFilter, type StoredEventEffects } from '../audiences/evaluate-profiles.js';
 import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
@@ -170,8 +170,7 @@ async function applyEntries(
     lastReceivedAt: 0,
   };
   /** The profiles the stored events resolved to or merged: their audiences are evaluated once, at the end. */
-  const touched = new Set<string>();
-  const audienceFilter = await loadAudienceFilter(root);
+  const stored: { profileId: string; merged: string[]; effects: StoredEventEffects }[] = [];
   const quarantined = new Map<string, number>();
   const processed: ProcessedRow[] = [];
   const changes: PipelineContext['changes'] = [];
@@ -244,19 +243,18 @@ async function applyEntries(
       continue;
     }
     outcome.stored++;
-    if (
-      audienceFilter.relevant({
+    stored.push({
+      profileId: ctx.profileId,
+      merged: ctx.merged,
+      effects: {
         type: ctx.event.type,
         name: ctx.event.event ?? null,
         created: ctx.created,
         merged: ctx.merged.length > 0,
         traits: Object.keys(ctx.traits).length > 0,
         consents: ctx.consents.size > 0,
-      })
-    ) {
-      touched.add(ctx.profileId);
-      for (const id of ctx.merged) touched.add(id);
-    }
+      },
+    });
     ctx.changes.push(
       change(ctx, 'event.stored', {
         profileId: ctx.profileId,
@@ -270,6 +268,15 @@ async function applyEntries(
   await flushCaches();
   await buffered?.flush();
   // DESIGN §3: … → audiences → outbox. After the caches are written, on the transaction's own stores.
+  // The definitions are read here, one statement before `evaluateProfiles` holds them (`lock … share`), as it
+  // would read them itself: a recomputation committed during the batch is seen.
+  const audienceFilter = await loadAudienceFilter(root);
+  const touched = new Set<string>();
+  for (const s of stored) {
+    if (!audienceFilter.relevant(s.effects)) continue;
+    touched.add(s.profileId);
+    for (const id of s.merged) touched.add(id);
+  }
   const audiences = await evaluateProfiles(root, touched, now, audienceFilter.audiences);
   outcome.audiences = { entered: audiences.entered, exited: audiences.exited };
   changes.push(...audiences.changes);

@@ -59,6 +59,8 @@ describe('redactUrl', () => {
     ],
     ['postgres://:s3cret@db/cdp', 'postgres://:***@db/cdp'],
     ['postgres://tessera@db/cdp', 'postgres://tessera@db/cdp'],
+    // A NATS cluster's servers, comma-separated: every password hidden.
+    ['nats://a:p1@n1:4222,nats://b:p2@n2:4222', 'nats://a:***@n1:4222,nats://b:***@n2:4222'],
   ])('%s → %s', (url, shown) => {
     expect(redactUrl(url)).toBe(shown);
   });

@@ -14,20 +14,24 @@ export interface CheckpointerData {
  * takes no lock a writer or a reader waits for: it copies the WAL frames no reader still needs into the database,
  * and the writer starts the WAL over once they all are. So the pipeline's commits only append to the WAL, and the
  * copy (and, at `synchronous=NORMAL`, the one disk sync per checkpoint) happens beside them. A thread that exits is
- * started again a second later: without it the WAL would only grow.
+ * started again, 1 s later, then up to a minute after repeated exits: without it the WAL would only grow.
  */
 export function startCheckpointer(data: CheckpointerData, logger: Logger): { stop(): Promise<void> } {
   let worker: Worker | undefined;
   let stopping = false;
   let restart: NodeJS.Timeout | undefined;
+  let failures = 0;
   const start = () => {
     const w = new Worker(new URL('./checkpoint-thread.js', import.meta.url), { workerData: data });
     worker = w;
     w.on('error', (e) => logger.error({ err: errorFields(e) }, 'checkpointer thread failed'));
     w.on('exit', () => {
       if (stopping || worker !== w) return;
-      logger.warn('checkpointer thread exited; starting it again in 1 s');
-      restart = setTimeout(start, 1000);
+      worker = undefined;
+      failures++;
+      const delay = Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6));
+      logger.warn({ failures, delay }, 'checkpointer thread exited; starting it again');
+      restart = setTimeout(start, delay);
       restart.unref();
     });
     w.unref();
