@@ -8,7 +8,7 @@ import type { Stores } from '../storage/storage.js';
 /**
  * Serialises a batch with every other worker's that could touch the same people (cluster mode, DESIGN §4): first
  * the advisory locks of every normalised identifier the batch names (blocked values aside), of the group ids of
- * its `group` calls and of the calls it quarantines unparsed, in one global order; then the rows of the
+ * its `group` calls and of the calls it may quarantine with no identifier to lock, in one global order; then the rows of the
  * profiles that own them now (survivors), in id order. A worker resolving any of these identifiers, or changing
  * one of these profiles through another identifier, waits for this transaction; locks are always taken
  * identifiers-then-profiles, so two batches wait for each other at most once (a deadlock PostgreSQL still reports
