@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import type { Change } from '../bus/ports.js';
 import type { ChangeFeed } from '../destinations/change-feed.js';
-import type { JetStreamHandle } from './jetstream.js';
+import { fetchAll, type JetStreamHandle } from './jetstream.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -35,7 +35,7 @@ export async function createJetStreamChangeFeed(
       const consumer = await handle.js.consumers.get(stream, durable);
       const iter = await consumer.fetch({ max_messages: limit, expires: Math.max(1000, opts.fetchWaitMs ?? 1000) });
       const out: Change[] = [];
-      for await (const m of iter) {
+      for (const m of (await fetchAll(iter)).messages) {
         // Config notices share the stream (`config-notices.ts`); they are not changes to route.
         if (m.subject !== handle.names.changeSubject) {
           m.ack();

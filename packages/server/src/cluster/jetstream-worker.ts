@@ -6,7 +6,7 @@ import type { PipelineRunner } from '../pipeline/pipeline-runner.js';
 import { type BatchOutcome, IsolateBatch, isRetryable, processEntries } from '../pipeline/process-batch.js';
 import type { Step } from '../pipeline/step.js';
 import type { Storage } from '../storage/storage.js';
-import { decodeLogMessage, type JetStreamHandle, logPosition } from './jetstream.js';
+import { decodeLogMessage, fetchAll, type JetStreamHandle, logPosition } from './jetstream.js';
 
 /** A message that fails on its own this many times (not because the store is down) is terminated. */
 const MAX_DELIVERIES = 5;
@@ -40,13 +40,12 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
   let entriesPerMessage = 100;
   let stopFetch: (() => void) | undefined;
 
-  async function fetchBatch(waitMs: number): Promise<JsMsg[]> {
+  async function fetchBatch(waitMs: number): Promise<{ messages: JsMsg[]; cutShort: boolean }> {
     const consumer = await handle.js.consumers.get(handle.names.logStream, handle.names.pipelineConsumer);
     const max = Math.max(1, Math.min(100, Math.round(opts.batchSize / entriesPerMessage)));
     const iter = await consumer.fetch({ max_messages: max, expires: Math.max(1000, waitMs) });
     stopFetch = () => iter.stop();
-    const out: JsMsg[] = [];
-    for await (const m of iter) out.push(m);
+    const out = await fetchAll(iter);
     stopFetch = undefined;
     return out;
   }
@@ -122,7 +121,7 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     while (running) {
       let msgs: JsMsg[];
       try {
-        msgs = await fetchBatch(opts.fetchWaitMs ?? 1000);
+        msgs = (await fetchBatch(opts.fetchWaitMs ?? 1000)).messages;
       } catch (e) {
         if (!running) return;
         logger.warn({ err: errorFields(e) }, 'fetch failed; retrying');
@@ -142,10 +141,14 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     notify() {},
     async drain() {
       // Until a short fetch finds nothing (tests): the messages of a failed batch come back after their delay.
-      for (let empty = 0; empty < 2; ) {
-        const msgs = await fetchBatch(300);
-        if (msgs.length === 0) empty++;
-        else {
+      for (let empty = 0, cut = 0; empty < 2; ) {
+        const { messages: msgs, cutShort } = await fetchBatch(300);
+        if (msgs.length === 0) {
+          // Cut short (a NATS server failing over): not a sign that nothing is pending; for 30 s at most.
+          if (!cutShort) empty++;
+          else if (++cut > 60) throw new Error('NATS fetches keep failing (heartbeats missed)');
+          else await new Promise((r) => setTimeout(r, 500));
+        } else {
           empty = 0;
           await handleBatch(msgs);
         }

@@ -167,6 +167,22 @@ export async function openJetStream(
   };
 }
 
+/**
+ * Reads a fetch to its end. A fetch the client stops because the server's heartbeats stopped (the server went
+ * away, or a stream's leader is being elected) gives what it received before, marked `cutShort`: the rest comes
+ * with a later fetch, and an empty answer then does not mean that nothing is pending.
+ */
+export async function fetchAll<T>(iter: AsyncIterable<T>): Promise<{ messages: T[]; cutShort: boolean }> {
+  const messages: T[] = [];
+  try {
+    for await (const m of iter) messages.push(m);
+  } catch (e) {
+    if (!(e instanceof Error && e.message === 'heartbeats missed')) throw e;
+    return { messages, cutShort: true };
+  }
+  return { messages, cutShort: false };
+}
+
 function isNotFound(e: unknown): boolean {
   const err = e as { code?: unknown; api_error?: { err_code?: number }; message?: string };
   return (
