@@ -6,6 +6,11 @@ import type { AuditEntry } from './ports.js';
 /** Commits a group of entries: the store's transaction, or (embedded) the writer thread's. */
 export type AuditAppend = (rows: AuditEntry[]) => Promise<void>;
 
+/** Commits a group of entries in one write transaction of `storage` (whichever thread holds it). */
+export function commitAuditEntries(storage: Storage, rows: AuditEntry[]): Promise<void> {
+  return storage.transaction((tx) => tx.audit.append(rows), { write: true });
+}
+
 /**
  * The audit log (DESIGN §8): entries are buffered in memory and group-committed, one transaction per flush (every
  * `flushMs`, 2 s by default, or at once past `maxBuffer` entries), so auditing every profile read costs a request no
@@ -24,8 +29,7 @@ export function createAuditLog(deps: {
 }) {
   const clock = deps.clock ?? Date.now;
   const maxBuffer = deps.maxBuffer ?? 500;
-  const append: AuditAppend =
-    deps.append ?? ((rows) => deps.storage.transaction((tx) => tx.audit.append(rows), { write: true }));
+  const append: AuditAppend = deps.append ?? ((rows) => commitAuditEntries(deps.storage, rows));
   let buffer: AuditEntry[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let lost = 0;

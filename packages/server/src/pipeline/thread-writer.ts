@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { AuditAppend } from '../auth/audit-log.js';
 import type { AuditEntry } from '../auth/ports.js';
 import type { ActivationControl } from '../destinations/activation.js';
 import { TesseraError } from '../errors.js';
@@ -26,7 +27,7 @@ export async function startWriterThread(
   runner: PipelineRunner;
   activation: ActivationControl;
   /** Commits audit entries in the thread, between the pipeline's batches. */
-  appendAudit: (rows: AuditEntry[]) => Promise<void>;
+  appendAudit: AuditAppend;
 }> {
   const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
   // Every connection to the store leaves checkpoints to this thread (`externalCheckpoints`).
@@ -126,7 +127,7 @@ export async function startWriterThread(
     scrubExports: (values) => call<{ files: number; lines: number }>({ op: 'scrub-exports', values: [...values] }),
     async stop() {},
   };
-  const appendAudit = (rows: AuditEntry[]) => call<void>({ op: 'audit', rows });
+  const appendAudit: AuditAppend = (rows) => call<void>({ op: 'audit', rows });
   return { writer, runner, activation, appendAudit };
 }
 

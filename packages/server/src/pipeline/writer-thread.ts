@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { commitAuditEntries } from '../auth/audit-log.js';
 import { createActivation } from '../destinations/activation.js';
 import { createDestinationCatalog } from '../destinations/catalog.js';
 import { createTableChangeFeed } from '../destinations/change-feed.js';
@@ -74,10 +75,7 @@ port.on('message', (msg: ToWriter) => {
     case 'scrub-exports':
       return reply(msg.id, activation.scrubExports(msg.values));
     case 'audit':
-      return reply(
-        msg.id,
-        storage.transaction((tx) => tx.audit.append(msg.rows), { write: true }),
-      );
+      return reply(msg.id, commitAuditEntries(storage, msg.rows));
     case 'stop':
       return reply(
         msg.id,

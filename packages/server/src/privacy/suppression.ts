@@ -49,24 +49,26 @@ export function createSuppressionList(deps: { storage: Stores; secret: SecretPro
   let hashes = new Set<string>();
   let rules: HashRules = { types: [], region: 'US' };
   const listeners: ((added: readonly string[]) => void)[] = [];
+  async function warm() {
+    const loaded = new Set(await deps.storage.suppressions.all());
+    rules = await hashRules(deps.storage.settings);
+    // Hashes remembered from the bus while the load ran are in the store too, unless their erasure is not yet
+    // visible here: keep them either way (a hash is never removed from the list).
+    for (const h of hashes) loaded.add(h);
+    hashes = loaded;
+  }
+  function remember(added: readonly string[]): void {
+    for (const h of added) hashes.add(h);
+  }
   return {
-    async warm() {
-      const loaded = new Set(await deps.storage.suppressions.all());
-      rules = await hashRules(deps.storage.settings);
-      // Hashes remembered from the bus while the load ran are in the store too, unless their erasure is not yet
-      // visible here: keep them either way (a hash is never removed from the list).
-      for (const h of hashes) loaded.add(h);
-      hashes = loaded;
-    },
+    warm,
     /** Adds hashes another node's erasure suppressed (from the change bus). */
-    remember(added: readonly string[]): void {
-      for (const h of added) hashes.add(h);
-    },
+    remember,
     /** This node's erasure committed these hashes: hold them, reload, and tell the listeners (cluster: the bus). */
     async erased(added: readonly string[]): Promise<void> {
-      for (const h of added) hashes.add(h);
+      remember(added);
       for (const l of listeners) l(added);
-      await this.warm();
+      await warm();
     },
     /** Called with the hashes of each erasure this node commits. */
     onErased(listener: (added: readonly string[]) => void): void {

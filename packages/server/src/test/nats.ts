@@ -35,11 +35,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      if (await answers(port)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the private nats-server did not start');
+    await untilAnswers(port);
   };
   const stop = async () => {
     const c = child;
@@ -61,6 +57,15 @@ export async function startPrivateNats(): Promise<PrivateNats> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits up to 10 s for a server to accept connections on `port`. */
+async function untilAnswers(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await answers(port)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`a private nats-server did not start on port ${port}`);
 }
 
 function answers(port: number): Promise<boolean> {
@@ -119,11 +124,7 @@ export async function startNatsCluster(): Promise<PrivateNatsCluster> {
   names.forEach((_, i) => {
     start(i);
   });
-  for (const port of ports)
-    for (let i = 0; !(await answers(port)); i++) {
-      if (i > 100) throw new Error('a private nats-server of the cluster did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  for (const port of ports) await untilAnswers(port);
   return {
     url: ports.map((p) => `nats://127.0.0.1:${p}`).join(','),
     names,
@@ -131,7 +132,7 @@ export async function startNatsCluster(): Promise<PrivateNatsCluster> {
     async restart(name) {
       await kill(name);
       start(names.indexOf(name));
-      while (!(await answers(ports[names.indexOf(name)]))) await new Promise((r) => setTimeout(r, 100));
+      await untilAnswers(ports[names.indexOf(name)]);
     },
     async remove() {
       for (const name of names) await kill(name);
