@@ -183,6 +183,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             file: sqliteFile(config),
             durability: config.durability,
             batchSize: config.pipelineBatchSize,
+            nice: config.pipelineNice,
             logLevel: config.logLevel,
             runPipeline: opts.pipeline !== false,
             runActivation,

@@ -21,6 +21,11 @@ export interface Config {
   /** Events per pipeline transaction. */
   readonly pipelineBatchSize: number;
   /**
+   * Nice value (0 to 19, Linux) of the embedded writer thread, which runs the pipeline: when a load takes every core,
+   * acknowledging ingest goes first and the pipeline catches up after (the backlog cap still bounds how far behind).
+   */
+  readonly pipelineNice: number;
+  /**
    * `nats://…` of a NATS server with JetStream: cluster mode (DESIGN §2), with `databaseUrl`. The ingest log and the
    * change bus are JetStream streams; absent = the log is a table of the store.
    */
@@ -81,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     minFreeDisk: int(env, 'TESSERA_MIN_FREE_DISK', DEFAULTS.minFreeDisk),
     logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
     pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
+    pipelineNice: int(env, 'TESSERA_PIPELINE_NICE', 10),
     natsUrl: env.TESSERA_NATS_URL || undefined,
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
     natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),
@@ -93,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     throw new Error('TESSERA_NATS_URL (cluster mode) needs TESSERA_DATABASE_URL (PostgreSQL)');
   if (config.instanceSecret !== undefined && !/^([0-9a-fA-F]{2}){32,}$/.test(config.instanceSecret))
     throw new Error('TESSERA_INSTANCE_SECRET must be at least 64 hex digits (32 bytes)');
+  if (config.pipelineNice > 19) throw new Error(`TESSERA_PIPELINE_NICE must be 0 to 19, got ${config.pipelineNice}`);
   if (config.natsReplicas > 5) throw new Error(`TESSERA_NATS_REPLICAS must be 1 to 5, got ${config.natsReplicas}`);
   if (!/^[A-Za-z0-9_-]+$/.test(config.natsPrefix))
     throw new Error(`TESSERA_NATS_PREFIX must be letters, digits, _ or -, got "${config.natsPrefix}"`);

@@ -1,25 +1,29 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { AuditAppend } from '../auth/audit-log.js';
 import type { AuditEntry } from '../auth/ports.js';
 import type { ActivationControl } from '../destinations/activation.js';
 import { TesseraError } from '../errors.js';
 import type { AppendResult } from '../ingest/group-commit.js';
 import type { BacklogState, IngestWriter } from '../ingest/ingest-writer.js';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import { startCheckpointer } from '../storage/sqlite/checkpointer.js';
 import { logFileOf } from '../storage/sqlite/create-sqlite-storage.js';
-import { type PackedEntries, packEntries } from './pack-entries.js';
+import { packEntries } from './pack-entries.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 import type { BatchOutcome } from './process-batch.js';
-import type { FromWriter, ToWriter, WriterData } from './writer-protocol.js';
+import type { FromWriter, LogData, ToLog, ToWriter, WriterData } from './writer-protocol.js';
+
+/** A call to a thread, without the id `threadCalls` gives it. */
+type CallOf<T> = T extends { id: number } ? Omit<T, 'id'> : never;
 
 /**
- * Main-thread side of the writer thread: an `IngestWriter` whose appends are committed by the writer thread, and a
- * `PipelineRunner` that controls the pipeline running there. If the thread dies, pending and later appends fail
- * with 503 `unavailable` (never a 200) and the error is logged.
+ * Main-thread side of the embedded threads: an `IngestWriter` whose appends are committed by the log thread
+ * (`log-thread.ts`), and a `PipelineRunner` that controls the pipeline running in the writer thread
+ * (`writer-thread.ts`). If either thread dies, pending and later appends fail with 503 `unavailable` (never a 200)
+ * and the error is logged.
  */
 export async function startWriterThread(
-  data: WriterData,
+  data: Omit<WriterData, 'log'>,
   logger: Logger,
   onBatch: (outcome: BatchOutcome) => void,
 ): Promise<{
@@ -29,77 +33,104 @@ export async function startWriterThread(
   /** Commits audit entries in the thread, between the pipeline's batches. */
   appendAudit: AuditAppend;
 }> {
-  const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
+  // The log thread tells the writer thread of its commits over a channel of their own.
+  const channel = new MessageChannel();
   // Every connection to the store leaves checkpoints to this thread (`externalCheckpoints`).
   const checkpointer = startCheckpointer(
     { files: [data.file, logFileOf(data.file)], durability: data.durability, intervalMs: 500 },
     logger,
   );
-  let seq = 0;
   let dead: Error | undefined;
   let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
   let appended = 0;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  type Call =
-    | { op: 'append'; log: PackedEntries }
-    | { op: 'drain' }
-    | { op: 'stop' }
-    | { op: 'destinations-changed' }
-    | { op: 'wake-destination'; destinationId: string }
-    | { op: 'drain-activation' }
-    | { op: 'scrub-exports'; values: string[] }
-    | { op: 'audit'; rows: AuditEntry[] };
-  const call = <T>(msg: Call): Promise<T> => {
-    if (dead) return Promise.reject(stopped());
-    const id = ++seq;
-    return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ ...msg, id } as ToWriter);
-    });
+  const fail = (e: Error) => {
+    dead ??= e;
+    for (const t of threads) t.failAll();
   };
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on('message', (msg: FromWriter) => {
-      if (msg.op === 'ready') {
-        backlog = msg.backlog;
-        resolve();
-      } else if (msg.op === 'batch') {
-        backlog = msg.backlog;
-        onBatch(msg.outcome);
-      } else {
+  const pipelineThread = threadCalls<ToWriter>(
+    new Worker(new URL('./writer-thread.js', import.meta.url), {
+      workerData: { ...data, log: channel.port1 } satisfies WriterData,
+      transferList: [channel.port1],
+    }),
+    'writer thread',
+    (msg) => {
+      backlog = msg.backlog;
+      if (msg.op === 'batch') onBatch(msg.outcome);
+    },
+  );
+  const logThread = threadCalls<ToLog>(
+    new Worker(new URL('./log-thread.js', import.meta.url), {
+      workerData: { file: data.file, durability: data.durability, pipeline: channel.port2 } satisfies LogData,
+      transferList: [channel.port2],
+    }),
+    'log thread',
+    () => {},
+  );
+  const threads = [pipelineThread, logThread];
+  function threadCalls<T extends { id: number }>(
+    worker: Worker,
+    name: string,
+    onNotice: (msg: Extract<FromWriter, { op: 'ready' | 'batch' }>) => void,
+  ) {
+    let seq = 0;
+    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (msg: FromWriter) => {
+        if (msg.op === 'ready' || msg.op === 'batch') {
+          onNotice(msg);
+          if (msg.op === 'ready') resolve();
+          return;
+        }
         const p = pending.get(msg.id);
         pending.delete(msg.id);
         if (msg.ok) p?.resolve(msg.result);
         else p?.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name }));
-      }
+      });
+      // The thread is gone: what waits for it, and all that comes later, answers 503 (never a 200).
+      worker.once('error', (e) => {
+        logger.error({ err: errorFields(e) }, `${name} failed`);
+        fail(e);
+        reject(e);
+      });
+      worker.once('exit', () => {
+        fail(new Error(`${name} exited`));
+        reject(new Error(`${name} exited`));
+      });
     });
-    /** The thread is gone: what waits for it, and all that comes later, answers 503 (never a 200). */
-    const fail = (e: Error) => {
-      dead ??= e;
-      for (const p of pending.values()) p.reject(stopped());
-      pending.clear();
+    return {
+      worker,
+      ready,
+      call<R>(msg: CallOf<T>): Promise<R> {
+        if (dead) return Promise.reject(stopped());
+        const id = ++seq;
+        return new Promise<R>((resolve, reject) => {
+          pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+          worker.postMessage({ ...msg, id });
+        });
+      },
+      failAll() {
+        for (const p of pending.values()) p.reject(stopped());
+        pending.clear();
+      },
     };
-    worker.once('error', (e) => {
-      logger.error({ err: { name: e.name, message: e.message } }, 'writer thread failed');
-      fail(e);
-      reject(e);
-    });
-    worker.once('exit', () => fail(new Error('writer thread exited')));
-  });
+  }
   try {
-    await ready;
+    await Promise.all(threads.map((t) => t.ready));
   } catch (e) {
+    await Promise.all(threads.map((t) => t.worker.terminate()));
     await checkpointer.stop();
     throw e;
   }
+  const call = pipelineThread.call;
   const writer: IngestWriter = {
     async append(req) {
-      const result = await call<AppendResult>({ op: 'append', log: packEntries(req.log) });
+      const result = await logThread.call<AppendResult>({ op: 'append', log: packEntries(req.log) });
       appended = Math.max(appended, result.lastPosition);
       return result;
     },
     alive: () => dead === undefined,
     backlog() {
-      // The thread's last report, with what was appended since.
+      // The writer thread's last report, with what was appended since.
       const last = Math.max(appended, backlog.appended);
       return { ...backlog, appended: last, events: Math.max(0, last - backlog.processed) };
     },
@@ -110,14 +141,16 @@ export async function startWriterThread(
     drain: () => call<void>({ op: 'drain' }),
     async stop() {
       try {
+        // The log thread first: the appends still in flight commit, then the last batches run.
+        if (!dead) await logThread.call<void>({ op: 'stop' });
         if (!dead) await call<void>({ op: 'stop' });
-        await worker.terminate();
+        await Promise.all(threads.map((t) => t.worker.terminate()));
       } finally {
         await checkpointer.stop();
       }
     },
   };
-  // The router and delivery loops run in the thread (they stop with it).
+  // The router and delivery loops run in the writer thread (they stop with it).
   const activation: ActivationControl = {
     async start() {},
     notify() {},
@@ -127,7 +160,7 @@ export async function startWriterThread(
     scrubExports: (values) => call<{ files: number; lines: number }>({ op: 'scrub-exports', values: [...values] }),
     async stop() {},
   };
-  const appendAudit: AuditAppend = (rows) => call<void>({ op: 'audit', rows });
+  const appendAudit: AuditAppend = (rows: AuditEntry[]) => call<void>({ op: 'audit', rows });
   return { writer, runner, activation, appendAudit };
 }
 

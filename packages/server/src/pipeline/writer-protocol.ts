@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { AuditEntry } from '../auth/ports.js';
 import type { AppendResult } from '../ingest/group-commit.js';
 import type { BacklogState } from '../ingest/ingest-writer.js';
@@ -21,11 +22,28 @@ export interface WriterData {
   /** The instance secret (suppression hashes), or where `instance.key` is. */
   instanceSecret: string | undefined;
   dataDir: string;
+  /** A port to the log thread, which says `'appended'` after each commit. */
+  log: MessagePort;
+  /**
+   * The thread's nice value on Linux (0 to 19): under a load that takes every core, the main and log threads, which
+   * acknowledge ingest, go first, and the pipeline catches up after (docs/performance.md).
+   */
+  nice: number;
 }
+
+/** What the main thread gives the log thread at start. */
+export interface LogData {
+  file: string;
+  durability: 'normal' | 'full';
+  /** A port to the writer thread, told `'appended'` after each commit (it wakes the pipeline). */
+  pipeline: MessagePort;
+}
+
+/** Main → log thread. Its answers are `FromWriter` messages (`ready`, then a `reply` per call). */
+export type ToLog = { op: 'append'; id: number; log: PackedEntries } | { op: 'stop'; id: number };
 
 /** Main → writer. */
 export type ToWriter =
-  | { op: 'append'; id: number; log: PackedEntries }
   | { op: 'drain'; id: number }
   | { op: 'stop'; id: number }
   /** The destinations changed (reload them), a destination has messages due now (wake), or route and deliver all. */

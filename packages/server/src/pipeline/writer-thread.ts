@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { commitAuditEntries } from '../auth/audit-log.js';
 import { createActivation } from '../destinations/activation.js';
@@ -10,13 +11,13 @@ import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
-import { unpackEntries } from './pack-entries.js';
 import { pipelineSteps } from './steps/index.js';
 import type { ToWriter, WriterData } from './writer-protocol.js';
 
 /**
- * The embedded writer thread (DESIGN §2): owns the write connections of the SQLite store, group-commits ingest
- * appends and runs the pipeline, so the main thread's reads and HTTP never wait on a commit. It also runs the
+ * The embedded writer thread (DESIGN §2): owns the write connections of the SQLite store's main file and runs the
+ * pipeline over the log the log thread appends to (`log-thread.ts`), so the main thread's reads and HTTP never wait
+ * on a commit. It also runs the
  * destination router and delivery loops (docs/destinations.md): their claims and settlements are writes, which here
  * take turns with the pipeline's batches on one connection instead of contending with them for SQLite's lock; so
  * do the audit log's group commits and the scheduler's jobs.
@@ -24,6 +25,8 @@ import type { ToWriter, WriterData } from './writer-protocol.js';
 const data = workerData as WriterData;
 const port = parentPort;
 if (!port) throw new Error('writer-thread must run as a worker');
+// On Linux a thread's nice value is its own (setpriority on 0 is this thread); elsewhere it is the process's.
+if (data.nice > 0 && process.platform === 'linux') os.setPriority(0, data.nice);
 const logger = createLogger(data.logLevel);
 const storage = createSqliteStorage({ file: data.file, durability: data.durability, externalCheckpoints: true });
 const catalog = createDestinationCatalog(
@@ -61,8 +64,6 @@ function reply(id: number, work: Promise<unknown>) {
 
 port.on('message', (msg: ToWriter) => {
   switch (msg.op) {
-    case 'append':
-      return reply(msg.id, writer.append({ log: unpackEntries(msg.log) }));
     case 'drain':
       return reply(msg.id, runner.drain());
     case 'destinations-changed':
@@ -88,6 +89,8 @@ port.on('message', (msg: ToWriter) => {
       );
   }
 });
+// The log thread appends; each of its commits wakes the pipeline.
+data.log.on('message', () => runner.notify());
 if (data.runPipeline) runner.start();
 scheduler?.start();
 if (data.runActivation) await activation.start();
