@@ -24,6 +24,9 @@ describe('parseIsoTimestamp', () => {
     ['2024-02-29T00:00:00Z', '2024-02-29T00:00:00.000Z'],
     ['2016-12-31T23:59:60Z', '2017-01-01T00:00:00.000Z'],
     ['0099-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z'],
+    ['0099-01-01T00:00:00.000Z', '0099-01-01T00:00:00.000Z'],
+    ['2016-12-31T23:59:60.250Z', '2017-01-01T00:00:00.250Z'],
+    ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
   ])('parses %s', (text, expected) => {
     expect(iso(text)).toBe(expected);
   });
@@ -48,7 +51,31 @@ describe('parseIsoTimestamp', () => {
     '2024-03-01T12:30:05+01:60',
     '2024-03-01T12:30:05 Z',
     ' 2024-03-01T12:30:05Z',
+    '2024-02-30T00:00:00.000Z',
+    '2023-02-29T00:00:00.000Z',
+    '2024-03-01T24:00:00.000Z',
+    '2024-03-01T12:30:61.000Z',
+    '2024-03-01T12:30:05.12xZ',
+    '2024-03-01X12:30:05.123Z',
+    '+024-03-01T12:30:05.123Z',
   ])('rejects %j', (text) => {
     expect(parseIsoTimestamp(text)).toBeNull();
+  });
+
+  it("reads toISOString's form (its own fast path) as the general parser reads the same time with +00:00", () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    for (let i = 0; i < 5000; i++) {
+      // Out-of-range fields on purpose (month 13, day 31 in April, hour 24, second 60): both must refuse or agree.
+      const date = `${String(random(10_000)).padStart(4, '0')}-${two(random(14))}-${two(random(33))}`;
+      const time = `${two(random(26))}:${two(random(61))}:${two(random(62))}.${String(random(1000)).padStart(3, '0')}`;
+      expect(parseIsoTimestamp(`${date}T${time}Z`), `${date}T${time}Z`).toBe(
+        parseIsoTimestamp(`${date}T${time}+00:00`),
+      );
+    }
   });
 });

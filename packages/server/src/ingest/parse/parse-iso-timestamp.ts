@@ -16,6 +16,10 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * midnight UTC. Fractions of a millisecond are truncated; a leap second (`:60`) is read as the next second.
  */
 export function parseIsoTimestamp(text: string): number | null {
+  if (text.length === 24) {
+    const fast = parseCanonical(text);
+    if (fast !== undefined) return fast;
+  }
   const match = ISO_PATTERN.exec(text);
   if (!match) return null;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', zone = 'Z'] = match;
@@ -34,6 +38,43 @@ export function parseIsoTimestamp(text: string): number | null {
   // Date.UTC maps years 0–99 to 1900–1999: compute 400 years (one Gregorian cycle) later and step back.
   const utc = Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - GREGORIAN_CYCLE_MS;
   return utc - offset * 60_000;
+}
+
+/** `0`…`9` → 0…9, anything else → NaN (char codes read as digits without a substring each). */
+function digitAt(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : Number.NaN;
+}
+
+/**
+ * `toISOString`'s own form, `2024-03-01T12:30:05.123Z`, which SDKs send: read digit by digit (no regular expression,
+ * no substrings). `undefined` when `text` is not exactly that form (the general parser decides), `null` when it is
+ * that form with an impossible date or time.
+ */
+function parseCanonical(text: string): number | null | undefined {
+  if (
+    text.charCodeAt(4) !== 45 || // -
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 84 || // T
+    text.charCodeAt(13) !== 58 || // :
+    text.charCodeAt(16) !== 58 ||
+    text.charCodeAt(19) !== 46 || // .
+    text.charCodeAt(23) !== 90 // Z
+  )
+    return undefined;
+  const year = digitAt(text, 0) * 1000 + digitAt(text, 1) * 100 + digitAt(text, 2) * 10 + digitAt(text, 3);
+  const month = digitAt(text, 5) * 10 + digitAt(text, 6);
+  const day = digitAt(text, 8) * 10 + digitAt(text, 9);
+  const hour = digitAt(text, 11) * 10 + digitAt(text, 12);
+  const minute = digitAt(text, 14) * 10 + digitAt(text, 15);
+  const second = digitAt(text, 17) * 10 + digitAt(text, 18);
+  const millis = digitAt(text, 20) * 100 + digitAt(text, 21) * 10 + digitAt(text, 22);
+  // A non-digit anywhere makes the sum NaN.
+  if (Number.isNaN(year + month + day + hour + minute + second + millis)) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]) return null;
+  if (month === 2 && day === 29 && !isLeapYear(year)) return null;
+  if (hour > 23 || minute > 59 || second > 60) return null;
+  return Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - GREGORIAN_CYCLE_MS;
 }
 
 function isLeapYear(year: number): boolean {
