@@ -24,9 +24,9 @@ export interface ChangeStore {
   position(consumer: string): Promise<number | undefined>;
   /**
    * Changes after `seq`, ascending, optionally of some kinds only (a reader without an offset of its own: the
-   * `/v1/changes` API).
+   * `/v1/changes` API); with `through`, only up to that `seq` (inclusive).
    */
-  after(seq: number, opts: { limit: number; kinds?: readonly string[] }): Promise<Change[]>;
+  after(seq: number, opts: { limit: number; kinds?: readonly string[]; through?: number }): Promise<Change[]>;
   lastSeq(): Promise<number>;
   /**
    * The rows of these profiles still in the outbox (a cluster's relay removes the rows it published), ascending

@@ -12,10 +12,18 @@ import type { Respond } from '../serialise.js';
 const ChangesQuery = Type.Object({
   after: Type.Optional(Type.String({ description: 'the last `seq` read (default 0: from the oldest kept)' })),
   kind: Type.Optional(
-    Type.String({ description: 'only these kinds, comma-separated (`audience.entered,audience.exited`)' }),
+    Type.String({
+      description:
+        'only these kinds, comma-separated (`audience.entered,audience.exited`). One request then reads at most ' +
+        '10,000 changes past `after`: a page may hold fewer items than `limit`, even none, with a `nextCursor` to ' +
+        'go on from; `nextCursor` is `null` once every change is read.',
+    }),
   ),
   limit: Type.Optional(Type.String({ description: 'page size, 1 to 1000 (default 50)' })),
 });
+
+/** Most `seq`s one request filtered by `kind` reads (see the handler). */
+export const KIND_WINDOW = 10_000;
 
 /** Payload ids as the API writes them: profile and event ids with their prefixes. */
 function publicPayload(payload: unknown): unknown {
@@ -65,10 +73,24 @@ export function changeRoutes(deps: { storage: Storage; clusterBus: boolean; resp
         if (!/^\d{1,15}$/.test(raw)) throw new TesseraError('invalid_request', 'after must be a seq (a whole number)');
         const limit = parseLimit(request.query.limit);
         const kinds = request.query.kind?.split(',').filter((k) => k !== '');
-        const rows = await storage.changes.after(Number(raw), { limit, kinds });
+        const after = Number(raw);
+        if (!kinds || kinds.length === 0) {
+          const rows = await storage.changes.after(after, { limit });
+          return respond(request, reply, {
+            items: rows.map(toView),
+            nextCursor: rows.length > 0 ? String(rows[rows.length - 1].seq) : null,
+          });
+        }
+        // A kind may be rare among millions of `event.stored` rows: one request reads a window of at most
+        // KIND_WINDOW seqs, and a page that is not full continues after its window (read before the rows, so a change
+        // committed meanwhile is after it), even when it is empty. Polling for a rare kind then costs the changes
+        // written since the last poll, not the whole table each time.
+        const through = Math.min(after + KIND_WINDOW, await storage.changes.lastSeq());
+        const rows = through > after ? await storage.changes.after(after, { limit, kinds, through }) : [];
+        const next = rows.length === limit ? rows[rows.length - 1].seq : through;
         return respond(request, reply, {
           items: rows.map(toView),
-          nextCursor: rows.length > 0 ? String(rows[rows.length - 1].seq) : null,
+          nextCursor: next > after ? String(next) : null,
         });
       },
     );

@@ -55,6 +55,7 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
     },
     async after(seq, opts) {
       let q = db.selectFrom('changes').selectAll().where('seq', '>', seq);
+      if (opts.through !== undefined) q = q.where('seq', '<=', opts.through);
       if (opts.kinds && opts.kinds.length > 0) q = q.where('kind', 'in', opts.kinds);
       return (await q.orderBy('seq').limit(opts.limit).execute()).map(toChange);
     },
