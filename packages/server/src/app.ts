@@ -144,6 +144,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     activation?.notify();
     metrics.stored.inc(outcome.stored);
     if (outcome.ms !== undefined) metrics.batchSeconds.observe(outcome.ms / 1000);
+    for (const [phase, ms] of Object.entries(outcome.phases ?? {})) metrics.phaseSeconds.observe({ phase }, ms / 1000);
     metrics.merges.inc(outcome.merges);
     if (outcome.suppressed > 0) metrics.suppressed.inc({ where: 'pipeline' }, outcome.suppressed);
     if (outcome.duplicates > 0) metrics.duplicates.inc(outcome.duplicates);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type AudienceDefinition, toPublicId } from '@tessera/protocol';
 import type { AudiencesReport, GenerateReport } from './audiences-child.js';
 import { cpuSeconds, peakRssMb } from './child.js';
-import { describeBatches, histogramSince, readHistogram } from './histogram.js';
+import { bucketQuantile, describeBatches, histogramSince, readHistogram } from './histogram.js';
 import { startTessera } from './tessera-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -288,8 +288,14 @@ async function probeLatency(
       const res = await call('GET', '/metrics', bearer);
       return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(res.body)?.[1] ?? 'NaN');
     };
-    const batches = async () =>
-      readHistogram((await call('GET', '/metrics', bearer)).body, 'tessera_pipeline_batch_seconds');
+    const PHASES = ['read', 'steps', 'write', 'audiences', 'outbox', 'commit'];
+    const batches = async () => {
+      const text = (await call('GET', '/metrics', bearer)).body;
+      return {
+        all: readHistogram(text, 'tessera_pipeline_batch_seconds'),
+        phases: PHASES.map((phase) => readHistogram(text, 'tessera_pipeline_phase_seconds', { phase })),
+      };
+    };
     const stored0 = await metric('tessera_events_stored_total');
     const batches0 = await batches();
     const c0 = cpuSeconds(server.pid as number);
@@ -303,7 +309,13 @@ async function probeLatency(
     const probeSeconds = (performance.now() - started) / 1000;
     const serverCpu = cpuSeconds(server.pid as number) - c0;
     const storedRate = ((await metric('tessera_events_stored_total')) - stored0) / probeSeconds;
-    const batchesMeanwhile = histogramSince(batches0, await batches());
+    const batches1 = await batches();
+    const batchesMeanwhile = histogramSince(batches0.all, batches1.all);
+    const phases = PHASES.map((phase, i) => {
+      const h = histogramSince(batches0.phases[i], batches1.phases[i]);
+      const p99 = bucketQuantile(h, 0.99);
+      return `${phase} ${h.count > 0 ? ((h.sum / h.count) * 1000).toFixed(1) : '-'} ms (p99 ${Number.isFinite(p99) ? `≤ ${p99 * 1000}` : '>'})`;
+    });
     background.kill('SIGTERM');
     await backgroundDone;
     polling = false;
@@ -328,7 +340,7 @@ async function probeLatency(
       serverCpu,
       probeSeconds,
       personalize,
-      batches: describeBatches(batchesMeanwhile),
+      batches: `${describeBatches(batchesMeanwhile)}; mean by phase: ${phases.join(', ')}`,
       peakMb: peakRssMb(server.pid as number),
     };
   } finally {

@@ -21,4 +21,26 @@ describe('bench histogram readings', () => {
     expect(describeBatches(h)).toBe('200 batches, mean 50.0 ms, p50 ≤ 100 ms, p99 ≤ 1000 ms');
     expect(describeBatches(histogramSince(after, after))).toBe('no batch');
   });
+
+  it('reads one labelled series of a histogram, whatever the order of its labels', () => {
+    const metrics = [
+      'tessera_pipeline_phase_seconds_bucket{le="0.01",phase="steps"} 3',
+      'tessera_pipeline_phase_seconds_bucket{le="+Inf",phase="steps"} 4',
+      'tessera_pipeline_phase_seconds_sum{phase="steps"} 0.5',
+      'tessera_pipeline_phase_seconds_count{phase="steps"} 4',
+      'tessera_pipeline_phase_seconds_bucket{phase="commit",le="0.01"} 1',
+      'tessera_pipeline_phase_seconds_bucket{phase="commit",le="+Inf"} 1',
+      'tessera_pipeline_phase_seconds_sum{phase="commit"} 0.002',
+      'tessera_pipeline_phase_seconds_count{phase="commit"} 1',
+    ].join('\n');
+    expect(readHistogram(metrics, 'tessera_pipeline_phase_seconds', { phase: 'steps' })).toEqual({
+      buckets: [
+        { le: 0.01, count: 3 },
+        { le: Number.POSITIVE_INFINITY, count: 4 },
+      ],
+      count: 4,
+      sum: 0.5,
+    });
+    expect(readHistogram(metrics, 'tessera_pipeline_phase_seconds', { phase: 'commit' }).sum).toBe(0.002);
+  });
 });

@@ -5,12 +5,21 @@ export interface HistogramReading {
   sum: number;
 }
 
-export function readHistogram(text: string, name: string): HistogramReading {
+/** The series of histogram `name` whose labels include `labels` (e.g. `{ phase: 'steps' }`). */
+export function readHistogram(text: string, name: string, labels: Record<string, string> = {}): HistogramReading {
   const buckets: { le: number; count: number }[] = [];
-  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)`, 'gm')))
-    buckets.push({ le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), count: Number(m[2]) });
-  const value = (suffix: string) => Number(new RegExp(`^${name}_${suffix} (\\S+)`, 'm').exec(text)?.[1] ?? '0');
-  return { buckets, count: value('count'), sum: value('sum') };
+  let count = 0;
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}_(bucket|sum|count)(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) {
+    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (!Object.entries(labels).every(([k, v]) => found[k] === v)) continue;
+    const value = Number(m[3]);
+    if (m[1] === 'bucket')
+      buckets.push({ le: found.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(found.le), count: value });
+    else if (m[1] === 'sum') sum = value;
+    else count = value;
+  }
+  return { buckets, count, sum };
 }
 
 /** What was observed between two readings of the same histogram. */

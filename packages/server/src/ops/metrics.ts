@@ -51,6 +51,13 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const phaseSeconds = new Histogram({
+    name: 'tessera_pipeline_phase_seconds',
+    help: 'Time of a pipeline batch by phase: read, steps, write, audiences, outbox, commit',
+    labelNames: ['phase'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
   const suppressed = new Counter({
     name: 'tessera_events_suppressed_total',
     help: 'Calls dropped because they carry an erased identifier (the suppression list), at ingest or in the pipeline',
@@ -75,6 +82,7 @@ export function createMetrics() {
     lagSeconds,
     backlogSeconds,
     batchSeconds,
+    phaseSeconds,
     rejected,
   };
 }

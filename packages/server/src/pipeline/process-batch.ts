@@ -32,6 +32,36 @@ export interface BatchOutcome {
   lastReceivedAt: number;
   /** Wall-clock time of the batch (ms), an isolated second attempt included; set by the runner that ran it. */
   ms?: number;
+  /** Where the time of the batch's last attempt went (ms), see {@link BatchPhases}. */
+  phases?: BatchPhases;
+}
+
+/**
+ * A batch's time by phase (ms): `read` the log (from the transaction's start), `steps` (settings, the lock
+ * pre-pass, every event's steps), `write` (the caches' and buffered events' rows), `audiences` (the incremental
+ * evaluation), `outbox` (de-dup keys and changes), `commit`.
+ */
+export interface BatchPhases {
+  read: number;
+  steps: number;
+  write: number;
+  audiences: number;
+  outbox: number;
+  commit: number;
+}
+
+/** Starts timing a batch: `mark(phase)` ends a phase and starts the next. */
+function phaseClock(): { phases: BatchPhases; mark(phase: keyof BatchPhases): void } {
+  let last = performance.now();
+  const phases: BatchPhases = { read: 0, steps: 0, write: 0, audiences: 0, outbox: 0, commit: 0 };
+  return {
+    phases,
+    mark(phase) {
+      const now = performance.now();
+      phases[phase] = now - last;
+      last = now;
+    },
+  };
 }
 
 /** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
@@ -77,17 +107,25 @@ export async function processBatch(
   now = Date.now(),
   mode: BatchMode = 'isolated',
 ): Promise<BatchOutcome | undefined> {
-  return storage.transaction(async (tx) => {
+  const clock = phaseClock();
+  const outcome = await storage.transaction(async (tx) => {
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;
+    clock.mark('read');
     // Fast mode looks up the batch's identifiers and their profiles in a few statements first (`lockBatch`, whose
     // locks are no-ops with a single writer): the batch caches then answer the events.
     const prefetch = mode === 'fast' ? (t: Stores, rules: IdentityRules) => lockBatch(t, entries, rules) : undefined;
-    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch);
+    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch, clock.mark);
     await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
+    clock.mark('outbox');
     return outcome;
   });
+  if (outcome) {
+    clock.mark('commit');
+    outcome.phases = clock.phases;
+  }
+  return outcome;
 }
 
 /**
@@ -101,9 +139,23 @@ export async function processEntries(
   entries: readonly LogEntry[],
   opts: { now?: number; mode?: BatchMode; prepare?: (tx: Stores, rules: IdentityRules) => Promise<void> } = {},
 ): Promise<BatchOutcome> {
-  return storage.transaction((tx) =>
-    applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated', opts.prepare),
-  );
+  const clock = phaseClock();
+  const outcome = await storage.transaction(async (tx) => {
+    const outcome = await applyEntries(
+      tx,
+      steps,
+      entries,
+      opts.now ?? Date.now(),
+      opts.mode ?? 'isolated',
+      opts.prepare,
+      clock.mark,
+    );
+    clock.mark('outbox');
+    return outcome;
+  });
+  clock.mark('commit');
+  outcome.phases = clock.phases;
+  return outcome;
 }
 
 /** The effects of a batch inside transaction `root`: de-dup, steps, quarantine, de-dup keys and outbox rows. */
@@ -113,7 +165,8 @@ async function applyEntries(
   entries: readonly LogEntry[],
   now: number,
   mode: BatchMode,
-  prepare?: (tx: Stores, rules: IdentityRules) => Promise<void>,
+  prepare: ((tx: Stores, rules: IdentityRules) => Promise<void>) | undefined,
+  mark: (phase: keyof BatchPhases) => void,
 ): Promise<BatchOutcome> {
   const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
   // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
@@ -265,8 +318,10 @@ async function applyEntries(
     changes.push(...ctx.changes);
     processed.push(processedRow(entry, ctx.eventId, now, batchSeq));
   }
+  mark('steps');
   await flushCaches();
   await buffered?.flush();
+  mark('write');
   // DESIGN §3: … → audiences → outbox. After the caches are written, on the transaction's own stores.
   // The definitions are read here, one statement before `evaluateProfiles` holds them (`lock … share`), as it
   // would read them itself: a recomputation committed during the batch is seen.
@@ -280,6 +335,7 @@ async function applyEntries(
   const audiences = await evaluateProfiles(root, touched, now, audienceFilter.audiences);
   outcome.audiences = { entered: audiences.entered, exited: audiences.exited };
   changes.push(...audiences.changes);
+  mark('audiences');
   await tx.processed.insert(processed);
   await tx.changes.publish(changes);
   outcome.merges = counters.merges;
