@@ -5,7 +5,7 @@
  * Needs `npm run build`. Without `dist/cli/main.js` it fails under CI and is skipped with a printed reason otherwise.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -492,4 +492,30 @@ describe.runIf(BUILT)('tessera CLI (built, child processes)', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('PUT /v1/settings/identity-matching');
   });
+
+  it.runIf(process.platform === 'linux')(
+    "serve with TESSERA_PIPELINE_NICE: the pipeline's thread alone runs at that nice value (none lowered by default)",
+    async () => {
+      /** The nice value of each thread of `pid`: field 19 of /proc/<pid>/task/<tid>/stat, after the command. */
+      const niceOf = (pid: number) =>
+        readdirSync(`/proc/${pid}/task`).map((tid) => {
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+          return { tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+        });
+      expect(niceOf(server?.proc.pid as number).every((t) => t.nice === 0)).toBe(true);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-nice-'));
+      const lowered = await startServe(dir, 20_000, { TESSERA_PIPELINE_NICE: '7' });
+      try {
+        const pid = lowered.proc.pid as number;
+        const threads = niceOf(pid);
+        expect(threads.filter((t) => t.nice === 7)).toHaveLength(1);
+        expect(threads.filter((t) => t.nice !== 7 && t.nice !== 0)).toEqual([]);
+        // The main thread (tid = pid), which answers HTTP and acknowledges ingest, is not lowered.
+        expect(threads.find((t) => t.tid === pid)?.nice).toBe(0);
+      } finally {
+        await lowered.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -448,22 +448,6 @@ for (const mode of modes()) {
         server = undefined;
         await target?.drop();
       }, TIMEOUT);
-
-      it.runIf(mode.name === 'embedded' && process.platform === 'linux')(
-        'the pipeline runs at a lower priority (nice 10) than the threads that acknowledge ingest',
-        () => {
-          const pid = server?.proc.pid as number;
-          // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (after the command in parentheses).
-          const nice = readdirSync(`/proc/${pid}/task`).map((tid) => {
-            const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-          });
-          expect(nice.filter((n) => n === 10)).toHaveLength(1);
-          expect(nice.filter((n) => n !== 10 && n !== 0)).toEqual([]);
-          // The main thread (tid = pid) answers HTTP and is not lowered.
-          expect(nice[readdirSync(`/proc/${pid}/task`).indexOf(String(pid))]).toBe(0);
-        },
-      );
 
       it(
         'first device (Segment SDK): anonymous page views, identify with raw e-mail and phone, then an order',

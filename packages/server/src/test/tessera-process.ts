@@ -16,11 +16,11 @@ export interface TesseraProcess {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function launch(args: string[]): Promise<TesseraProcess> {
+async function launch(args: string[], env: Record<string, string> = {}): Promise<TesseraProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, [BIN, ...args, '--port', String(port)], {
     cwd: REPO_ROOT,
-    env: embeddedEnv(),
+    env: embeddedEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const s: TesseraProcess = {
@@ -45,9 +45,16 @@ async function launch(args: string[]): Promise<TesseraProcess> {
   return s;
 }
 
-/** `tessera serve --data DIR`, once `/healthz` answers 200 (throws with its output when it does not in time). */
-export async function startServe(dataDir: string, timeoutMs = 30_000): Promise<TesseraProcess> {
-  const s = await launch(['serve', '--data', dataDir]);
+/**
+ * `tessera serve --data DIR` (with `env` added to its environment), once `/healthz` answers 200 (throws with its
+ * output when it does not in time).
+ */
+export async function startServe(
+  dataDir: string,
+  timeoutMs = 30_000,
+  env: Record<string, string> = {},
+): Promise<TesseraProcess> {
+  const s = await launch(['serve', '--data', dataDir], env);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (s.exited) throw new Error(`tessera serve exited:\n${s.output.join('')}`);
