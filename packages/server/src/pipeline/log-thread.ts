@@ -6,7 +6,7 @@ import { PIPELINE_CONSUMER } from './process-batch.js';
 import type { LogData, ToLog } from './writer-protocol.js';
 
 /**
- * The embedded log thread (docs/performance.md): group-commits the tracking API's appends to the log file, and tells
+ * The embedded log thread (docs/architecture.md, threads and databases): group-commits the tracking API's appends to the log file, and tells
  * the writer thread (`data.pipeline`, a port to it) that entries were appended. A thread of its own, so that an
  * acknowledgement never waits for a pipeline batch (10 to 50 ms) to finish: the log file has its own write lock, so
  * the two threads never wait for each other either.

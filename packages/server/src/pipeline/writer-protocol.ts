@@ -25,8 +25,8 @@ export interface WriterData {
   /** A port to the log thread, which says `'appended'` after each commit. */
   log: MessagePort;
   /**
-   * The thread's nice value on Linux (0 to 19): under a load that takes every core, the main and log threads, which
-   * acknowledge ingest, go first, and the pipeline catches up after (docs/performance.md).
+   * The thread's nice value on Linux (0 to 19, `TESSERA_PIPELINE_NICE`): above 0, under a load that takes every
+   * core, the main and log threads, which acknowledge ingest, go first, and the pipeline catches up after.
    */
   nice: number;
 }

@@ -15,12 +15,11 @@ import { pipelineSteps } from './steps/index.js';
 import type { ToWriter, WriterData } from './writer-protocol.js';
 
 /**
- * The embedded writer thread (DESIGN §2): owns the write connections of the SQLite store's main file and runs the
- * pipeline over the log the log thread appends to (`log-thread.ts`), so the main thread's reads and HTTP never wait
- * on a commit. It also runs the
- * destination router and delivery loops (docs/destinations.md): their claims and settlements are writes, which here
- * take turns with the pipeline's batches on one connection instead of contending with them for SQLite's lock; so
- * do the audit log's group commits and the scheduler's jobs.
+ * The embedded writer thread (DESIGN §2): owns the write connection of the SQLite store's main file and runs the
+ * pipeline over the log that the log thread appends to (`log-thread.ts`), so the main thread's reads and HTTP never
+ * wait on a commit. It also runs the destination router and delivery loops (docs/destinations.md): their claims and
+ * settlements are writes, which here take turns with the pipeline's batches on one connection instead of contending
+ * with them for SQLite's lock; so do the audit log's group commits and the scheduler's jobs.
  */
 const data = workerData as WriterData;
 const port = parentPort;
