@@ -5,10 +5,11 @@ import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { ProcessedRow, QuarantineRow } from '../ingest/ports.js';
 import { cacheProfileStore } from '../profiles/cached-profile-store.js';
-import type { EventRow, EventStore } from '../profiles/ports.js';
 import { loadSurvivorship } from '../profiles/survivorship-rules.js';
 import type { Storage, Stores } from '../storage/storage.js';
 import { isTransientStoreError } from '../storage/transient.js';
+import { type BatchPhases, phaseClock } from './batch-phases.js';
+import { bufferEvents } from './buffer-events.js';
 import { change } from './change.js';
 import { lockBatch } from './lock-batch.js';
 import type { PipelineContext, Step, StepResult } from './step.js';
@@ -34,34 +35,6 @@ export interface BatchOutcome {
   ms?: number;
   /** Where the time of the batch's last attempt went (ms), see {@link BatchPhases}. */
   phases?: BatchPhases;
-}
-
-/**
- * A batch's time by phase (ms): `read` the log (from the transaction's start), `steps` (settings, the lock
- * pre-pass, every event's steps), `write` (the caches' and buffered events' rows), `audiences` (the incremental
- * evaluation), `outbox` (de-dup keys and changes), `commit`.
- */
-export interface BatchPhases {
-  read: number;
-  steps: number;
-  write: number;
-  audiences: number;
-  outbox: number;
-  commit: number;
-}
-
-/** Starts timing a batch: `mark(phase)` ends a phase and starts the next. */
-function phaseClock(): { phases: BatchPhases; mark(phase: keyof BatchPhases): void } {
-  let last = performance.now();
-  const phases: BatchPhases = { read: 0, steps: 0, write: 0, audiences: 0, outbox: 0, commit: 0 };
-  return {
-    phases,
-    mark(phase) {
-      const now = performance.now();
-      phases[phase] = now - last;
-      last = now;
-    },
-  };
 }
 
 /** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
@@ -366,53 +339,6 @@ function quarantineRow(entry: LogEntry, code: string, reason: string): Quarantin
     status: 'open',
     logPosition: entry.position,
     replayedAt: null,
-  };
-}
-
-/** An `EventStore` whose inserts wait in memory until `flush` or the next read (one multi-row insert per batch). */
-function bufferEvents(inner: EventStore): { store: EventStore; flush: () => Promise<void> } {
-  let pending: EventRow[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const rows = pending;
-    pending = [];
-    await inner.insert(rows);
-  };
-  return {
-    flush,
-    store: {
-      async insert(rows) {
-        pending.push(...rows);
-      },
-      async list(query) {
-        await flush();
-        return inner.list(query);
-      },
-      async withTraitsBetween(profileIds, from, to) {
-        await flush();
-        return inner.withTraitsBetween(profileIds, from, to);
-      },
-      async traitObservations(profileIds, opts) {
-        await flush();
-        return inner.traitObservations(profileIds, opts);
-      },
-      async byLogPositions(positions) {
-        await flush();
-        return inner.byLogPositions(positions);
-      },
-      async byIds(keys) {
-        await flush();
-        return inner.byIds(keys);
-      },
-      async tracks(profileIds, names, since) {
-        await flush();
-        return inner.tracks(profileIds, names, since);
-      },
-      async count() {
-        await flush();
-        return inner.count();
-      },
-    },
   };
 }
 
