@@ -95,13 +95,13 @@ async function ingestAndPipeline(seconds: number) {
     const ackEps = (t.requests * 100) / seconds;
     const bareEps = (b.requests * 100) / seconds;
     console.log(
-      `ingest   tessera: ${fmt(ackEps)} events/s acknowledged (${t.requests} requests, ${t.non2xx} non-2xx, ${t.errors} errors), server CPU ${serverCpu.toFixed(1)} s over ${loadSeconds.toFixed(1)} s (main + writer thread)`,
+      `ingest   tessera: ${fmt(ackEps)} events/s acknowledged (${t.requests} requests, ${t.non2xx} non-2xx, ${t.errors} errors), server CPU ${serverCpu.toFixed(1)} s over ${loadSeconds.toFixed(1)} s (every thread: main, log, writer, checkpointer, garbage collection)`,
     );
     console.log(`ingest   bare node:http JSON.parse: ${fmt(bareEps)} events/s, CPU ${bareCpu.toFixed(1)} s`);
     console.log(`ingest   ratio tessera / bare: ${(ackEps / bareEps).toFixed(2)}  (target ≥ 100,000 events/s)`);
     const m0 = await server.metrics();
     console.log(
-      `pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (writer thread, sharing it with appends)`,
+      `pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (writer thread, beside the load)`,
     );
     const p0 = Date.now();
     let m = m0;
