@@ -21,9 +21,9 @@ export interface Config {
   /** Events per pipeline transaction. */
   readonly pipelineBatchSize: number;
   /**
-   * Nice value (0 to 19, Linux) of the embedded writer thread, which runs the pipeline and the deliveries: above 0,
-   * when a load takes every core, acknowledging ingest goes first and the pipeline catches up after (the backlog cap
-   * still bounds how far behind). 0 by default: a machine kept busy by other work would starve the deliveries too.
+   * Nice value (0 to 19, Linux) of the embedded writer thread, which runs the pipeline and the deliveries: when a
+   * load takes every core, acknowledging ingest goes first and the pipeline catches up after (the backlog cap still
+   * bounds how far behind). 0 on a machine that other busy work shares: the deliveries would wait behind it too.
    */
   readonly pipelineNice: number;
   /**
@@ -87,7 +87,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     minFreeDisk: int(env, 'TESSERA_MIN_FREE_DISK', DEFAULTS.minFreeDisk),
     logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
     pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
-    pipelineNice: int(env, 'TESSERA_PIPELINE_NICE', 0),
+    pipelineNice: int(env, 'TESSERA_PIPELINE_NICE', 10),
     natsUrl: env.TESSERA_NATS_URL || undefined,
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
     natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),
