@@ -3,13 +3,13 @@ import { createLocalIngestWriter } from '../ingest/local-ingest-writer.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { unpackEntries } from './pack-entries.js';
 import { PIPELINE_CONSUMER } from './process-batch.js';
-import type { LogData, ToLog } from './writer-protocol.js';
+import { type LogData, replyWhenSettled, type ToLog } from './writer-protocol.js';
 
 /**
- * The embedded log thread (docs/architecture.md, threads and databases): group-commits the tracking API's appends to the log file, and tells
- * the writer thread (`data.pipeline`, a port to it) that entries were appended. A thread of its own, so that an
- * acknowledgement never waits for a pipeline batch (10 to 50 ms) to finish: the log file has its own write lock, so
- * the two threads never wait for each other either.
+ * The embedded log thread (docs/architecture.md, threads and databases): group-commits the tracking API's appends to
+ * the log file, and tells the writer thread (`data.pipeline`, a port to it) that entries were appended. A thread of
+ * its own, so that an acknowledgement never waits for a pipeline batch (10 to 50 ms) to finish: the log file has its
+ * own write lock, so the two threads never wait for each other either.
  */
 const data = workerData as LogData;
 const port = parentPort;
@@ -33,9 +33,6 @@ port.on('message', (msg: ToLog) => {
       await storage.close();
       pipeline.close();
     })();
-  work.then(
-    (result) => port.postMessage({ op: 'reply', id: msg.id, ok: true, result }),
-    (e: Error) => port.postMessage({ op: 'reply', id: msg.id, ok: false, error: { name: e.name, message: e.message } }),
-  );
+  replyWhenSettled(port, msg.id, work);
 });
 port.postMessage({ op: 'ready', backlog: writer.backlog() });

@@ -80,19 +80,33 @@ export async function processBatch(
   now = Date.now(),
   mode: BatchMode = 'isolated',
 ): Promise<BatchOutcome | undefined> {
-  const clock = phaseClock();
-  const outcome = await storage.transaction(async (tx) => {
+  return timedTransaction(storage, async (tx, mark) => {
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;
-    clock.mark('read');
+    mark('read');
     // Fast mode looks up the batch's identifiers and their profiles in a few statements first (`lockBatch`, whose
     // locks are no-ops with a single writer): the batch caches then answer the events.
     const prefetch = mode === 'fast' ? (t: Stores, rules: IdentityRules) => lockBatch(t, entries, rules) : undefined;
-    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch, clock.mark);
+    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch, mark);
     await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
-    clock.mark('outbox');
     return outcome;
+  });
+}
+
+/**
+ * Runs `body` in one store transaction, timing it by phase (`mark`); the outbox phase ends with `body`, the commit
+ * with the transaction. The phases go on the outcome `body` returns.
+ */
+async function timedTransaction<T extends BatchOutcome | undefined>(
+  storage: Storage,
+  body: (tx: Stores, mark: (phase: keyof BatchPhases) => void) => Promise<T>,
+): Promise<T> {
+  const clock = phaseClock();
+  const outcome = await storage.transaction(async (tx) => {
+    const result = await body(tx, clock.mark);
+    clock.mark('outbox');
+    return result;
   });
   if (outcome) {
     clock.mark('commit');
@@ -112,23 +126,9 @@ export async function processEntries(
   entries: readonly LogEntry[],
   opts: { now?: number; mode?: BatchMode; prepare?: (tx: Stores, rules: IdentityRules) => Promise<void> } = {},
 ): Promise<BatchOutcome> {
-  const clock = phaseClock();
-  const outcome = await storage.transaction(async (tx) => {
-    const outcome = await applyEntries(
-      tx,
-      steps,
-      entries,
-      opts.now ?? Date.now(),
-      opts.mode ?? 'isolated',
-      opts.prepare,
-      clock.mark,
-    );
-    clock.mark('outbox');
-    return outcome;
-  });
-  clock.mark('commit');
-  outcome.phases = clock.phases;
-  return outcome;
+  return timedTransaction(storage, (tx, mark) =>
+    applyEntries(tx, steps, entries, opts.now ?? Date.now(), opts.mode ?? 'isolated', opts.prepare, mark),
+  );
 }
 
 /** The effects of a batch inside transaction `root`: de-dup, steps, quarantine, de-dup keys and outbox rows. */

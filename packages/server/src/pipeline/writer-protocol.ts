@@ -60,3 +60,17 @@ export type FromWriter =
   | { op: 'batch'; outcome: BatchOutcome; backlog: BacklogState }
   | { op: 'reply'; id: number; ok: true; result: AppendResult | { files: number; lines: number } | undefined }
   | { op: 'reply'; id: number; ok: false; error: { name: string; message: string } };
+
+/** Answers call `id` on `port` once `work` settles: its result, or its error's name and message. */
+export function replyWhenSettled(port: MessagePort, id: number, work: Promise<unknown>): void {
+  work.then(
+    (result) => port.postMessage({ op: 'reply', id, ok: true, result }),
+    (e: Error) =>
+      port.postMessage({
+        op: 'reply',
+        id,
+        ok: false,
+        error: { name: e.name, message: e.message },
+      } satisfies FromWriter),
+  );
+}

@@ -12,7 +12,7 @@ import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
 import { pipelineSteps } from './steps/index.js';
-import type { ToWriter, WriterData } from './writer-protocol.js';
+import { replyWhenSettled, type ToWriter, type WriterData } from './writer-protocol.js';
 
 /**
  * The embedded writer thread (DESIGN §2): owns the write connection of the SQLite store's main file and runs the
@@ -54,12 +54,7 @@ const { writer, runner } = await createEmbeddedPipeline(storage, {
 // commit would make the pipeline's next batch retry its snapshot, as the audit log's did (docs/performance.md).
 const scheduler = data.runScheduler ? createScheduler({ storage, logger }) : undefined;
 
-function reply(id: number, work: Promise<unknown>) {
-  work.then(
-    (result) => port?.postMessage({ op: 'reply', id, ok: true, result }),
-    (e: Error) => port?.postMessage({ op: 'reply', id, ok: false, error: { name: e.name, message: e.message } }),
-  );
-}
+const reply = (id: number, work: Promise<unknown>) => replyWhenSettled(port, id, work);
 
 port.on('message', (msg: ToWriter) => {
   switch (msg.op) {
