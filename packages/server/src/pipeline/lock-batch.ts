@@ -4,6 +4,7 @@ import type { Identifier } from '../identity/ports.js';
 import type { IdentityRules } from '../identity/rules.js';
 import type { LogEntry, LoggedEvent } from '../ingest/logged-event.js';
 import type { Stores } from '../storage/storage.js';
+import { parseAhead } from './parsed-payload.js';
 
 /**
  * Serialises a batch with every other worker's that could touch the same people (cluster mode, DESIGN §4): first
@@ -38,7 +39,7 @@ export async function lockBatch(tx: Stores, entries: readonly LogEntry[], rules:
     }
     let event: LoggedEvent;
     try {
-      event = JSON.parse(entry.payload) as LoggedEvent;
+      event = parseAhead(entry);
     } catch {
       refused.add(`${entry.sourceId}\u0000${entry.messageId}`);
       continue; // the parse step quarantines it

@@ -1,5 +1,6 @@
 import type { LoggedEvent } from '../../ingest/logged-event.js';
 import { asJsonObject } from '../../json-record.js';
+import { takePayload } from '../parsed-payload.js';
 import { OK, type Step } from '../step.js';
 
 /**
@@ -12,7 +13,7 @@ export const parseStep: Step = {
   async run(ctx) {
     let event: LoggedEvent;
     try {
-      event = JSON.parse(ctx.entry.payload) as LoggedEvent;
+      event = takePayload(ctx.entry);
     } catch {
       return { kind: 'dlq', code: 'schema_invalid', reason: 'payload is not JSON' };
     }
