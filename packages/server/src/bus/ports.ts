@@ -16,7 +16,11 @@ export type ChangeInput = Omit<Change, 'seq'>;
  * offsets. At-least-once for consumers; a consumer de-duplicates by change `id`.
  */
 export interface ChangeStore {
-  publish(changes: readonly ChangeInput[]): Promise<void>;
+  /**
+   * Writes `changes` in this order; answers the `seq` of the last one where the store gives consecutive seqs in
+   * that order (SQLite: one writer, `AUTOINCREMENT`), else `undefined` (or when `changes` is empty).
+   */
+  publish(changes: readonly ChangeInput[]): Promise<number | undefined>;
   /** Changes after the consumer's offset, ascending. */
   read(consumer: string, limit: number): Promise<Change[]>;
   commit(consumer: string, seq: number): Promise<void>;

@@ -1,3 +1,4 @@
+import type { RecentChanges } from '../bus/recent-changes.js';
 import { createLocalIngestWriter } from '../ingest/local-ingest-writer.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
@@ -12,7 +13,13 @@ import { DEFAULT_STEPS } from './steps/index.js';
  */
 export async function createEmbeddedPipeline(
   storage: Storage,
-  opts: { batchSize: number; logger: Logger; onBatch: (outcome: BatchOutcome) => void; steps?: readonly Step[] },
+  opts: {
+    batchSize: number;
+    logger: Logger;
+    onBatch: (outcome: BatchOutcome) => void;
+    steps?: readonly Step[];
+    recent?: RecentChanges;
+  },
 ) {
   let wake = () => {};
   const writer = await createLocalIngestWriter(storage, PIPELINE_CONSUMER, () => wake());
@@ -22,6 +29,7 @@ export async function createEmbeddedPipeline(
     batchSize: opts.batchSize,
     logger: opts.logger,
     onBatch: opts.onBatch,
+    recent: opts.recent,
     timed: (outcome, ms) => writer.observe(outcome, ms),
   });
   wake = () => runner.notify();

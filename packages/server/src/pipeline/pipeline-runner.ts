@@ -1,3 +1,4 @@
+import type { RecentChanges } from '../bus/recent-changes.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { wakeableSleep } from '../wakeable-sleep.js';
@@ -25,6 +26,8 @@ export interface PipelineRunnerOptions {
   timed?: (outcome: BatchOutcome, ms: number) => void;
   /** Poll interval when idle and not notified (another process may append). */
   idleMs?: number;
+  /** Where each batch's committed changes go, for a consumer in this thread (the destination router). */
+  recent?: RecentChanges;
 }
 
 /**
@@ -43,13 +46,13 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
       const started = performance.now();
       let outcome: BatchOutcome | undefined;
       try {
-        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'fast');
+        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'fast', opts.recent);
       } catch (e) {
         if (e instanceof RetryBatch) throw e;
         // An event was rejected, a step failed, or a batch-level write failed (which one is unknown): the same
         // entries again, each in its own savepoint. A store that is down fails here too and backs off.
         if (!(e instanceof IsolateBatch)) opts.logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
-        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated');
+        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated', opts.recent);
       }
       if (outcome) {
         outcome.ms = performance.now() - started;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recentChanges } from '../bus/recent-changes.js';
 import { createTestApp, type TestApp } from '../test/test-app.js';
 import { IsolateBatch, processBatch } from './process-batch.js';
 import type { Step } from './step.js';
@@ -53,5 +54,39 @@ describe('processBatch modes', () => {
       stored: 2,
     });
     expect(await t.app.storage.events.count()).toBe(2);
+  });
+
+  it("hands a committed batch's changes to RecentChanges with the seqs the table gave them, a failed batch's none", async () => {
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    const recent = recentChanges();
+    await t.send([
+      { type: 'identify', userId: 'good-1', messageId: 'g1', timestamp: at, traits: { plan: 'pro' } },
+      { type: 'identify', userId: 'broken', messageId: 'bad', timestamp: at, traits: { plan: 'gold' } },
+    ]);
+    await expect(
+      processBatch(t.app.storage, [...DEFAULT_STEPS, boom], 100, Date.now(), 'fast', recent),
+    ).rejects.toBeInstanceOf(IsolateBatch);
+    expect(recent.after(0, 100)).toBeUndefined();
+    await processBatch(t.app.storage, DEFAULT_STEPS, 100, Date.now(), 'fast', recent);
+    // A second batch; its anonymous visitor then identified merges two profiles (published mid-batch: a gap).
+    await t.send([
+      { type: 'page', anonymousId: 'anon-1', messageId: 'p1', timestamp: at, name: 'Home' },
+      { type: 'identify', userId: 'good-3', messageId: 'g3', timestamp: at, traits: { email: 'g3@example.com' } },
+    ]);
+    await processBatch(t.app.storage, DEFAULT_STEPS, 100, Date.now(), 'fast', recent);
+    await t.send([
+      { type: 'identify', anonymousId: 'anon-1', userId: 'good-3', messageId: 'g4', timestamp: at },
+      { type: 'track', userId: 'good-3', messageId: 'g5', timestamp: at, event: 'Order Completed' },
+    ]);
+    await processBatch(t.app.storage, DEFAULT_STEPS, 100, Date.now(), 'fast', recent);
+    const table = await t.app.storage.changes.after(0, { limit: 1000 });
+    let vouched = 0;
+    for (let seq = 0; seq <= (table.at(-1)?.seq ?? 0); seq++) {
+      const held = recent.after(seq, 1000);
+      if (held === undefined) continue;
+      vouched++;
+      expect(held).toEqual(table.filter((c) => c.seq > seq));
+    }
+    expect(vouched).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,6 @@
 import { evaluateProfiles, loadAudienceFilter, type StoredEventEffects } from '../audiences/evaluate-profiles.js';
+import type { Change } from '../bus/ports.js';
+import type { RecentChanges } from '../bus/recent-changes.js';
 import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
@@ -79,8 +81,10 @@ export async function processBatch(
   limit: number,
   now = Date.now(),
   mode: BatchMode = 'isolated',
+  recent?: RecentChanges,
 ): Promise<BatchOutcome | undefined> {
-  return timedTransaction(storage, async (tx, mark) => {
+  let published: Change[] | undefined;
+  const outcome = await timedTransaction(storage, async (tx, mark) => {
     const offset = await tx.log.offset(PIPELINE_CONSUMER);
     const entries = await tx.log.read(offset, limit);
     if (entries.length === 0) return undefined;
@@ -88,10 +92,15 @@ export async function processBatch(
     // Fast mode looks up the batch's identifiers and their profiles in a few statements first (`lockBatch`, whose
     // locks are no-ops with a single writer): the batch caches then answer the events.
     const prefetch = mode === 'fast' ? (t: Stores, rules: IdentityRules) => lockBatch(t, entries, rules) : undefined;
-    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch, mark);
+    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch, mark, (changes) => {
+      published = changes;
+    });
     await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
     return outcome;
   });
+  // Committed: a consumer in this thread takes them from memory (`RecentChanges`).
+  if (published) recent?.add(published);
+  return outcome;
 }
 
 /**
@@ -140,6 +149,7 @@ async function applyEntries(
   mode: BatchMode,
   prepare: ((tx: Stores, rules: IdentityRules) => Promise<void>) | undefined,
   mark: (phase: keyof BatchPhases) => void,
+  onPublished?: (changes: Change[]) => void,
 ): Promise<BatchOutcome> {
   const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
   // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
@@ -310,7 +320,11 @@ async function applyEntries(
   changes.push(...audiences.changes);
   mark('audiences');
   await tx.processed.insert(processed);
-  await tx.changes.publish(changes);
+  const lastSeq = await tx.changes.publish(changes);
+  if (lastSeq !== undefined && onPublished) {
+    const first = lastSeq - changes.length + 1;
+    onPublished(changes.map((c, i) => ({ seq: first + i, ...c })));
+  }
   outcome.merges = counters.merges;
   outcome.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
   return outcome;

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { commitAuditEntries } from '../auth/audit-log.js';
+import { recentChanges } from '../bus/recent-changes.js';
 import { createActivation } from '../destinations/activation.js';
 import { createDestinationCatalog } from '../destinations/catalog.js';
 import { createTableChangeFeed } from '../destinations/change-feed.js';
@@ -33,10 +34,13 @@ const catalog = createDestinationCatalog(
   createDestinationRegistry(builtinDestinations(data.exportDir)),
   logger,
 );
+// The router reads the batches' changes from memory instead of reading back the rows just written
+// (docs/performance.md); a gap (a change published by the main thread's connection) sends it to the table.
+const recent = recentChanges();
 const activation = createActivation({
   storage,
   catalog,
-  feed: await createTableChangeFeed(storage, 'destinations'),
+  feed: await createTableChangeFeed(storage, 'destinations', recent),
   logger,
   exportDir: data.exportDir,
 });
@@ -44,6 +48,7 @@ const { writer, runner } = await createEmbeddedPipeline(storage, {
   batchSize: data.batchSize,
   logger,
   steps: pipelineSteps(instanceSecret({ secret: data.instanceSecret, dataDir: data.dataDir })),
+  recent,
   onBatch: (outcome) => {
     activation.notify();
     port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });

@@ -8,7 +8,7 @@ import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
 import { lockKey } from './identity-store.js';
 import { fromJson, toJson } from './json.js';
-import { insertRows, rawQuery } from './raw.js';
+import { insertRows, rawQuery, runsDirectly } from './raw.js';
 
 /** A `changes` row as read (its generated `seq` a number). */
 type ChangeRow = Omit<Database['changes'], 'seq'> & { seq: number };
@@ -29,6 +29,11 @@ export function createChangeStore(db: Kysely<Database>, d: SqlDialect): ChangeSt
       await insertRows(db, d, 'insert into changes (id, kind, profile_id, payload, created_at)', 5, changes, (c, out) =>
         out.push(c.id, c.kind, c.profileId, toJson(c.payload), c.createdAt),
       );
+      // SQLite in a transaction holding its connection: nothing else ran between the insert and this select, and the
+      // rows, inserted in `values` order by the one writer, have consecutive seqs ending at this one.
+      if (d.name !== 'sqlite' || changes.length === 0 || !runsDirectly(db)) return undefined;
+      const [row] = await rawQuery<{ s: number }>(db, d, 'select last_insert_rowid() as s', []);
+      return Number(row.s);
     },
     async read(consumer, limit) {
       const off = await db

@@ -36,6 +36,11 @@ export function runDirectlyIn(tx: Kysely<Database>, run: DirectRunner): void {
   directRunners.set(tx, run);
 }
 
+/** Whether `db`'s statements run straight on a held in-process connection (a transaction, `runDirectlyIn`). */
+export function runsDirectly(db: Kysely<Database>): boolean {
+  return directRunners.has(db);
+}
+
 /**
  * `head values (?, …), (?, …) tail` for each slice of `rows` that fits the dialect's parameter limit; `toParams`
  * pushes one row's `columns` values onto the array.
