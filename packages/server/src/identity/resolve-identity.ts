@@ -283,6 +283,9 @@ function prepared(rules: IdentityRules): { types: string[]; blocked: Set<string>
   return p;
 }
 
+/** The distinct owners of `ids`, in first-seen order (a loop: this runs a few times per event). */
 function ownersOf(ids: readonly Incoming[]): string[] {
-  return [...new Set(ids.flatMap((i) => (i.owner ? [i.owner] : [])))];
+  const owners: string[] = [];
+  for (const i of ids) if (i.owner && !owners.includes(i.owner)) owners.push(i.owner);
+  return owners;
 }

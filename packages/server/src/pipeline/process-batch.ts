@@ -183,7 +183,11 @@ async function applyEntries(
   const batchSeq = prepare ? await tx.processed.nextBatchSeq() : null;
 
   const bySource = new Map<string, LogEntry[]>();
-  for (const e of entries) bySource.set(e.sourceId, [...(bySource.get(e.sourceId) ?? []), e]);
+  for (const e of entries) {
+    const list = bySource.get(e.sourceId);
+    if (list) list.push(e);
+    else bySource.set(e.sourceId, [e]);
+  }
   const seen = new Set<string>();
   for (const [sourceId, list] of bySource) {
     for (const id of await tx.processed.existing(
