@@ -62,7 +62,8 @@ export type BatchMode = 'fast' | 'isolated';
 
 async function runSteps(steps: readonly Step[], ctx: PipelineContext): Promise<StepResult> {
   for (const step of steps) {
-    const result = await step.run(ctx);
+    const pending = step.run(ctx);
+    const result = pending instanceof Promise ? await pending : pending;
     if (result.kind !== 'ok') return result;
   }
   return { kind: 'ok' };

@@ -49,8 +49,12 @@ export interface PipelineContext {
   readonly counters: { merges: number };
 }
 
-/** A named pipeline step: a small function in its own file (STYLE #10). */
+/**
+ * A named pipeline step: a small function in its own file (STYLE #10). It answers synchronously when it has nothing
+ * to wait for (most steps, for most events): the batch awaits only a promise, and a clean batch runs a handful of
+ * steps per event.
+ */
 export interface Step {
   readonly name: string;
-  run(ctx: PipelineContext): Promise<StepResult>;
+  run(ctx: PipelineContext): StepResult | Promise<StepResult>;
 }

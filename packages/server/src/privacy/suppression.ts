@@ -3,7 +3,7 @@ import { extractIdentifiers } from '../identity/extract-identifiers.js';
 import { normaliseIdentifier } from '../identity/normalise-identifier.js';
 import { loadIdentityRules } from '../identity/rules.js';
 import type { LoggedEvent } from '../ingest/logged-event.js';
-import { OK, type Step } from '../pipeline/step.js';
+import { OK, type PipelineContext, type Step, type StepResult } from '../pipeline/step.js';
 import type { Stores } from '../storage/storage.js';
 import type { SecretProvider } from './instance-secret.js';
 
@@ -94,30 +94,42 @@ export function createSuppressionList(deps: { storage: Stores; secret: SecretPro
 
 export type SuppressionList = ReturnType<typeof createSuppressionList>;
 
+function checkSuppressed(
+  secret: SecretProvider,
+  ctx: PipelineContext,
+  { hashes, rules }: { hashes: Set<string>; rules: HashRules },
+): StepResult {
+  if (hashes.size === 0) return OK;
+  if (eventHashes(secret(), ctx.event, rules).some((h) => hashes.has(h))) return { kind: 'drop', reason: 'suppressed' };
+  return OK;
+}
+
 /**
  * The pipeline's check (DESIGN §8), after parsing: an event carrying an erased identifier is dropped (reason
  * `suppressed`), whatever let it into the log (appended before the erasure, or by another node). The list is read
  * once per batch, and hashing is skipped while it is empty.
  */
 export function suppressionStep(secret: SecretProvider): Step {
-  const perBatch = new WeakMap<Stores, Promise<{ hashes: Set<string>; rules: HashRules }>>();
+  type List = { hashes: Set<string>; rules: HashRules };
+  /** The batch's list: loading (a promise) for its first event, then the list itself, so the others do not wait. */
+  const perBatch = new WeakMap<Stores, Promise<List> | List>();
   const load = async (tx: Stores) => {
     if ((await tx.suppressions.count()) === 0) return { hashes: new Set<string>(), rules: { types: [], region: 'US' } };
     return { hashes: new Set(await tx.suppressions.all()), rules: await hashRules(tx.settings) };
   };
   return {
     name: 'suppression',
-    async run(ctx) {
-      let list = perBatch.get(ctx.tx);
-      if (!list) {
-        list = load(ctx.tx);
-        perBatch.set(ctx.tx, list);
-      }
-      const { hashes, rules } = await list;
-      if (hashes.size === 0) return OK;
-      if (eventHashes(secret(), ctx.event, rules).some((h) => hashes.has(h)))
-        return { kind: 'drop', reason: 'suppressed' };
-      return OK;
+    run(ctx) {
+      const list = perBatch.get(ctx.tx);
+      if (list && !(list instanceof Promise)) return checkSuppressed(secret, ctx, list);
+      const loading =
+        list ??
+        load(ctx.tx).then((loaded) => {
+          perBatch.set(ctx.tx, loaded);
+          return loaded;
+        });
+      perBatch.set(ctx.tx, loading);
+      return loading.then((loaded) => checkSuppressed(secret, ctx, loaded));
     },
   };
 }

@@ -10,7 +10,7 @@ import { OK, type Step } from '../step.js';
  */
 export const parseStep: Step = {
   name: 'parse',
-  async run(ctx) {
+  run(ctx) {
     let event: LoggedEvent;
     try {
       event = takePayload(ctx.entry);
