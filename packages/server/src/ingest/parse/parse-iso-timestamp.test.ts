@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIsoTimestamp } from './parse-iso-timestamp.js';
+import { isCanonicalIso, parseIsoTimestamp } from './parse-iso-timestamp.js';
 
 const iso = (text: string): string | null => {
   const epoch = parseIsoTimestamp(text);
@@ -76,6 +76,44 @@ describe('parseIsoTimestamp', () => {
       expect(parseIsoTimestamp(`${date}T${time}Z`), `${date}T${time}Z`).toBe(
         parseIsoTimestamp(`${date}T${time}+00:00`),
       );
+    }
+  });
+});
+
+describe('isCanonicalIso', () => {
+  /** What it replaced: toISOString's form, a leap second excluded. */
+  const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:[0-5]\d\.\d{3}Z$/;
+
+  it.each([
+    ['2024-03-01T12:30:05.123Z', true],
+    ['0099-01-01T00:00:00.000Z', true],
+    ['2016-12-31T23:59:60.250Z', false],
+    ['2024-03-01t12:30:05.123Z', false],
+    ['2024-03-01T12:30:05.123z', false],
+    ['2024-03-01T12:30:05,123Z', false],
+    ['2024-03-01T12:30:05.12xZ', false],
+    ['2024-03-01T12:30:05Z', false],
+    ['2024-03-01T12:30:05.1234Z', false],
+    ['+24-03-01T12:30:05.123Z', false],
+  ])('%s → %s', (text, expected) => {
+    expect(isCanonicalIso(text)).toBe(expected);
+  });
+
+  it('agrees with the regular expression on random near-canonical strings', () => {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = '0123456789-T:.Z5t z+/';
+    for (let i = 0; i < 20_000; i++) {
+      const chars = [...'2024-03-01T12:30:05.123Z'];
+      // One to three characters replaced, sometimes one removed or added.
+      for (let k = random(3) + 1; k > 0; k--) chars[random(24)] = alphabet[random(alphabet.length)];
+      if (random(10) === 0) chars.splice(random(24), 1);
+      if (random(10) === 0) chars.splice(random(24), 0, alphabet[random(alphabet.length)]);
+      const text = chars.join('');
+      expect(isCanonicalIso(text), text).toBe(CANONICAL.test(text));
     }
   });
 });

@@ -77,6 +77,33 @@ function parseCanonical(text: string): number | null | undefined {
   return Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - GREGORIAN_CYCLE_MS;
 }
 
+/** The positions of `toISOString`'s form that hold a digit: `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
+const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+/**
+ * Whether `text` is exactly `toISOString`'s form with a second below 60 (`2024-03-01T12:30:05.123Z`): a timestamp
+ * that reads back to itself, so it need not be formatted again. Read character by character.
+ */
+export function isCanonicalIso(text: string): boolean {
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(4) !== 45 || // -
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 84 || // T
+    text.charCodeAt(13) !== 58 || // :
+    text.charCodeAt(16) !== 58 ||
+    text.charCodeAt(19) !== 46 || // .
+    text.charCodeAt(23) !== 90 || // Z
+    text.charCodeAt(17) > 53 // the seconds' tens: 0 to 5 (a leap second reads as the next one)
+  )
+    return false;
+  for (const i of CANONICAL_DIGITS) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }

@@ -1,7 +1,4 @@
-import { parseIsoTimestamp } from './parse-iso-timestamp.js';
-
-/** `toISOString`'s form; a leap second (`:60`) is excluded, since it is read as the next second. */
-const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:[0-5]\d\.\d{3}Z$/;
+import { isCanonicalIso, parseIsoTimestamp } from './parse-iso-timestamp.js';
 
 /** The time fields of one call, as the client sent them (absent or `null` both mean "not given"). */
 export interface EventTimeInput {
@@ -34,23 +31,21 @@ export type EventTime =
  * `batch sentAt` when it fails) is only checked when the event has none of its own.
  */
 export function resolveEventTime(event: EventTimeInput, receivedAt: Date, batchSentAt?: string): EventTime {
-  const parsed: Partial<Record<keyof EventTimeInput, number>> = {};
-  for (const field of ['originalTimestamp', 'timestamp', 'sentAt'] as const) {
-    const text = event[field];
-    if (text === undefined || text === null) continue;
-    const epoch = parseIsoTimestamp(text);
-    if (epoch === null) return { ok: false, field };
-    parsed[field] = epoch;
-  }
+  // The three fields in this order, each parsed once (this runs for every call: no loop over names, no record).
+  const original = parseField(event.originalTimestamp);
+  if (original === null) return { ok: false, field: 'originalTimestamp' };
+  const own = parseField(event.timestamp);
+  if (own === null) return { ok: false, field: 'timestamp' };
+  let sentAt = parseField(event.sentAt);
+  if (sentAt === null) return { ok: false, field: 'sentAt' };
   let sentAtText = event.sentAt ?? undefined;
-  let sentAt = parsed.sentAt;
   if (sentAt === undefined && batchSentAt !== undefined) {
     const epoch = parseIsoTimestamp(batchSentAt);
     if (epoch === null) return { ok: false, field: 'batch sentAt' };
     sentAt = epoch;
     sentAtText = batchSentAt;
   }
-  const base = parsed.originalTimestamp ?? parsed.timestamp;
+  const base = original ?? own;
   const received = receivedAt.getTime();
   let timestamp = base ?? received;
   // With four-digit years the result stays well inside Date's range (±273,790 years).
@@ -58,6 +53,11 @@ export function resolveEventTime(event: EventTimeInput, receivedAt: Date, batchS
   const baseText = event.originalTimestamp ?? event.timestamp;
   // Unchanged by the correction and already canonical (`2024-03-01T12:00:00.000Z`): no need to format it again.
   const timestampText =
-    timestamp === base && typeof baseText === 'string' && CANONICAL.test(baseText) ? baseText : undefined;
+    timestamp === base && typeof baseText === 'string' && isCanonicalIso(baseText) ? baseText : undefined;
   return { ok: true, timestamp, timestampText, sentAt: sentAtText };
+}
+
+/** `undefined` when absent (or `null`), `null` when it does not parse, else epoch ms. */
+function parseField(text: string | null | undefined): number | null | undefined {
+  return text === undefined || text === null ? undefined : parseIsoTimestamp(text);
 }
