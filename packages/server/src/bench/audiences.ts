@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AudienceDefinition, toPublicId } from '@tessera/protocol';
 import type { AudiencesReport, GenerateReport } from './audiences-child.js';
-import { cpuSeconds, peakRssMb } from './child.js';
+import { cpuSeconds, peakRssMb, runJsonChild } from './child.js';
 import { bucketQuantile, describeBatches, histogramSince, readHistogram } from './histogram.js';
 import { startTessera } from './tessera-server.js';
 
@@ -377,21 +377,4 @@ async function personalizeLatency(
     if (res.status !== 200) throw new Error(`GET /v1/personalize answered ${res.status}: ${res.body}`);
   }
   return out;
-}
-
-/** Runs `node ARGS` (stderr shown) and answers the first line of its stdout that is a JSON object. */
-function runJsonChild<T>(args: string[]): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) resolve(JSON.parse(line));
-      else reject(new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? 'child')} exited with ${code}`));
-    });
-  });
 }

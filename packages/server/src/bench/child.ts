@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** Starts a child process and resolves once `ready(line)` matches a line of its stdout. */
 export function startChild(
@@ -39,4 +40,21 @@ export function peakRssMb(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** Runs `node ARGS` (stderr shown) and answers the first line of its stdout that is a JSON object. */
+export function runJsonChild<T>(args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code === 0 && line) resolve(JSON.parse(line));
+      else reject(new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? 'child')} exited with ${code}`));
+    });
+  });
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { audiencesBench } from './audiences.js';
+import { batchBench } from './batch.js';
 import { cpuSeconds, peakRssMb, startChild } from './child.js';
 import { clusterBench } from './cluster.js';
 import { dedupeBench } from './dedupe.js';
@@ -18,6 +19,7 @@ import { startTessera } from './tessera-server.js';
  * - ingest: acknowledged events/s through /v1/batch (autocannon, 32 connections, 100-event batches, 8 s × scale)
  *   against Tessera and against a bare node:http server that only parses the JSON; ratio and CPU per process;
  * - pipeline: events/s the pipeline processed during and after that load;
+ * - batch: the pipeline's own cost in process, µs an event over five runs, and promises an event (bench/batch.ts);
  * - lookup: GET /v1/profiles/by/user_id/… p50 / p99 over the profiles the run created;
  * - peak RSS of the server;
  * - cluster: ingest and pipeline throughput of cluster mode with 1 and 2 workers, CPU per process (bench/cluster.ts);
@@ -214,6 +216,7 @@ async function main() {
   const seconds = Math.max(1, Math.round(8 * scale));
   console.log(`Tessera benchmark (scale ${scale}, ${os.cpus().length} cores, node ${process.version})`);
   if (!only || only === 'ingest' || only === 'pipeline') await ingestAndPipeline(seconds);
+  if (!only || only === 'batch') await batchBench(scale);
   if (!only || only === 'lookup') await lookups();
   if (!only || only === 'cluster') await clusterBench(seconds, load);
   if (!only || only === 'dedupe') await dedupeBench(scale);

@@ -1,0 +1,83 @@
+import { createHook } from 'node:async_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LogEntryInput, LoggedEvent } from '../ingest/logged-event.js';
+import { processBatch } from '../pipeline/process-batch.js';
+import { pipelineSteps } from '../pipeline/steps/index.js';
+import { instanceSecret } from '../privacy/instance-secret.js';
+import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+
+/**
+ * One run of the in-process batch benchmark (bench/batch.ts): `node batch-child.js EVENTS BATCH [promises]`. A fresh
+ * embedded store in a temporary directory; EVENTS logged events of the ingest benchmark's shape (100-call requests:
+ * one `identify` with a new e-mail in ten, the rest `track`, 20 users a request) appended to the log; then the
+ * pipeline's fast batches of BATCH until the log is drained, timed. Prints one JSON line, `BatchRunReport`. With
+ * `promises`, a promise hook counts the promises the batches create (it slows them: that run is not timed).
+ */
+export interface BatchRunReport {
+  events: number;
+  /** Wall-clock and CPU (user + system, every thread of the process) time per event, µs. */
+  wallUs: number;
+  cpuUs: number;
+  /** Promises created per event, when counted. */
+  promises?: number;
+}
+
+const [events, batch, mode] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]];
+const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-batch-'));
+try {
+  const storage = createSqliteStorage({ file: path.join(dir, 'tessera.db'), durability: 'normal' });
+  await storage.migrate();
+  const steps = pipelineSteps(instanceSecret({ dataDir: dir }));
+  const at = new Date().toISOString();
+  for (let r = 0; r < events / 100; r++) {
+    const entries: LogEntryInput[] = [];
+    for (let i = 0; i < 100; i++) {
+      const identify = i % 10 === 0;
+      const event: LoggedEvent = {
+        type: identify ? 'identify' : 'track',
+        messageId: `${r}-${i}`,
+        userId: `user-${r}-${i % 20}`,
+        ...(identify
+          ? { traits: { email: `user${r}${i}@example.com`, plan: 'pro' } }
+          : { event: 'Product Viewed', properties: { sku: `SKU-${i}`, price: 19.99, currency: 'EUR' } }),
+        timestamp: at,
+        receivedAt: at,
+        context: { library: { name: 'bench', version: '1' }, ip: '127.0.0.1' },
+      };
+      entries.push({
+        sourceId: 'bench',
+        messageId: event.messageId,
+        receivedAt: Date.now(),
+        payload: JSON.stringify(event),
+      });
+    }
+    await storage.log.append(entries);
+  }
+  let promises = 0;
+  const hook =
+    mode === 'promises' ? createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) }) : undefined;
+  hook?.enable();
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  let n = 0;
+  for (;;) {
+    const outcome = await processBatch(storage, steps, batch, Date.now(), 'fast');
+    if (!outcome) break;
+    n += outcome.read;
+  }
+  const wall = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  hook?.disable();
+  await storage.close();
+  const report: BatchRunReport = {
+    events: n,
+    wallUs: (wall * 1000) / n,
+    cpuUs: (cpu.user + cpu.system) / n,
+    ...(hook ? { promises: promises / n } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
