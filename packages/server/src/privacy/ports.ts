@@ -73,7 +73,7 @@ export interface RectificationTarget {
 }
 
 /**
- * The privacy requests' writes over a person's rows (`storage/sql/privacy-stores.ts`): an erasure deletes them, one
+ * The privacy requests' writes over a person's rows (`storage/sql/erasure-stores.ts`): an erasure deletes them, one
  * strategy per table; a rectification rewrites trait history, identifiers and raw payloads in place.
  */
 export interface ErasureStore {

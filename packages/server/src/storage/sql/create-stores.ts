@@ -5,17 +5,14 @@ import type { Database } from '../schema.js';
 import type { Storage, Stores } from '../storage.js';
 import { createAuditStore, createTokenStore, createUserStore } from './access-stores.js';
 import { createAudienceStore, createMembershipStore, createRfmStore } from './audience-stores.js';
-import { createDeliveryStore, createDestinationStore, createMessageStore } from './destination-stores.js';
+import { createDeliveryStore, createMessageStore } from './delivery-stores.js';
+import { createDestinationStore } from './destination-stores.js';
+import { createErasureStore, createRetentionStore } from './erasure-stores.js';
 import { createEventStore } from './event-store.js';
 import { createIdentityStore } from './identity-store.js';
 import { createIngestLogStore, createProcessedMessageStore, createQuarantineStore } from './ingest-stores.js';
 import { createChangeStore, createJobStore, createSettingsStore, createSourceStore } from './other-stores.js';
-import {
-  createErasureStore,
-  createPrivacyRequestStore,
-  createRetentionStore,
-  createSuppressionStore,
-} from './privacy-stores.js';
+import { createPrivacyRequestStore, createSuppressionStore } from './privacy-stores.js';
 import { createAccountStore, createConsentStore, createHistoryStore, createProfileStore } from './profile-stores.js';
 import { type DirectRunner, runDirectlyIn } from './raw.js';
 import { createReadKeyStore } from './read-key-store.js';

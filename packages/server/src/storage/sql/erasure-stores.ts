@@ -1,0 +1,315 @@
+import type { Kysely } from 'kysely';
+import { mentionsOf, redactMentions } from '../../privacy/mentions.js';
+import type {
+  ErasureStore,
+  ErasureTarget,
+  RectificationTarget,
+  RedactedTable,
+  RetentionStore,
+} from '../../privacy/ports.js';
+import type { SqlDialect } from '../dialect.js';
+import type { Database, PersonOwnedTable } from '../schema.js';
+import { blankAuditProfiles } from './access-stores.js';
+import { chunk } from './chunk.js';
+import { toJson } from './json.js';
+import { list, rawQuery, rowsOf } from './raw.js';
+
+/** Rows of `table` whose `column` is one of `values`, deleted in slices; returns how many. */
+async function deleteIn(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  table: string,
+  columns: readonly string[],
+  values: readonly unknown[],
+): Promise<number> {
+  let n = 0;
+  for (const part of chunk(values, columns.length, d.maxParameters)) {
+    if (part.length === 0) continue;
+    const where = columns.map((c) => `${c} in (${list(part.length)})`).join(' or ');
+    const rows = await rawQuery<{ one: number }>(
+      db,
+      d,
+      `delete from ${table} where ${where} returning 1 as one`,
+      columns.flatMap(() => part),
+    );
+    n += rows.length;
+  }
+  return n;
+}
+
+/**
+ * Rows whose raw `payload` names one of `values` as a whole JSON string (`mentionsOf`: case counts but for e-mails):
+ * a scan, raw payloads are not indexed by content.
+ */
+async function deleteMentioning(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  table: 'ingest_log' | 'quarantine',
+  values: readonly string[],
+): Promise<number> {
+  let n = 0;
+  const { exact, folded } = mentionsOf(values);
+  for (const [column, tokens] of [
+    ['payload', exact],
+    ['lower(payload)', folded],
+  ] as const) {
+    for (const token of tokens) {
+      const rows = await rawQuery<{ one: number }>(
+        db,
+        d,
+        `delete from ${table} where ${d.containsSql(column)} returning 1 as one`,
+        [token],
+      );
+      n += rows.length;
+    }
+  }
+  return n;
+}
+
+/**
+ * How each person-owned table loses a person's rows. A `Record` over `PersonOwnedTable`: a table added to
+ * `PERSON_OWNED_TABLES` without its strategy does not compile.
+ */
+const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect, t: ErasureTarget) => Promise<number>> =
+  {
+    events: (db, d, t) => deleteIn(db, d, 'events', ['profile_id'], t.profileIds),
+    // Rejected calls carry no profile id: those at the person's log positions, and those naming one of their values.
+    quarantine: async (db, d, t) =>
+      (await deleteIn(db, d, 'quarantine', ['log_position'], t.logPositions)) +
+      (await deleteMentioning(db, d, 'quarantine', t.values)),
+    profiles: (db, d, t) => deleteIn(db, d, 'profiles', ['id'], t.profileIds),
+    identities: async (db, d, t) =>
+      (await deleteIn(db, d, 'identities', ['profile_id'], t.profileIds)) +
+      (await deleteIn(db, d, 'identities', ['value'], t.values)),
+    profile_redirects: (db, d, t) => deleteIn(db, d, 'profile_redirects', ['from_id', 'to_id'], t.profileIds),
+    merges: (db, d, t) => deleteIn(db, d, 'merges', ['survivor_id', 'merged_id'], t.profileIds),
+    identity_decisions: async (db, d, t) =>
+      (await deleteIn(db, d, 'identity_decisions', ['profile_id'], t.profileIds)) +
+      (await deleteIn(db, d, 'identity_decisions', ['identifier_value'], t.values)),
+    identity_review: (db, d, t) => deleteIn(db, d, 'identity_review', ['profile_id'], t.profileIds),
+    unmerges: (db, d, t) => deleteIn(db, d, 'unmerges', ['survivor_id', 'profile_id'], t.profileIds),
+    match_decisions: (db, d, t) => deleteIn(db, d, 'match_decisions', ['profile_id', 'other_id'], t.profileIds),
+    trait_history: (db, d, t) => deleteIn(db, d, 'trait_history', ['profile_id'], t.profileIds),
+    consents: (db, d, t) => deleteIn(db, d, 'consents', ['profile_id'], t.profileIds),
+    profile_accounts: (db, d, t) => deleteIn(db, d, 'profile_accounts', ['profile_id'], t.profileIds),
+    changes: (db, d, t) => deleteIn(db, d, 'changes', ['profile_id'], t.profileIds),
+    // The raw log: the person's events' entries, and any other entry naming one of their values (a dropped call).
+    ingest_log: async (db, d, t) =>
+      (await deleteIn(db, d, 'ingest_log', ['position'], t.logPositions)) +
+      (await deleteMentioning(db, d, 'ingest_log', t.values)),
+    processed_messages: async (db, d, t) => {
+      let n = await deleteIn(db, d, 'processed_messages', ['log_position'], t.logPositions);
+      for (const part of chunk(t.messages, 2, d.maxParameters)) {
+        if (part.length === 0) continue;
+        const rows = await rawQuery<{ one: number }>(
+          db,
+          d,
+          `delete from processed_messages where (source_id, message_id) in (${rowsOf(2, part.length)}) returning 1 as one`,
+          part.flatMap((m) => [m.sourceId, m.messageId]),
+        );
+        n += rows.length;
+      }
+      return n;
+    },
+    audience_memberships: (db, d, t) => deleteIn(db, d, 'audience_memberships', ['profile_id'], t.profileIds),
+    audience_rechecks: (db, d, t) => deleteIn(db, d, 'audience_rechecks', ['profile_id'], t.profileIds),
+    rfm_scores: (db, d, t) => deleteIn(db, d, 'rfm_scores', ['profile_id'], t.profileIds),
+    deliveries: (db, d, t) => deleteIn(db, d, 'deliveries', ['profile_id'], t.profileIds),
+    messages: (db, d, t) => deleteIn(db, d, 'messages', ['profile_id'], t.profileIds),
+    // The accountability record stays (who read or changed what, when), without naming the person any more.
+    audit_log: (db, d, t) => blankAuditProfiles(db, d, t.profileIds),
+  };
+
+/**
+ * A rectification's redaction of one table: the rows whose JSON `columns` (read as text) hold one of the wrong
+ * values as a JSON string (`containsSql`, e-mails lower-cased, as an erasure matches), limited by `scope` (a SQL
+ * condition) and then by `keep` (in code); each changed column rewritten by `redactMentions`, the row updated by its
+ * `key` columns. Returns how many rows changed.
+ */
+async function redactWhere(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  t: RectificationTarget,
+  spec: {
+    table: string;
+    key: readonly string[];
+    columns: readonly string[];
+    /** Read beside the key, for `keep`. */
+    extra?: readonly string[];
+    scope?: { sql: string; params: readonly unknown[] };
+    keep?: (row: Record<string, unknown>) => boolean;
+  },
+): Promise<number> {
+  const { exact, folded } = mentionsOf(t.values);
+  const keys = new Set(t.keys);
+  const found = new Map<string, Record<string, unknown>>();
+  const text = (c: string) => `cast(${c} as text)`;
+  for (const [wrap, tokens] of [
+    [text, exact],
+    [(c: string) => `lower(${text(c)})`, folded],
+  ] as const) {
+    for (const token of tokens) {
+      const contains = spec.columns.map((c) => d.containsSql(wrap(c))).join(' or ');
+      const rows = await rawQuery<Record<string, unknown>>(
+        db,
+        d,
+        `select ${[...spec.key, ...(spec.extra ?? []), ...spec.columns.map((c) => `${text(c)} as ${c}`)].join(', ')} from ${spec.table}
+         where (${contains})${spec.scope ? ` and (${spec.scope.sql})` : ''}`,
+        [...spec.columns.map(() => token), ...(spec.scope?.params ?? [])],
+      );
+      for (const r of rows) found.set(spec.key.map((k) => String(r[k])).join('\u0000'), r);
+    }
+  }
+  let n = 0;
+  for (const row of found.values()) {
+    if (spec.keep && !spec.keep(row)) continue;
+    const changed: [string, string][] = [];
+    for (const c of spec.columns) {
+      if (typeof row[c] !== 'string') continue;
+      const r = redactMentions(row[c] as string, t.values, keys);
+      if (r.replaced > 0) changed.push([c, r.text]);
+    }
+    if (changed.length === 0) continue;
+    await rawQuery(
+      db,
+      d,
+      `update ${spec.table} set ${changed.map(([c]) => `${c} = ?`).join(', ')} where ${spec.key.map((k) => `${k} = ?`).join(' and ')}`,
+      [...changed.map(([, v]) => v), ...spec.key.map((k) => row[k])],
+    );
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Raw calls carry no profile id: a call is the person's at one of their events' log positions. (Erasure also takes
+ * the calls naming one of their identifiers; a correction must not touch another person's call that happens to
+ * hold the same short id, so a refused call of theirs at no position keeps its wrong value: docs/privacy.md.)
+ */
+function theirs(t: RectificationTarget, positionColumn: string) {
+  const positions = new Set(t.logPositions.map(Number));
+  return (row: Record<string, unknown>) => row[positionColumn] !== null && positions.has(Number(row[positionColumn]));
+}
+
+/** How a rectification redacts each table holding raw copies of what was sent. */
+const REDACTIONS: Record<
+  RedactedTable,
+  (db: Kysely<Database>, d: SqlDialect, t: RectificationTarget) => Promise<number>
+> = {
+  ingest_log: (db, d, t) =>
+    redactWhere(db, d, t, {
+      table: 'ingest_log',
+      key: ['position'],
+      columns: ['payload'],
+      keep: theirs(t, 'position'),
+    }),
+  quarantine: (db, d, t) =>
+    redactWhere(db, d, t, {
+      table: 'quarantine',
+      key: ['id'],
+      extra: ['log_position'],
+      columns: ['payload'],
+      keep: theirs(t, 'log_position'),
+    }),
+  events: (db, d, t) =>
+    t.profileIds.length === 0
+      ? Promise.resolve(0)
+      : redactWhere(db, d, t, {
+          table: 'events',
+          key: ['profile_id', 'id'],
+          columns: ['properties', 'traits', 'context'],
+          scope: { sql: `profile_id in (${list(t.profileIds.length)})`, params: t.profileIds },
+        }),
+  // Snapshots of what destinations send (pending ones too): a retry must not send the wrong value again.
+  deliveries: (db, d, t) =>
+    t.profileIds.length === 0
+      ? Promise.resolve(0)
+      : redactWhere(db, d, t, {
+          table: 'deliveries',
+          key: ['profile_id', 'id'],
+          columns: ['payload'],
+          scope: { sql: `profile_id in (${list(t.profileIds.length)})`, params: t.profileIds },
+        }),
+};
+
+/** `logDb` holds the ingest log (a file of its own in SQLite). */
+export function createErasureStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): ErasureStore {
+  return {
+    erase: (table, target) => STRATEGIES[table](table === 'ingest_log' ? logDb : db, d, target),
+    redact: (table, target) =>
+      target.values.length === 0
+        ? Promise.resolve(0)
+        : REDACTIONS[table](table === 'ingest_log' ? logDb : db, d, target),
+    async rewriteHistory(rows, value) {
+      let n = 0;
+      for (const r of rows) {
+        const done = await rawQuery<{ one: number }>(
+          db,
+          d,
+          'update trait_history set value = ? where profile_id = ? and id = ? returning 1 as one',
+          [toJson(value), r.profileId, r.id],
+        );
+        n += done.length;
+      }
+      return n;
+    },
+    async relinkIdentifier(type, from, to, profileIds) {
+      if (profileIds.length === 0) return 0;
+      const where = `type = ? and value = ? and profile_id in (${list(profileIds.length)})`;
+      // A new row and the old one deleted, not an update: the value is the table's distribution column in Citus
+      // (DESIGN §11), which no statement may change. The person may hold the new value already: kept as it is.
+      if (to !== null)
+        await rawQuery(
+          db,
+          d,
+          `insert into identities (type, value, profile_id, source_id, event_id, first_seen_at, created_at)
+           select type, ?, profile_id, source_id, event_id, first_seen_at, created_at from identities where ${where}
+           on conflict do nothing`,
+          [to, type, from, ...profileIds],
+        );
+      const rows = await rawQuery<{ one: number }>(db, d, `delete from identities where ${where} returning 1 as one`, [
+        type,
+        from,
+        ...profileIds,
+      ]);
+      return rows.length;
+    },
+  };
+}
+
+/** `logDb` holds the ingest log (a file of its own in SQLite). */
+export function createRetentionStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): RetentionStore {
+  return {
+    async purgeEvents(rule, before, limit) {
+      const where = ['timestamp < ?'];
+      const params: unknown[] = [before];
+      if (rule.sourceId) {
+        where.push('source_id = ?');
+        params.push(rule.sourceId);
+      }
+      if (rule.type) {
+        where.push('type = ?');
+        params.push(rule.type);
+      }
+      if (rule.name) {
+        where.push('name = ?');
+        params.push(rule.name);
+      }
+      const rows = await rawQuery<{ log_position: number }>(
+        db,
+        d,
+        `delete from events where (profile_id, id, timestamp) in (select profile_id, id, timestamp from events
+           where ${where.join(' and ')} limit ?) returning log_position`,
+        [...params, limit],
+      );
+      await deleteIn(
+        logDb,
+        d,
+        'ingest_log',
+        ['position'],
+        rows.map((r) => Number(r.log_position)),
+      );
+      return rows.length;
+    },
+  };
+}
