@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MASK } from '../destinations/destination-service.js';
+import { MASK } from '../destinations/destination-config.js';
 import { startStandIn } from '../destinations/test/stand-in.js';
 import { at, call, idOf, step } from '../test/identity-steps.js';
 import { createTestApp, type TestApp } from '../test/test-app.js';
