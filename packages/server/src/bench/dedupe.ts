@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from './child.js';
 import type { DedupeChildReport } from './dedupe-child.js';
 import type { DedupeStoreReport } from './dedupe-store-child.js';
 
@@ -79,21 +79,4 @@ function runDedupeChild(mode: 'exact' | 'matcher', n: number): Promise<DedupeChi
     String(n),
     String(SEED),
   ]);
-}
-
-/** Runs `node ARGS` (stderr shown) and answers the first line of its stdout that is a JSON object. */
-function runJsonChild<T>(args: string[]): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) resolve(JSON.parse(line));
-      else reject(new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? 'child')} exited with ${code}`));
-    });
-  });
 }

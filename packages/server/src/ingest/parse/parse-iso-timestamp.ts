@@ -52,16 +52,7 @@ function digitAt(text: string, i: number): number {
  * that form with an impossible date or time.
  */
 function parseCanonical(text: string): number | null | undefined {
-  if (
-    text.charCodeAt(4) !== 45 || // -
-    text.charCodeAt(7) !== 45 ||
-    text.charCodeAt(10) !== 84 || // T
-    text.charCodeAt(13) !== 58 || // :
-    text.charCodeAt(16) !== 58 ||
-    text.charCodeAt(19) !== 46 || // .
-    text.charCodeAt(23) !== 90 // Z
-  )
-    return undefined;
+  if (!hasCanonicalSeparators(text)) return undefined;
   const year = digitAt(text, 0) * 1000 + digitAt(text, 1) * 100 + digitAt(text, 2) * 10 + digitAt(text, 3);
   const month = digitAt(text, 5) * 10 + digitAt(text, 6);
   const day = digitAt(text, 8) * 10 + digitAt(text, 9);
@@ -77,6 +68,19 @@ function parseCanonical(text: string): number | null | undefined {
   return Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - GREGORIAN_CYCLE_MS;
 }
 
+/** `-`, `-`, `T`, `:`, `:`, `.` and `Z` where `toISOString`'s form has them (its digits not checked). */
+function hasCanonicalSeparators(text: string): boolean {
+  return (
+    text.charCodeAt(4) === 45 && // -
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 84 && // T
+    text.charCodeAt(13) === 58 && // :
+    text.charCodeAt(16) === 58 &&
+    text.charCodeAt(19) === 46 && // .
+    text.charCodeAt(23) === 90 // Z
+  );
+}
+
 /** The positions of `toISOString`'s form that hold a digit: `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
 const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 
@@ -85,18 +89,8 @@ const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21
  * that reads back to itself, so it need not be formatted again. Read character by character.
  */
 export function isCanonicalIso(text: string): boolean {
-  if (
-    text.length !== 24 ||
-    text.charCodeAt(4) !== 45 || // -
-    text.charCodeAt(7) !== 45 ||
-    text.charCodeAt(10) !== 84 || // T
-    text.charCodeAt(13) !== 58 || // :
-    text.charCodeAt(16) !== 58 ||
-    text.charCodeAt(19) !== 46 || // .
-    text.charCodeAt(23) !== 90 || // Z
-    text.charCodeAt(17) > 53 // the seconds' tens: 0 to 5 (a leap second reads as the next one)
-  )
-    return false;
+  // The seconds' tens: 0 to 5 (a leap second reads as the next one).
+  if (text.length !== 24 || !hasCanonicalSeparators(text) || text.charCodeAt(17) > 53) return false;
   for (const i of CANONICAL_DIGITS) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return false;
