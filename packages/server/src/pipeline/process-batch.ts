@@ -6,6 +6,7 @@ import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { ProcessedRow, QuarantineRow } from '../ingest/ports.js';
+import { cacheHistoryStore } from '../profiles/cached-history-store.js';
 import { cacheProfileStore } from '../profiles/cached-profile-store.js';
 import { loadSurvivorship } from '../profiles/survivorship-rules.js';
 import type { Storage, Stores } from '../storage/storage.js';
@@ -153,20 +154,24 @@ async function applyEntries(
   onPublished?: (changes: Change[]) => void,
 ): Promise<BatchOutcome> {
   const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
-  // Fast mode keeps what the batch read and wrote of identities and profiles (no savepoints, so it cannot go stale).
+  // Fast mode keeps what the batch read and wrote of identities, profiles and trait history (no savepoints, so it
+  // cannot go stale).
   let tx: Stores = root;
   let flushCaches = async () => {};
   if (buffered) {
     const identities = cacheIdentityStore(root.identities);
     const profiles = cacheProfileStore(root.profiles);
+    const history = cacheHistoryStore(root.history);
     flushCaches = async () => {
       await profiles.flush();
       await identities.flush();
+      await history.flush();
     };
     tx = {
       ...root,
       events: buffered.store,
       identities,
+      history,
       profiles: {
         ...profiles,
         async lock(ids) {

@@ -185,7 +185,7 @@ async function recordCorrection(
 ): Promise<void> {
   const open = (await tx.history.intervals([profileId], trait)).find((r) => r.validTo === null);
   if (open && open.validFrom >= now) await tx.history.supersede([open.id], now);
-  else if (open) await tx.history.close(open.id, now);
+  else if (open) await tx.history.close([open.id], now);
   const row: HistoryRow = {
     id: newUuid(),
     profileId,

@@ -64,7 +64,7 @@ export async function observeTraits(
           ? undefined
           : (await deps.history.intervals([profile.id], trait)).find((r) => r.validTo === null);
       if (open && open.validFrom === validFrom) await deps.history.supersede([open.id], obs.now);
-      else if (open) await deps.history.close(open.id, validFrom);
+      else if (open) await deps.history.close([open.id], validFrom);
       await deps.history.insert([row(trait, value, validFrom, null)]);
       profile.traits[trait] = value;
       changed.push(trait);

@@ -104,7 +104,7 @@ export interface HistoryStore {
   insert(rows: readonly HistoryRow[]): Promise<void>;
   supersede(ids: readonly string[], at: number): Promise<void>;
   /** Sets the end of an open interval when a newer value arrives in order (informational: see `docs/architecture.md`, history model). */
-  close(id: string, validTo: number): Promise<void>;
+  close(ids: readonly string[], validTo: number): Promise<void>;
   /** Current-knowledge rows (not superseded) of one trait of these profiles, by validFrom. */
   intervals(profileIds: readonly string[], trait: string): Promise<HistoryRow[]>;
   /** Every row of these profiles (superseded too), for `/history` and `asOf` / `knownAt`. */

@@ -168,7 +168,7 @@ async function reconcile(
   }));
   const end = target[0]?.validFrom ?? null;
   if (kept && kept.validTo !== end) {
-    if (end !== null) await history.close(kept.id, end);
+    if (end !== null) await history.close([kept.id], end);
     else {
       // Open again: the closed row is superseded by an open copy (as known from now on).
       await history.supersede([kept.id], now);

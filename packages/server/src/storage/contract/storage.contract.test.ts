@@ -656,7 +656,7 @@ for (const db of testDatabases()) {
         const other = historyRow(p, 'name', { v: 'Jo' }, T0 + 10);
         const elsewhere = historyRow(q, 'plan', { v: 'z' }, T0);
         await s.history.insert([c, a, other, elsewhere]);
-        await s.history.close(a.id, T0 + 30);
+        await s.history.close([a.id], T0 + 30);
         expect(await s.history.intervals([p], 'plan')).toEqual([{ ...a, validTo: T0 + 30 }, c]);
         // A late value splits a's interval.
         await s.history.supersede([a.id], T0 + 100);

@@ -159,6 +159,18 @@ const toHistory = (r: Database['trait_history']): HistoryRow => ({
   eventId: r.event_id,
 });
 
+/** Runs `statement(n)` with `[value, ...n ids]` for these ids, in statements within the parameter limit. */
+async function forIds(
+  db: Kysely<Database>,
+  d: SqlDialect,
+  ids: readonly string[],
+  value: number,
+  statement: (n: number) => string,
+): Promise<void> {
+  for (const part of chunk(ids, 1, d.maxParameters - 1))
+    await rawQuery(db, d, statement(part.length), [value, ...part]);
+}
+
 export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): HistoryStore {
   return {
     async insert(rows) {
@@ -184,14 +196,10 @@ export function createHistoryStore(db: Kysely<Database>, d: SqlDialect): History
       );
     },
     async supersede(ids, at) {
-      if (ids.length === 0) return;
-      await rawQuery(db, d, `update trait_history set superseded_at = ? where id in (${list(ids.length)})`, [
-        at,
-        ...ids,
-      ]);
+      await forIds(db, d, ids, at, (n) => `update trait_history set superseded_at = ? where id in (${list(n)})`);
     },
-    async close(id, validTo) {
-      await rawQuery(db, d, 'update trait_history set valid_to = ? where id = ?', [validTo, id]);
+    async close(ids, validTo) {
+      await forIds(db, d, ids, validTo, (n) => `update trait_history set valid_to = ? where id in (${list(n)})`);
     },
     async intervals(profileIds, trait) {
       if (profileIds.length === 0) return [];

@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newUuid } from '../ids.js';
+import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import type { Storage } from '../storage/storage.js';
+import { cacheHistoryStore } from './cached-history-store.js';
+import type { HistoryRow, HistoryStore } from './ports.js';
+
+/** A small deterministic generator (mulberry32), so a failing seed can be run again. */
+function random(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let cached: Storage;
+let bare: Storage;
+beforeEach(async () => {
+  cached = createSqliteStorage({ file: ':memory:' });
+  bare = createSqliteStorage({ file: ':memory:' });
+  await cached.migrate();
+  await bare.migrate();
+});
+afterEach(async () => {
+  await cached.close();
+  await bare.close();
+});
+
+const PROFILES = ['p1', 'p2', 'p3'];
+const TRAITS = ['email', 'plan'];
+
+/**
+ * Runs the same random operations on the bare store of one database and, inside transactions, on the cached store
+ * over another (a transaction per "batch", flushed at its end as the pipeline does); every answer must be the same,
+ * and so must both tables at the end.
+ */
+async function compare(seed: number, ops: number) {
+  const rnd = random(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const ids: string[] = [];
+  const log: string[] = [];
+  let op = 0;
+  while (op < ops) {
+    await cached.transaction(async (tx) => {
+      const store = cacheHistoryStore(tx.history);
+      const batchEnd = op + 1 + Math.floor(rnd() * 12);
+      for (; op < Math.min(ops, batchEnd); op++) {
+        const kind = rnd();
+        const run = async (f: (s: HistoryStore) => Promise<unknown>) => {
+          const [a, b] = [await f(store), await f(bare.history)];
+          expect(a, `seed ${seed}, op ${op}: ${log.at(-1)}`).toEqual(b);
+        };
+        if (kind < 0.35) {
+          const rows: HistoryRow[] = [];
+          for (let n = 1 + Math.floor(rnd() * 2); n > 0; n--) {
+            const validFrom = Math.floor(rnd() * 10);
+            const row: HistoryRow = {
+              id: newUuid(),
+              profileId: pick(PROFILES),
+              trait: pick(TRAITS),
+              value: pick(['a', 'b', { x: 1 }, 3]),
+              validFrom,
+              validTo: rnd() < 0.5 ? null : validFrom + 1 + Math.floor(rnd() * 5),
+              recordedAt: op,
+              supersededAt: rnd() < 0.1 ? op : null,
+              sourceId: 's',
+              eventId: null,
+            };
+            rows.push(row);
+            ids.push(row.id);
+          }
+          log.push(`insert ${rows.length}`);
+          await run((s) => s.insert(rows));
+        } else if (kind < 0.5 && ids.length > 0) {
+          const chosen = [pick(ids), pick(ids)];
+          log.push('supersede');
+          await run((s) => s.supersede(chosen, op));
+        } else if (kind < 0.65 && ids.length > 0) {
+          const id = pick(ids);
+          log.push('close');
+          await run((s) => s.close([id], op));
+        } else if (kind < 0.95) {
+          const profiles = rnd() < 0.8 ? [pick(PROFILES)] : [pick(PROFILES), pick(PROFILES)];
+          const trait = pick(TRAITS);
+          log.push(`intervals ${profiles} ${trait}`);
+          await run((s) => s.intervals(profiles, trait));
+        } else {
+          const profiles = [pick(PROFILES)];
+          log.push('current / all');
+          await run((s) => s.current(profiles));
+          await run((s) => s.all(profiles));
+        }
+      }
+      await store.flush();
+    });
+  }
+  expect(await cached.history.all(PROFILES)).toEqual(await bare.history.all(PROFILES));
+}
+
+describe('cacheHistoryStore', () => {
+  it('answers and writes as the bare store does, over random batches of operations', async () => {
+    for (let seed = 1; seed <= 60; seed++) await compare(seed, 60);
+  });
+
+  it('writes a batch of trait changes in one insert and one update per distinct time', async () => {
+    const statements: string[] = [];
+    const counting: HistoryStore = {
+      ...bare.history,
+      insert: async (rows) => void statements.push(`insert ${rows.length}`),
+      supersede: async (ids, at) => void statements.push(`supersede ${ids.length} at ${at}`),
+      close: async (ids, at) => void statements.push(`close ${ids.length} at ${at}`),
+      intervals: async () => [],
+    };
+    const store = cacheHistoryStore(counting);
+    const row = (profileId: string, validFrom: number): HistoryRow => ({
+      id: newUuid(),
+      profileId,
+      trait: 'plan',
+      value: 'gold',
+      validFrom,
+      validTo: null,
+      recordedAt: 100,
+      supersededAt: null,
+      sourceId: 's',
+      eventId: null,
+    });
+    const [a, b] = [row('p1', 1), row('p2', 1)];
+    await store.insert([a, b]);
+    // Read back from memory: the open row of p1 closes, a new one opens; p2's is superseded.
+    const [open] = await store.intervals(['p1'], 'plan');
+    expect(open.id).toBe(a.id);
+    await store.close([a.id], 5);
+    await store.insert([row('p1', 5)]);
+    await store.supersede([b.id], 100);
+    expect((await store.intervals(['p2'], 'plan')).length).toBe(0);
+    expect(statements).toEqual([]);
+    await store.flush();
+    // The closed and superseded rows were written by this batch: they go in the insert as they are now.
+    expect(statements).toEqual(['insert 3']);
+  });
+});
