@@ -1,5 +1,5 @@
 import { identifierKey } from './identity-limits.js';
-import type { Identifier, IdentityRow, IdentityStore } from './ports.js';
+import type { DecisionRow, Identifier, IdentityRow, IdentityStore } from './ports.js';
 
 const keyOf = identifierKey;
 
@@ -16,6 +16,11 @@ const keyOf = identifierKey;
 export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
   /** Forgets redirects and families: after waiting for profile row locks, merges may have committed meanwhile. */
   forgetRedirects(): void;
+  /**
+   * A profile created in this batch: its family is itself and it has no identities beyond those linked here, known
+   * without a statement (its id is new, so nothing in the store names it).
+   */
+  created(profileId: string): void;
   /** Writes the links still waiting; the batch calls it before it commits. */
   flush(): Promise<void>;
 } {
@@ -26,11 +31,19 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
   const identitiesOf = new Map<string, IdentityRow[]>();
   /** Links not written yet: one multi-row insert at `flush` (the end of the batch, or before a read that needs them). */
   let pending: IdentityRow[] = [];
+  /** Decisions not written yet: one multi-row insert at `flush`. */
+  let decisions: DecisionRow[] = [];
   const flush = async () => {
-    if (pending.length === 0) return;
-    const rows = pending;
-    pending = [];
-    await inner.link(rows);
+    if (pending.length > 0) {
+      const rows = pending;
+      pending = [];
+      await inner.link(rows);
+    }
+    if (decisions.length > 0) {
+      const rows = decisions;
+      decisions = [];
+      await inner.recordDecisions(rows);
+    }
   };
   return {
     ...inner,
@@ -80,10 +93,11 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
       const out: IdentityRow[] = [];
       const missing = profileIds.filter((id) => !identitiesOf.has(id));
       if (missing.length > 0) {
-        await flush(); // the statement must see the links still waiting here
+        // The store's rows, then the links still waiting here (identifiers the store was known not to hold).
         const rows = await inner.ofProfiles(missing);
         for (const id of missing) identitiesOf.set(id, []);
         for (const r of rows) identitiesOf.get(r.profileId)?.push(r);
+        for (const r of pending) identitiesOf.get(r.profileId)?.push(r);
       }
       for (const id of profileIds) out.push(...(identitiesOf.get(id) ?? []));
       return out;
@@ -109,6 +123,18 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
         await inner.link(unknown);
         for (const r of unknown) identitiesOf.delete(r.profileId);
       }
+    },
+    async recordDecisions(rows) {
+      for (const r of rows) decisions.push({ ...r });
+    },
+    async decisions(profileIds) {
+      await flush();
+      return inner.decisions(profileIds);
+    },
+    created(profileId) {
+      survivorOf.set(profileId, profileId);
+      families.set(profileId, [profileId]);
+      identitiesOf.set(profileId, []);
     },
     flush,
     async redirect(fromIds, toId, at, validAt) {

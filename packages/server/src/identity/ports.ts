@@ -136,7 +136,7 @@ export interface IdentityStore {
   /** Ids redirected to a survivor, with the times of their merge. */
   redirects(survivorId: string): Promise<Redirect[]>;
   recordMerge(row: MergeRow): Promise<void>;
-  recordDecision(row: DecisionRow): Promise<void>;
+  recordDecisions(rows: readonly DecisionRow[]): Promise<void>;
   addReview(row: ReviewRow): Promise<void>;
   /** One review item; `undefined` when there is none. */
   review(id: string): Promise<ReviewRow | undefined>;

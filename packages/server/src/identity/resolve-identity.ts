@@ -244,7 +244,7 @@ export async function resolveIdentity(
     })),
   );
   for (const d of decisions) d.profileId = profileId;
-  for (const d of decisions) await deps.identities.recordDecision(d);
+  await deps.identities.recordDecisions(decisions);
   if (decisions.some((d) => d.kind === 'guard')) {
     await deps.identities.addReview({
       id: newUuid(),

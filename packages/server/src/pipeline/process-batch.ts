@@ -174,6 +174,11 @@ async function applyEntries(
       history,
       profiles: {
         ...profiles,
+        async create(row) {
+          await profiles.create(row);
+          identities.created(row.id);
+          history.created(row.id);
+        },
         async lock(ids) {
           await profiles.lock(ids);
           identities.forgetRedirects();

@@ -16,7 +16,11 @@ const byValidFrom = (a: HistoryRow, b: HistoryRow) =>
  * through this port, by the one pipeline transaction, and never under savepoints (the isolated mode works on the
  * bare store).
  */
-export function cacheHistoryStore(inner: HistoryStore): HistoryStore & { flush(): Promise<void> } {
+export function cacheHistoryStore(inner: HistoryStore): HistoryStore & {
+  flush(): Promise<void>;
+  /** A profile created in this batch: the store holds no history of it (its id is new), so none is read. */
+  created(profileId: string): void;
+} {
   /** Current-knowledge rows of each (profile, trait) read in the batch, by validFrom then id. */
   const known = new Map<string, HistoryRow[]>();
   /** Every row this store holds, by id: those of `known` and those inserted. */
@@ -28,8 +32,11 @@ export function cacheHistoryStore(inner: HistoryStore): HistoryStore & { flush()
   /** Stored rows superseded / closed in this batch, not written yet: id → time. */
   const superseded = new Map<string, number>();
   const closed = new Map<string, number>();
+  const fresh = new Set<string>();
 
   const flush = async () => {
+    // Once written, a new profile's rows are read from the store like any others.
+    fresh.clear();
     if (inserted.size > 0) {
       const batch = [...inserted.values()].map((r) => ({ ...r }));
       inserted.clear();
@@ -88,7 +95,8 @@ export function cacheHistoryStore(inner: HistoryStore): HistoryStore & { flush()
         const lists = new Map(missing.map((id) => [id, [] as HistoryRow[]]));
         // The store's rows, as this batch left them (held in memory, or changed by id and not written yet), then
         // the rows it has not written yet.
-        for (const r of await inner.intervals(missing, trait)) {
+        const stored = missing.filter((id) => !fresh.has(id));
+        for (const r of stored.length > 0 ? await inner.intervals(stored, trait) : []) {
           let held = rows.get(r.id);
           if (!held) {
             held = r;
@@ -114,6 +122,9 @@ export function cacheHistoryStore(inner: HistoryStore): HistoryStore & { flush()
     async current(profileIds) {
       await flush();
       return inner.current(profileIds);
+    },
+    created(profileId) {
+      fresh.add(profileId);
     },
     flush,
   };

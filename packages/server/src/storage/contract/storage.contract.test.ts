@@ -416,7 +416,7 @@ for (const db of testDatabases()) {
           evidence: { profiles: 3 },
         };
         const d3: DecisionRow = { ...d1, id: newUuid(), profileId: b };
-        for (const d of [d1, d2, d3]) await s.identities.recordDecision(d);
+        await s.identities.recordDecisions([d1, d2, d3]);
         expect(await s.identities.decisions([a])).toEqual([d1, d2]);
         expect((await s.identities.decisions([a, b])).map((d) => d.id)).toEqual([d1.id, d2.id, d3.id]);
         expect(await s.identities.decisions([])).toEqual([]);

@@ -207,22 +207,27 @@ export function createIdentityStore(db: Kysely<Database>, d: SqlDialect): Identi
         })
         .execute();
     },
-    async recordDecision(row) {
-      await db
-        .insertInto('identity_decisions')
-        .values({
-          id: row.id,
-          profile_id: row.profileId,
-          event_id: row.eventId,
-          kind: row.kind,
-          identifier_type: row.identifierType,
-          identifier_value: row.identifierValue,
-          reason: row.reason,
-          evidence: toJson(row.evidence),
-          settings_version: row.settingsVersion,
-          created_at: row.createdAt,
-        })
-        .execute();
+    async recordDecisions(rows) {
+      await insertRows(
+        db,
+        d,
+        'insert into identity_decisions (id, profile_id, event_id, kind, identifier_type, identifier_value, reason, evidence, settings_version, created_at)',
+        10,
+        rows,
+        (r, out) =>
+          out.push(
+            r.id,
+            r.profileId,
+            r.eventId,
+            r.kind,
+            r.identifierType,
+            r.identifierValue,
+            r.reason,
+            toJson(r.evidence),
+            r.settingsVersion,
+            r.createdAt,
+          ),
+      );
     },
     async addReview(row) {
       await db
