@@ -50,8 +50,15 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
     async find(identifiers) {
       const out: IdentityRow[] = [];
       const missing: Identifier[] = [];
+      // An identifier asked for twice is answered once, as by the statement.
+      const seen = identifiers.length > 1 ? new Set<string>() : undefined;
       for (const i of identifiers) {
-        const hit = byKey.get(keyOf(i));
+        const k = keyOf(i);
+        if (seen) {
+          if (seen.has(k)) continue;
+          seen.add(k);
+        }
+        const hit = byKey.get(k);
         if (hit === undefined) missing.push(i);
         else if (hit !== null) out.push(hit);
       }
@@ -95,11 +102,14 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
       if (missing.length > 0) {
         // The store's rows, then the links still waiting here (identifiers the store was known not to hold).
         const rows = await inner.ofProfiles(missing);
-        for (const id of missing) identitiesOf.set(id, []);
-        for (const r of rows) identitiesOf.get(r.profileId)?.push(r);
-        for (const r of pending) identitiesOf.get(r.profileId)?.push(r);
+        const lists = new Map(missing.map((id) => [id, [] as IdentityRow[]]));
+        for (const r of rows) lists.get(r.profileId)?.push(r);
+        for (const r of pending) lists.get(r.profileId)?.push(r);
+        for (const [id, list] of lists) identitiesOf.set(id, list);
       }
-      for (const id of profileIds) out.push(...(identitiesOf.get(id) ?? []));
+      for (const id of profileIds.length > 1 ? new Set(profileIds) : profileIds) {
+        out.push(...(identitiesOf.get(id) ?? []));
+      }
       return out;
     },
     async link(rows) {

@@ -232,19 +232,21 @@ export async function resolveIdentity(
       dropped: fresh.slice(room).map((i) => ({ type: i.type, value: i.value })),
     });
   }
-  await deps.identities.link(
-    toLink.map((i) => ({
-      type: i.type,
-      value: i.value,
-      profileId,
-      sourceId: input.sourceId,
-      eventId: input.eventId,
-      firstSeenAt: input.at,
-      createdAt: input.now,
-    })),
-  );
+  if (toLink.length > 0) {
+    await deps.identities.link(
+      toLink.map((i) => ({
+        type: i.type,
+        value: i.value,
+        profileId,
+        sourceId: input.sourceId,
+        eventId: input.eventId,
+        firstSeenAt: input.at,
+        createdAt: input.now,
+      })),
+    );
+  }
   for (const d of decisions) d.profileId = profileId;
-  await deps.identities.recordDecisions(decisions);
+  if (decisions.length > 0) await deps.identities.recordDecisions(decisions);
   if (decisions.some((d) => d.kind === 'guard')) {
     await deps.identities.addReview({
       id: newUuid(),

@@ -1,7 +1,12 @@
 import type { EventRow, EventStore } from '../profiles/ports.js';
 
 /** An `EventStore` whose inserts wait in memory until `flush` or the next read (one multi-row insert per batch). */
-export function bufferEvents(inner: EventStore): { store: EventStore; flush: () => Promise<void> } {
+export function bufferEvents(inner: EventStore): {
+  store: EventStore;
+  /** The same as `store.insert` of one row, without a promise. */
+  push: (row: EventRow) => void;
+  flush: () => Promise<void>;
+} {
   let pending: EventRow[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
@@ -11,6 +16,9 @@ export function bufferEvents(inner: EventStore): { store: EventStore; flush: () 
   };
   return {
     flush,
+    push(row) {
+      pending.push(row);
+    },
     store: {
       async insert(rows) {
         pending.push(...rows);

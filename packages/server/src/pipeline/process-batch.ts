@@ -174,10 +174,10 @@ async function applyEntries(
       history,
       profiles: {
         ...profiles,
-        async create(row) {
-          await profiles.create(row);
+        create(row) {
           identities.created(row.id);
           history.created(row.id);
+          return profiles.create(row);
         },
         async lock(ids) {
           await profiles.lock(ids);
@@ -268,6 +268,7 @@ async function applyEntries(
       consents: new Map(),
       changes: [],
       counters,
+      bufferEvent: buffered?.push,
     } as unknown as PipelineContext;
     let result: StepResult;
     if (mode === 'fast') {

@@ -1,6 +1,7 @@
 import type { ChangeInput } from '../bus/ports.js';
 import type { IdentityRules } from '../identity/rules.js';
 import type { LogEntry, LoggedEvent } from '../ingest/logged-event.js';
+import type { EventRow } from '../profiles/ports.js';
 import type { LoadedSurvivorship } from '../profiles/survivorship-rules.js';
 import type { Stores } from '../storage/storage.js';
 
@@ -45,6 +46,11 @@ export interface PipelineContext {
   consents: Map<string, boolean>;
   /** Outbox rows to publish with the batch. */
   readonly changes: ChangeInput[];
+  /**
+   * Fast mode: takes the event's `events` row into the batch's buffer, synchronously (one multi-row insert at the
+   * end of the batch). Absent in isolated mode, where the row is inserted in the event's savepoint.
+   */
+  readonly bufferEvent?: (row: EventRow) => void;
   /** Counters for metrics. */
   readonly counters: { merges: number };
 }
