@@ -21,7 +21,7 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
    * without a statement (its id is new, so nothing in the store names it).
    */
   created(profileId: string): void;
-  /** Writes the links still waiting; the batch calls it before it commits. */
+  /** Writes the links and decisions still waiting; the batch calls it before it commits. */
   flush(): Promise<void>;
 } {
   /** `null`: known to have no row. */
@@ -32,16 +32,16 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
   /** Links not written yet: one multi-row insert at `flush` (the end of the batch, or before a read that needs them). */
   let pending: IdentityRow[] = [];
   /** Decisions not written yet: one multi-row insert at `flush`. */
-  let decisions: DecisionRow[] = [];
+  let waitingDecisions: DecisionRow[] = [];
   const flush = async () => {
     if (pending.length > 0) {
       const rows = pending;
       pending = [];
       await inner.link(rows);
     }
-    if (decisions.length > 0) {
-      const rows = decisions;
-      decisions = [];
+    if (waitingDecisions.length > 0) {
+      const rows = waitingDecisions;
+      waitingDecisions = [];
       await inner.recordDecisions(rows);
     }
   };
@@ -135,7 +135,7 @@ export function cacheIdentityStore(inner: IdentityStore): IdentityStore & {
       }
     },
     async recordDecisions(rows) {
-      for (const r of rows) decisions.push({ ...r });
+      for (const r of rows) waitingDecisions.push({ ...r });
     },
     async decisions(profileIds) {
       await flush();
