@@ -1,20 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newUuid } from '../ids.js';
+import { createSeededRandom } from '../seeded-random.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { cacheIdentityStore } from './cached-identity-store.js';
 import type { DecisionRow, Identifier, IdentityRow, IdentityStore } from './ports.js';
-
-/** A small deterministic generator (mulberry32), so a failing seed can be run again. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let cached: Storage;
 let bare: Storage;
@@ -38,8 +28,9 @@ const byKey = (a: Identifier, b: Identifier) => `${a.type}:${a.value}`.localeCom
  * The pipeline's use is followed where the port leaves it open: a batch looks an identifier up before it links it.
  */
 async function compare(seed: number, ops: number) {
-  const rnd = random(seed);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const random = createSeededRandom(seed);
+  const rnd = random.next;
+  const pick = random.pick;
   const profiles = [`p1-${seed}`, `p2-${seed}`, `p3-${seed}`];
   const identifiers: Identifier[] = [];
   for (let i = 0; i < 8; i++) identifiers.push({ type: pick(['email', 'user_id']), value: `v${seed}-${i}` });
