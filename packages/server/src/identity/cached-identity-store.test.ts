@@ -1,23 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newUuid } from '../ids.js';
 import { createSeededRandom } from '../seeded-random.js';
-import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
-import type { Storage } from '../storage/storage.js';
+import { storagePair } from '../test/storage-pair.js';
 import { cacheIdentityStore } from './cached-identity-store.js';
 import type { DecisionRow, Identifier, IdentityRow, IdentityStore } from './ports.js';
 
-let cached: Storage;
-let bare: Storage;
-beforeEach(async () => {
-  cached = createSqliteStorage({ file: ':memory:' });
-  bare = createSqliteStorage({ file: ':memory:' });
-  await cached.migrate();
-  await bare.migrate();
-});
-afterEach(async () => {
-  await cached.close();
-  await bare.close();
-});
+const stores = storagePair();
 
 const byKey = (a: Identifier, b: Identifier) => `${a.type}:${a.value}`.localeCompare(`${b.type}:${b.value}`);
 
@@ -30,6 +18,7 @@ const byKey = (a: Identifier, b: Identifier) => `${a.type}:${a.value}`.localeCom
 async function compare(seed: number, ops: number) {
   const random = createSeededRandom(seed);
   const rnd = random.next;
+  const [cached, bare] = [stores.cached(), stores.bare()];
   const pick = random.pick;
   const profiles = [`p1-${seed}`, `p2-${seed}`, `p3-${seed}`];
   const identifiers: Identifier[] = [];

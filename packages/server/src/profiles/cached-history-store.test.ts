@@ -1,23 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newUuid } from '../ids.js';
 import { createSeededRandom } from '../seeded-random.js';
-import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
-import type { Storage } from '../storage/storage.js';
+import { storagePair } from '../test/storage-pair.js';
 import { cacheHistoryStore } from './cached-history-store.js';
 import type { HistoryRow, HistoryStore } from './ports.js';
 
-let cached: Storage;
-let bare: Storage;
-beforeEach(async () => {
-  cached = createSqliteStorage({ file: ':memory:' });
-  bare = createSqliteStorage({ file: ':memory:' });
-  await cached.migrate();
-  await bare.migrate();
-});
-afterEach(async () => {
-  await cached.close();
-  await bare.close();
-});
+const stores = storagePair();
 
 const PROFILES = ['p1', 'p2', 'p3'];
 const TRAITS = ['email', 'plan'];
@@ -30,6 +18,7 @@ const TRAITS = ['email', 'plan'];
 async function compare(seed: number, ops: number) {
   const random = createSeededRandom(seed);
   const rnd = random.next;
+  const [cached, bare] = [stores.cached(), stores.bare()];
   const pick = random.pick;
   const ids: string[] = [];
   const profiles = [...PROFILES];
@@ -104,7 +93,7 @@ describe('cacheHistoryStore', () => {
   it('writes a batch of trait changes in one insert and one update per distinct time', async () => {
     const statements: string[] = [];
     const counting: HistoryStore = {
-      ...bare.history,
+      ...stores.bare().history,
       insert: async (rows) => void statements.push(`insert ${rows.length}`),
       supersede: async (ids, at) => void statements.push(`supersede ${ids.length} at ${at}`),
       close: async (ids, at) => void statements.push(`close ${ids.length} at ${at}`),
