@@ -16,8 +16,8 @@ import type { FromWriter, LogData, ToLog, ToWriter, WriterData } from './writer-
 /**
  * The writer thread's young generation: its new space grows to 64 MB instead of V8's default 32 MB. A batch's objects
  * (parsed payloads, rows, changes) live for the whole batch, across several scavenges at the default, and each copies them:
- * 461 scavenges, 2.1 to 2.2 s, in the ingest bench's load and drain. At 128 MB: 111 to 134 scavenges, 0.84 to 0.88 s,
- * the drain 12 % faster, for about 70 MB more resident memory (docs/performance.md).
+ * 434 to 475 scavenges, 2.1 to 2.4 s, in the ingest bench's load and drain. At 128 MB: 111 to 134 scavenges, 0.84 to
+ * 0.88 s, the drain 11 to 16 % faster, for 50 to 150 MB more resident memory (docs/performance.md).
  */
 const WRITER_YOUNG_GENERATION_MB = 128;
 
