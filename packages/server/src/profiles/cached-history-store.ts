@@ -90,7 +90,9 @@ export function cacheHistoryStore(inner: HistoryStore): HistoryStore & {
       }
     },
     async intervals(profileIds, trait) {
-      const missing = [...new Set(profileIds)].filter((id) => !known.has(keyOf(id, trait)));
+      // A profile asked for twice is answered once, as by the statement.
+      const ids = profileIds.length > 1 ? [...new Set(profileIds)] : profileIds;
+      const missing = ids.filter((id) => !known.has(keyOf(id, trait)));
       if (missing.length > 0) {
         const lists = new Map(missing.map((id) => [id, [] as HistoryRow[]]));
         // The store's rows, as this batch left them (held in memory, or changed by id and not written yet), then
@@ -112,8 +114,8 @@ export function cacheHistoryStore(inner: HistoryStore): HistoryStore & {
         }
       }
       const out: HistoryRow[] = [];
-      for (const id of new Set(profileIds)) for (const r of known.get(keyOf(id, trait)) ?? []) out.push({ ...r });
-      return profileIds.length > 1 ? out.sort(byValidFrom) : out;
+      for (const id of ids) for (const r of known.get(keyOf(id, trait)) ?? []) out.push({ ...r });
+      return ids.length > 1 ? out.sort(byValidFrom) : out;
     },
     async all(profileIds, opts) {
       await flush();
