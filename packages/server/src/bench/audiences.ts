@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ const BACKGROUND_RATE = 5000;
 const PROBE_EVERY = 100;
 /** A probe not seen after this long counts as lost. */
 const PROBE_TIMEOUT = 30_000;
+/** Longest wait for the pipeline to keep up with the background load before the probes. */
+const SETTLE_TIMEOUT = 60_000;
 /** How long the backlog left by a phase may take to drain. */
 const DRAIN_TIMEOUT = 120_000;
 /** The key of the issue's example audience in the bench (it names X). */
@@ -36,8 +38,9 @@ export const X_DEFINITION: AudienceDefinition = {
  * `Order Completed` with total > 50 in the last 30 days, not in audience X; X: `churn_risk` is `high`):
  * 1. the store, written through the storage ports by `audiences-child.js generate` (data mix there);
  * 2. the latency baseline, no audience defined: `tessera serve` on that directory (`serve-child.js`), background
- *    ingest at 5,000 events/s from a process of its own (`background-child.js`, on the existing people), and one probe
- *    every 100 ms for 20 s × scale (at least 100 probes): an `Order Completed` (total 120) of a prepared gold profile
+ *    ingest at 5,000 events/s from a process of its own (`background-child.js`, on the existing people: 100-event
+ *    requests spread evenly, one every 20 ms), and, once the pipeline keeps up with it, one probe every 100 ms for
+ *    20 s × scale (at least 100 probes): an `Order Completed` (total 120) of a prepared gold profile
  *    (one qualifying order already), timed from sending `/v1/track` until the event is in the profile's timeline
  *    (`GET /v1/profiles/{id}/events`);
  * 3. `audiences-child.js audiences`: X and the audience saved, recomputed in full (`recomputeAudience`), X first
@@ -45,7 +48,8 @@ export const X_DEFINITION: AudienceDefinition = {
  *    members' select; the re-checks' select, and its upsert in a transaction rolled back) with the query plans, then
  *    `preview` (5,000-profile sample estimate; exact count), of X's definition too;
  * 4. event-to-membership latency: as 2 with the audiences defined, on other prepared profiles, until the profile's
- *    `audience.entered` change is read from `GET /v1/changes` (its event in the timeline too). The incremental
+ *    `audience.entered` change is read from `GET /v1/changes` (its event in the timeline too), with the probe's
+ *    stages (answered, its batch started, read) to tell where a slow probe waited. The incremental
  *    evaluation runs in the batch that stores the event (same transaction, same commit): the ratio to 2 is what
  *    audiences add to the pipeline's latency.
  */
@@ -54,17 +58,9 @@ export async function audiencesBench(scale: number): Promise<void> {
   const probes = Math.max(100, Math.round((20_000 * scale) / PROBE_EVERY));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-audiences-'));
   try {
-    const g = await runJsonChild<GenerateReport>([
-      '--max-old-space-size=8192',
-      path.join(here, 'audiences-child.js'),
-      'generate',
-      dataDir,
-      String(profiles),
-      String(probes),
-      String(SEED),
-    ]);
+    const { report: g, cached } = await audienceStore(dataDir, profiles, probes);
     console.log(
-      `audience store: ${fmt(g.profiles)} profiles (${fmt(g.gold)} gold, ${fmt(g.churnHigh)} churn_risk high) + ${fmt(2 * probes)} probe profiles, ${fmt(g.events)} track events (${fmt(g.orders)} Order Completed) over 90 days, written through the storage ports in ${g.seconds.toFixed(1)} s = ${fmt(g.events / g.seconds)} events/s; ${fmt(g.dbMb)} MB file, peak RSS ${fmt(g.peakMb)} MB`,
+      `audience store${cached ? ` (copied from ${cached}, written earlier)` : ''}: ${fmt(g.profiles)} profiles (${fmt(g.gold)} gold, ${fmt(g.churnHigh)} churn_risk high) + ${fmt(2 * probes)} probe profiles, ${fmt(g.events)} track events (${fmt(g.orders)} Order Completed) over 90 days, written through the storage ports in ${g.seconds.toFixed(1)} s = ${fmt(g.events / g.seconds)} events/s; ${fmt(g.dbMb)} MB file, peak RSS ${fmt(g.peakMb)} MB`,
     );
     const probe = (j: number) => ({ userId: `bench-probe-${j}`, profileId: g.probes[j] });
     const base = await probeLatency(
@@ -107,6 +103,7 @@ export async function audiencesBench(scale: number): Promise<void> {
     console.log(
       `audience event → membership (its audience.entered change read) ${describe(run.member, run)}  (target p99 < 50 ms)`,
     );
+    console.log(`audience event → membership by stage: ${describeStages(run.stages)}`);
     const s = summary(run.stored);
     console.log(
       `audience event → stored (timeline), same probes, same commit: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms; event → membership / baseline event → stored: p50 × ${(m.p50 / baseline.p50).toFixed(2)}, p99 × ${(m.p99 / baseline.p99).toFixed(2)}`,
@@ -125,10 +122,53 @@ export async function audiencesBench(scale: number): Promise<void> {
   }
 }
 
+/**
+ * Writes the bench's store into `dataDir`. With `TESSERA_BENCH_AUDIENCE_CACHE` set (a directory; for iterating on the
+ * pipeline, off by default), the first run keeps a copy of the fresh store there and later runs copy it instead of
+ * writing it again, for up to 12 hours: its events' times are relative to when it was written, so an older copy would
+ * shift the 30-day window.
+ */
+async function audienceStore(
+  dataDir: string,
+  profiles: number,
+  probes: number,
+): Promise<{ report: GenerateReport; cached?: string }> {
+  const cacheRoot = process.env.TESSERA_BENCH_AUDIENCE_CACHE;
+  const cache = cacheRoot ? path.resolve(cacheRoot, `audiences-${profiles}-${probes}-${SEED}`) : undefined;
+  const reportFile = cache && path.join(cache, 'report.json');
+  if (cache && reportFile && existsSync(reportFile)) {
+    const kept = JSON.parse(readFileSync(reportFile, 'utf8')) as { at: number; report: GenerateReport };
+    if (Date.now() - kept.at < 12 * 3_600_000) {
+      cpSync(path.join(cache, 'store'), dataDir, { recursive: true });
+      return { report: kept.report, cached: cache };
+    }
+  }
+  const at = Date.now();
+  const report = await runJsonChild<GenerateReport>([
+    '--max-old-space-size=8192',
+    path.join(here, 'audiences-child.js'),
+    'generate',
+    dataDir,
+    String(profiles),
+    String(probes),
+    String(SEED),
+  ]);
+  if (cache && reportFile) {
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache, { recursive: true });
+    cpSync(dataDir, path.join(cache, 'store.tmp'), { recursive: true });
+    renameSync(path.join(cache, 'store.tmp'), path.join(cache, 'store'));
+    writeFileSync(reportFile, JSON.stringify({ at, report }));
+  }
+  return { report };
+}
+
 interface LatencyRun {
   /** Latencies (ms) of the probes: event in the timeline, `audience.entered` change read; lost probes apart. */
   stored: number[];
   member: number[];
+  /** Per probe read in time, ms after its send: answered, its batch started (the change's `createdAt`), read. */
+  stages: { acked: number; started: number; member: number }[];
   lost: number;
   sent: number;
   seconds: number;
@@ -142,6 +182,8 @@ interface LatencyRun {
   batches: string;
   serverCpu: number;
   probeSeconds: number;
+  /** From the background load's start until the backlog settled, before the probes. */
+  settleSeconds: number;
   peakMb: number;
 }
 
@@ -155,7 +197,26 @@ function describe(lat: number[], run: LatencyRun): string {
   const s = summary(lat);
   return (
     `${lat.length} probes${run.lost ? ` (${run.lost} lost)` : ''}: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ` +
-    `under ${fmt(run.sent / run.seconds)} events/s background ingest (another process), pipeline ${fmt(run.storedRate)} events/s stored meanwhile (${run.batches}), backlog ${fmt(run.backlog)} at the end${Number.isNaN(run.drainSeconds) ? '' : ` (drained in ${run.drainSeconds.toFixed(1)} s)`}, server CPU ${run.serverCpu.toFixed(1)} s over ${run.probeSeconds.toFixed(1)} s`
+    `under ${fmt(run.sent / run.seconds)} events/s background ingest (another process; probes from ${run.settleSeconds.toFixed(1)} s after its start, once the backlog stayed under ${fmt(BACKGROUND_RATE / 10)} for 1 s), pipeline ${fmt(run.storedRate)} events/s stored meanwhile (${run.batches}), backlog ${fmt(run.backlog)} at the end${Number.isNaN(run.drainSeconds) ? '' : ` (drained in ${run.drainSeconds.toFixed(1)} s)`}, server CPU ${run.serverCpu.toFixed(1)} s over ${run.probeSeconds.toFixed(1)} s`
+  );
+}
+
+/**
+ * Where a probe's time went: the answer to its `POST /v1/track`, the start of the batch that processed it (the
+ * server's wall clock; ms resolution) and the read of its change, as quantiles and for the five slowest probes.
+ */
+function describeStages(stages: LatencyRun['stages']): string {
+  const q = (f: (s: LatencyRun['stages'][number]) => number) => {
+    const s = summary(stages.map(f));
+    return `p50 ${s.p50.toFixed(1)}, p99 ${s.p99.toFixed(1)}`;
+  };
+  const slowest = [...stages]
+    .sort((a, b) => b.member - a.member)
+    .slice(0, 5)
+    .map((s) => `${s.acked.toFixed(0)} / ${s.started.toFixed(0)} / ${s.member.toFixed(0)}`);
+  return (
+    `answered ${q((s) => s.acked)} ms; batch started ${q((s) => s.started)} ms; ` +
+    `batch start → change read ${q((s) => s.member - s.started)} ms; slowest (answered / batch started / read, ms): ${slowest.join(', ')}`
   );
 }
 
@@ -193,6 +254,8 @@ async function probeLatency(
       stored: new Map(),
       member: new Map(),
     };
+    // The `createdAt` of each probe's `audience.entered` change: when its batch started (wall clock, ms).
+    const batchStarted = new Map<string, number>();
     const found = (wait: Wait, id: string, at: number) => {
       const w = waiting[wait].get(id);
       waiting[wait].delete(id);
@@ -206,8 +269,14 @@ async function probeLatency(
         const res = await call('GET', `/v1/changes?kind=audience.entered&after=${after}&limit=1000`, bearer);
         if (res.status !== 200) throw new Error(`GET /v1/changes answered ${res.status}: ${res.body}`);
         const at = performance.now();
-        const page = JSON.parse(res.body) as { items: { profileId: string }[]; nextCursor: string | null };
-        for (const c of page.items) found('member', c.profileId, at);
+        const page = JSON.parse(res.body) as {
+          items: { profileId: string; createdAt: string }[];
+          nextCursor: string | null;
+        };
+        for (const c of page.items) {
+          if (waiting.member.has(c.profileId)) batchStarted.set(c.profileId, Date.parse(c.createdAt));
+          found('member', c.profileId, at);
+        }
         if (page.nextCursor !== null) after = page.nextCursor;
         if (page.items.length < 1000) {
           entriesCaughtUp = true;
@@ -264,7 +333,20 @@ async function probeLatency(
         resolve();
       });
     });
-    await sleep(1000); // let the background load settle
+    const metric = async (name: string) => {
+      const res = await call('GET', '/metrics', bearer);
+      return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(res.body)?.[1] ?? 'NaN');
+    };
+    const backlogNow = () => metric('tessera_pipeline_backlog_events');
+    // The probes measure the latency under the load, not the server's start: a cold server (its page cache, the JIT)
+    // falls behind the load for its first second or so and catches up after. So they wait until the backlog has
+    // stayed under a tenth of a second's load for a second.
+    const settleStarted = performance.now();
+    for (let calm = 0; calm < 10 && performance.now() - settleStarted < SETTLE_TIMEOUT; ) {
+      await sleep(100);
+      calm = (await backlogNow()) <= BACKGROUND_RATE / 10 ? calm + 1 : 0;
+    }
+    const settleSeconds = (performance.now() - settleStarted) / 1000;
     while (!entriesCaughtUp) await sleep(50);
 
     const probeOnce = async (p: { userId: string; profileId: string }, k: number) => {
@@ -273,6 +355,7 @@ async function probeLatency(
       const stored = seen('stored', id, messageId);
       const entered = member ? seen('member', id, messageId) : Promise.resolve(Number.NaN);
       const t0 = performance.now();
+      const wall0 = Date.now();
       const sent = await call('POST', '/v1/track', basic, {
         userId: p.userId,
         event: 'Order Completed',
@@ -281,13 +364,16 @@ async function probeLatency(
         timestamp: new Date().toISOString(),
       });
       if (sent.status !== 200) throw new Error(`probe /v1/track answered ${sent.status}: ${sent.body}`);
-      return { stored: (await stored) - t0, member: (await entered) - t0 };
+      const acked = performance.now() - t0;
+      const read = (await entered) - t0;
+      const started = batchStarted.get(id);
+      return {
+        stored: (await stored) - t0,
+        member: read,
+        stages: { acked, started: started === undefined ? Number.NaN : started - wall0, member: read },
+      };
     };
 
-    const metric = async (name: string) => {
-      const res = await call('GET', '/metrics', bearer);
-      return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(res.body)?.[1] ?? 'NaN');
-    };
     const PHASES = ['read', 'steps', 'write', 'audiences', 'outbox', 'commit'];
     const batches = async () => {
       const text = (await call('GET', '/metrics', bearer)).body;
@@ -321,7 +407,6 @@ async function probeLatency(
     polling = false;
     await Promise.all(pollers);
     const personalize = member ? await personalizeLatency(call, bearer, probes) : undefined;
-    const backlogNow = () => metric('tessera_pipeline_backlog_events');
     // What the load left is processed before the server stops, so that the next phase starts without it.
     const backlog = await backlogNow();
     const d0 = performance.now();
@@ -331,6 +416,7 @@ async function probeLatency(
     return {
       stored: results.map((r) => r.stored).filter(done),
       member: results.map((r) => r.member).filter(done),
+      stages: results.map((r) => r.stages).filter((r) => done(r.member) && done(r.started)),
       lost: results.filter((r) => !done(r.stored) || (member && !done(r.member))).length,
       sent: bg.sent,
       seconds: bg.seconds,
@@ -339,6 +425,7 @@ async function probeLatency(
       storedRate,
       serverCpu,
       probeSeconds,
+      settleSeconds,
       personalize,
       batches: `${describeBatches(batchesMeanwhile)}; mean by phase: ${phases.join(', ')}`,
       peakMb: peakRssMb(server.pid as number),
