@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 
 describe('loadConfig', () => {
-  it('lowers the pipeline thread to nice 10 by default; TESSERA_PIPELINE_NICE sets 0 to 19', () => {
-    expect(loadConfig({}).pipelineNice).toBe(10);
+  it('leaves the pipeline thread at nice 0 by default; TESSERA_PIPELINE_NICE sets 0 to 19', () => {
+    expect(loadConfig({}).pipelineNice).toBe(0);
     expect(loadConfig({ TESSERA_PIPELINE_NICE: '0' }).pipelineNice).toBe(0);
     expect(loadConfig({ TESSERA_PIPELINE_NICE: '19' }).pipelineNice).toBe(19);
   });

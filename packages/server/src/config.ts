@@ -87,7 +87,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     minFreeDisk: int(env, 'TESSERA_MIN_FREE_DISK', DEFAULTS.minFreeDisk),
     logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
     pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
-    pipelineNice: int(env, 'TESSERA_PIPELINE_NICE', 10),
+    pipelineNice: int(env, 'TESSERA_PIPELINE_NICE', 0),
     natsUrl: env.TESSERA_NATS_URL || undefined,
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
     natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),

@@ -2,6 +2,7 @@ import type { RecentChanges } from '../bus/recent-changes.js';
 import { createLocalIngestWriter } from '../ingest/local-ingest-writer.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
+import type { BatchPause } from './ingest-first.js';
 import { createPipelineRunner } from './pipeline-runner.js';
 import { type BatchOutcome, PIPELINE_CONSUMER } from './process-batch.js';
 import type { Step } from './step.js';
@@ -19,6 +20,7 @@ export async function createEmbeddedPipeline(
     onBatch: (outcome: BatchOutcome) => void;
     steps?: readonly Step[];
     recent?: RecentChanges;
+    pause?: BatchPause;
   },
 ) {
   let wake = () => {};
@@ -30,6 +32,7 @@ export async function createEmbeddedPipeline(
     logger: opts.logger,
     onBatch: opts.onBatch,
     recent: opts.recent,
+    pause: opts.pause,
     timed: (outcome, ms) => writer.observe(outcome, ms),
   });
   wake = () => runner.notify();

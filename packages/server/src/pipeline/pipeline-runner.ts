@@ -2,6 +2,7 @@ import type { RecentChanges } from '../bus/recent-changes.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { wakeableSleep } from '../wakeable-sleep.js';
+import type { BatchPause } from './ingest-first.js';
 import { type BatchOutcome, IsolateBatch, processBatch, RetryBatch } from './process-batch.js';
 import type { Step } from './step.js';
 
@@ -28,6 +29,8 @@ export interface PipelineRunnerOptions {
   idleMs?: number;
   /** Where each batch's committed changes go, for a consumer in this thread (the destination router). */
   recent?: RecentChanges;
+  /** A pause between batches of the running loop (the writer thread's `ingestFirst`); none by default. */
+  pause?: BatchPause;
 }
 
 /**
@@ -43,6 +46,7 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
 
   const once = (): Promise<BatchOutcome | undefined> => {
     const next = chain.then(async () => {
+      opts.pause?.started();
       const started = performance.now();
       let outcome: BatchOutcome | undefined;
       try {
@@ -70,7 +74,11 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
         failures = 0;
         if (outcome) {
           opts.onBatch?.(outcome);
+          // Messages that came during the batch (appends, requests for this thread) are handled here.
           await new Promise<void>((resolve) => setImmediate(resolve));
+          const pause = opts.pause?.after(outcome) ?? 0;
+          // Not a wakeable sleep: appends are what the pause lets through.
+          if (pause > 0 && running) await new Promise<void>((resolve) => setTimeout(resolve, pause));
         } else await sleep(opts.idleMs ?? 250);
       } catch (e) {
         failures++;

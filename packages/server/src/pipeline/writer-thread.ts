@@ -12,6 +12,7 @@ import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
+import { ingestFirst } from './ingest-first.js';
 import { pipelineSteps } from './steps/index.js';
 import { replyWhenSettled, type ToWriter, type WriterData } from './writer-protocol.js';
 
@@ -44,8 +45,11 @@ const activation = createActivation({
   logger,
   exportDir: data.exportDir,
 });
+// While ingest saturates the cores, the pipeline gives them to the threads that acknowledge it (ingest-first.ts).
+const pause = ingestFirst(data.batchSize);
 const { writer, runner } = await createEmbeddedPipeline(storage, {
   batchSize: data.batchSize,
+  pause,
   logger,
   steps: pipelineSteps(instanceSecret({ secret: data.instanceSecret, dataDir: data.dataDir })),
   recent,
@@ -89,7 +93,10 @@ port.on('message', (msg: ToWriter) => {
   }
 });
 // The log thread appends; each of its commits wakes the pipeline.
-data.log.on('message', () => runner.notify());
+data.log.on('message', () => {
+  pause.appended();
+  runner.notify();
+});
 if (data.runPipeline) runner.start();
 scheduler?.start();
 if (data.runActivation) await activation.start();

@@ -2,14 +2,14 @@ import net from 'node:net';
 
 /**
  * The environment of a Tessera child process in tests: the caller's `TESSERA_*` variables (a database URL, a data
- * dir, a port…) must not switch it away from the embedded mode the test sets up. The pipeline's thread keeps nice 0:
- * the suite's own workers fill both cores, and at the default nice 10 a server's deliveries wait behind them past
- * their send timeouts (`cli.test.ts` checks the default itself).
+ * dir, a port…) must not switch it away from the embedded mode the test sets up. The pipeline's thread keeps the
+ * default nice 0: the suite's own workers fill both cores, and at nice 10 a server's deliveries waited behind them
+ * past their send timeouts (`cli.test.ts` checks the default itself).
  */
 export function embeddedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TESSERA_')) env[k] = v;
-  return { ...env, TESSERA_PIPELINE_NICE: '0', ...extra };
+  return { ...env, ...extra };
 }
 
 /** A port nobody listens on right now (the kernel's choice for port 0). */

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../logger.js';
+import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import { type BatchPause, ingestFirst } from './ingest-first.js';
+import { createPipelineRunner } from './pipeline-runner.js';
+import type { BatchOutcome } from './process-batch.js';
+import { DEFAULT_STEPS } from './steps/index.js';
+
+const outcome = (read: number, ms: number) => ({ read, ms }) as BatchOutcome;
+
+describe('ingestFirst', () => {
+  // 2 cores, a batch of 100 entries that took 40 ms of wall time; the process used `cores` cores meanwhile.
+  it.each([
+    { case: 'saturated: full, appends meanwhile, no core free', read: 100, appended: true, cores: 1.6, pause: 20 },
+    { case: 'every core busy to the last', read: 100, appended: true, cores: 2, pause: 20 },
+    { case: 'the log held no more than the batch', read: 99, appended: true, cores: 2, pause: 0 },
+    { case: 'no append during the batch: draining after the load', read: 100, appended: false, cores: 2, pause: 0 },
+    { case: 'a core to spare', read: 100, appended: true, cores: 1.4, pause: 0 },
+  ])('$case → pause $pause ms', ({ read, appended, cores, pause }) => {
+    let now = 0;
+    let cpu = 0;
+    const rule = ingestFirst(
+      100,
+      2,
+      () => cpu,
+      () => now,
+    );
+    rule.appended(); // before the batch: forgotten when it starts
+    rule.started();
+    if (appended) rule.appended();
+    now += 40;
+    cpu += 40 * cores;
+    expect(rule.after(outcome(read, 40))).toBe(pause);
+  });
+
+  it('pauses for half of the batch, whatever its length', () => {
+    let now = 0;
+    let cpu = 0;
+    const rule = ingestFirst(
+      10,
+      1,
+      () => cpu,
+      () => now,
+    );
+    for (const ms of [8, 30, 120]) {
+      rule.started();
+      rule.appended();
+      now += ms;
+      cpu += ms;
+      expect(rule.after(outcome(10, ms))).toBe(ms / 2);
+    }
+  });
+});
+
+describe('the pipeline runner with a pause', () => {
+  it('asks before each batch and after it, and waits the pause before the next batch', async () => {
+    const storage = createSqliteStorage({ file: ':memory:' });
+    await storage.migrate();
+    await storage.log.append(
+      Array.from({ length: 4 }, (_, i) => ({ sourceId: 'src', messageId: `m${i}`, receivedAt: 1, payload: '{}' })),
+    );
+    const calls: string[] = [];
+    const ended: number[] = [];
+    const began: number[] = [];
+    const pause: BatchPause = {
+      started() {
+        calls.push('started');
+        began.push(performance.now());
+      },
+      after(o) {
+        calls.push(`after ${o.read}`);
+        return calls.length === 2 ? 150 : 0;
+      },
+    };
+    let batches = 0;
+    const done = new Promise<void>((resolve) => {
+      const runner = createPipelineRunner({
+        storage,
+        steps: DEFAULT_STEPS,
+        batchSize: 2,
+        logger: createLogger('silent'),
+        idleMs: 10,
+        pause,
+        onBatch: () => {
+          ended.push(performance.now());
+          if (++batches === 2) void runner.stop().then(resolve);
+        },
+      });
+      runner.start();
+    });
+    await done;
+    await storage.close();
+    expect(calls.slice(0, 3)).toEqual(['started', 'after 2', 'started']);
+    // The second batch began after the 150 ms pause that followed the first.
+    expect(began[1] - ended[0]).toBeGreaterThanOrEqual(140);
+  });
+});
