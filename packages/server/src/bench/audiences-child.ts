@@ -9,7 +9,7 @@ import { newUuid } from '../ids.js';
 import type { EventRow, ProfileRow } from '../profiles/ports.js';
 import { createSeededRandom } from '../seeded-random.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
-import { AUDIENCE_KEY, X_DEFINITION } from './audiences.js';
+import { AUDIENCE_KEY, X_DEFINITION } from './audience-definitions.js';
 import { peakRssMb } from './child.js';
 
 /**
