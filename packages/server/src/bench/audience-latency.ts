@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { toPublicId } from '@tessera/protocol';
 import { AUDIENCE_KEY } from './audience-definitions.js';
-import { cpuSeconds, peakRssMb } from './child.js';
+import { cpuSeconds, peakRssMb, startBackgroundLoad } from './child.js';
 import { bucketQuantile, describeBatches, histogramSince, readHistogram } from './histogram.js';
 import { startTessera } from './tessera-server.js';
 
@@ -12,7 +9,6 @@ import { startTessera } from './tessera-server.js';
  * load, and probes timed until their event is stored and their audience entry is on the change bus.
  */
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** Background ingest during the latency probes, events/s. */
 const BACKGROUND_RATE = 5000;
@@ -167,29 +163,7 @@ export async function probeLatency(
         });
       });
 
-    let bg = { sent: 0, seconds: 1 };
-    const background = spawn(
-      process.execPath,
-      [
-        path.join(here, 'background-child.js'),
-        String(info.port),
-        info.writeKey,
-        String(people),
-        String(BACKGROUND_RATE),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const backgroundDone = new Promise<void>((resolve) => {
-      let out = '';
-      background.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      background.once('exit', () => {
-        const line = out.split('\n').find((l) => l.startsWith('{'));
-        if (line) bg = JSON.parse(line);
-        resolve();
-      });
-    });
+    const background = startBackgroundLoad(info.port, info.writeKey, people, BACKGROUND_RATE);
     const metric = async (name: string) => {
       const res = await call('GET', '/metrics', bearer);
       return Number(new RegExp(`^${name} (\\S+)`, 'm').exec(res.body)?.[1] ?? 'NaN');
@@ -259,8 +233,7 @@ export async function probeLatency(
       const p99 = bucketQuantile(h, 0.99);
       return `${phase} ${h.count > 0 ? ((h.sum / h.count) * 1000).toFixed(1) : '-'} ms (p99 ${Number.isFinite(p99) ? `≤ ${p99 * 1000}` : '>'})`;
     });
-    background.kill('SIGTERM');
-    await backgroundDone;
+    const bg = await background.stop();
     polling = false;
     await Promise.all(pollers);
     const personalize = member ? await personalizeLatency(call, bearer, probes) : undefined;

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Starts a child process and resolves once `ready(line)` matches a line of its stdout. */
 export function startChild(
@@ -57,4 +58,41 @@ export function runJsonChild<T>(args: string[]): Promise<T> {
       else reject(new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? 'child')} exited with ${code}`));
     });
   });
+}
+
+/**
+ * The background ingest of the latency benches (`background-child.js`, a process of its own): `rate` events/s of
+ * `track` calls on `people` existing people. `stop` ends it and answers what it sent; `kill` only ends it (cleanup).
+ */
+export function startBackgroundLoad(
+  port: number,
+  writeKey: string,
+  people: number,
+  rate: number,
+): { stop(): Promise<{ sent: number; seconds: number }>; kill(): void } {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [path.join(here, 'background-child.js'), String(port), writeKey, String(people), String(rate)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<{ sent: number; seconds: number }>((resolve) => {
+    child.once('exit', () => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      resolve(line ? JSON.parse(line) : { sent: 0, seconds: 1 });
+    });
+  });
+  return {
+    stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    kill() {
+      child.kill('SIGTERM');
+    },
+  };
 }

@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cpuSeconds, peakRssMb } from './child.js';
+import { cpuSeconds, peakRssMb, startBackgroundLoad } from './child.js';
 import { startTessera } from './tessera-server.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** Background ingest during the loaded latency probes, events/s. */
 const BACKGROUND_RATE = 5000;
@@ -104,7 +101,7 @@ export async function deliveryBench(scale: number): Promise<void> {
       purpose: null,
       enabled,
     });
-  let background: ChildProcess | undefined;
+  let background: ReturnType<typeof startBackgroundLoad> | undefined;
   try {
     // 1. Throughput.
     const total = Math.max(10_000, Math.round(100_000 * scale));
@@ -175,35 +172,24 @@ export async function deliveryBench(scale: number): Promise<void> {
     await phase(20); // warm-up
     const idle = await phase(100);
     const probes = Math.max(100, Math.round((20_000 * scale) / PROBE_EVERY));
-    background = spawn(
-      process.execPath,
-      [path.join(here, 'background-child.js'), String(info.port), info.writeKey, '10000', String(BACKGROUND_RATE)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let bgOut = '';
-    background.stdout?.on('data', (d: Buffer) => {
-      bgOut += d.toString();
-    });
-    const bgDone = new Promise<void>((resolve) => background?.once('exit', () => resolve()));
+    background = startBackgroundLoad(info.port, info.writeKey, 10_000, BACKGROUND_RATE);
     await new Promise((r) => setTimeout(r, 2000)); // the background reaches its rate
     const cpu1 = cpuSeconds(server.pid);
     const t1 = performance.now();
     const loaded = await phase(probes);
     const probeSeconds = (performance.now() - t1) / 1000;
-    background.kill('SIGTERM');
-    await bgDone;
-    const bg = JSON.parse(bgOut.trim().split('\n').at(-1) ?? '{}') as { sent?: number; seconds?: number };
+    const bg = await background.stop();
     const i = summary(idle.lat);
     const l = summary(loaded.lat);
     console.log(
       `delivery event → webhook, idle: ${idle.lat.length} probes${idle.lost ? ` (${idle.lost} lost)` : ''}: p50 ${i.p50} ms, p99 ${i.p99} ms, max ${i.max} ms`,
     );
     console.log(
-      `delivery event → webhook under ${fmt((bg.sent ?? 0) / (bg.seconds ?? 1))} events/s background ingest: ${loaded.lat.length} probes${loaded.lost ? ` (${loaded.lost} lost)` : ''}: p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; ratio to idle p50 × ${(l.p50 / i.p50).toFixed(2)}, p99 × ${(l.p99 / i.p99).toFixed(2)}; server CPU ${(cpuSeconds(server.pid) - cpu1).toFixed(1)} s over ${probeSeconds.toFixed(1)} s  (target p99 < 200 ms)`,
+      `delivery event → webhook under ${fmt(bg.sent / bg.seconds)} events/s background ingest: ${loaded.lat.length} probes${loaded.lost ? ` (${loaded.lost} lost)` : ''}: p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; ratio to idle p50 × ${(l.p50 / i.p50).toFixed(2)}, p99 × ${(l.p99 / i.p99).toFixed(2)}; server CPU ${(cpuSeconds(server.pid) - cpu1).toFixed(1)} s over ${probeSeconds.toFixed(1)} s  (target p99 < 200 ms)`,
     );
     console.log(`memory   delivery: server peak RSS ${fmt(peakRssMb(server.pid))} MB`);
   } finally {
-    background?.kill('SIGTERM');
+    background?.kill();
     await server.stop();
     await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -7,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { audiencesBench } from './audiences.js';
 import { batchBench } from './batch.js';
-import { cpuSeconds, peakRssMb, startChild } from './child.js';
+import { cpuSeconds, peakRssMb, startBackgroundLoad, startChild } from './child.js';
 import { clusterBench } from './cluster.js';
 import { dedupeBench } from './dedupe.js';
 import { deliveryBench } from './delivery.js';
@@ -145,30 +144,11 @@ async function lookups() {
         `lookup   idle: 1000 look-ups p50 ${quantile(idle, 0.5).toFixed(2)} ms, p99 ${quantile(idle, 0.99).toFixed(2)} ms`,
       );
       // Background ingest: 5,000 events/s from a process of its own, on existing people.
-      let bg = { sent: 0, seconds: 1 };
-      const background = spawn(
-        process.execPath,
-        [path.join(here, 'background-child.js'), String(server.port), server.writeKey, String(people), '5000'],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      const backgroundDone = new Promise<void>((resolve) => {
-        let out = '';
-        background.stdout?.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        background.once('exit', () => {
-          const line = out.split('\n').find((l) => l.startsWith('{'));
-          if (line) bg = JSON.parse(line);
-          resolve();
-        });
-      });
+      const background = startBackgroundLoad(server.port, server.writeKey, people, 5000);
       await new Promise((r) => setTimeout(r, 1000)); // let the background load settle
       const count = Math.max(500, Math.round(5000 * Math.min(1, scale * 4)));
       const lat = await lookupLatencies(server.port, headers, people, count);
-      background.kill('SIGTERM');
-      await backgroundDone;
+      const bg = await background.stop();
       lat.sort((a, b2) => a - b2);
       const m = await server.metrics();
       console.log(
