@@ -8,6 +8,23 @@ import { DEFAULT_STEPS } from './steps/index.js';
 
 const outcome = (read: number, ms: number) => ({ read, ms }) as BatchOutcome;
 
+/** The rule on a fake clock and CPU meter: `spend(ms, busy)` lets `ms` pass with `busy` cores used meanwhile. */
+function metered(batchSize: number, cores: number) {
+  let now = 0;
+  let cpu = 0;
+  const rule = ingestFirst(
+    batchSize,
+    cores,
+    () => cpu,
+    () => now,
+  );
+  const spend = (ms: number, busy: number) => {
+    now += ms;
+    cpu += ms * busy;
+  };
+  return { rule, spend };
+}
+
 describe('ingestFirst', () => {
   // 2 cores, a batch of 100 entries that took 40 ms of wall time; the process used `cores` cores meanwhile.
   it.each([
@@ -17,36 +34,20 @@ describe('ingestFirst', () => {
     { case: 'no append during the batch: draining after the load', read: 100, appended: false, cores: 2, pause: 0 },
     { case: 'a core to spare', read: 100, appended: true, cores: 1.4, pause: 0 },
   ])('$case → pause $pause ms', ({ read, appended, cores, pause }) => {
-    let now = 0;
-    let cpu = 0;
-    const rule = ingestFirst(
-      100,
-      2,
-      () => cpu,
-      () => now,
-    );
+    const { rule, spend } = metered(100, 2);
     rule.appended(); // before the batch: forgotten when it starts
     rule.started();
     if (appended) rule.appended();
-    now += 40;
-    cpu += 40 * cores;
+    spend(40, cores);
     expect(rule.after(outcome(read, 40))).toBe(pause);
   });
 
   it('pauses for half of the batch, whatever its length', () => {
-    let now = 0;
-    let cpu = 0;
-    const rule = ingestFirst(
-      10,
-      1,
-      () => cpu,
-      () => now,
-    );
+    const { rule, spend } = metered(10, 1);
     for (const ms of [8, 30, 120]) {
       rule.started();
       rule.appended();
-      now += ms;
-      cpu += ms;
+      spend(ms, 1);
       expect(rule.after(outcome(10, ms))).toBe(ms / 2);
     }
   });
