@@ -11,6 +11,7 @@ import { createLogger } from '../logger.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import { walCatchUp } from '../storage/sqlite/wal-catch-up.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
 import { ingestFirst } from './ingest-first.js';
 import { pipelineSteps } from './steps/index.js';
@@ -23,6 +24,9 @@ import { replyWhenSettled, type ToWriter, type WriterData } from './writer-proto
  * settlements are writes, which here take turns with the pipeline's batches on one connection instead of contending
  * with them for SQLite's lock; so do the audit log's group commits and the scheduler's jobs.
  */
+/** How often, at most, the pipeline checkpoints the main file itself (`walCatchUp`). */
+const WAL_CATCH_UP_MS = 1000;
+
 const data = workerData as WriterData;
 const port = parentPort;
 if (!port) throw new Error('writer-thread must run as a worker');
@@ -45,6 +49,8 @@ const activation = createActivation({
   logger,
   exportDir: data.exportDir,
 });
+// Under a sustained load, the batches' own checkpoint lets the WAL start over (wal-catch-up.ts).
+const catchUpWal = walCatchUp(storage.checkpointMain, WAL_CATCH_UP_MS);
 // While ingest saturates the cores, the pipeline gives them to the threads that acknowledge it (ingest-first.ts).
 const pause = ingestFirst(data.batchSize);
 const { writer, runner } = await createEmbeddedPipeline(storage, {
@@ -54,6 +60,7 @@ const { writer, runner } = await createEmbeddedPipeline(storage, {
   steps: pipelineSteps(instanceSecret({ secret: data.instanceSecret, dataDir: data.dataDir })),
   recent,
   onBatch: (outcome) => {
+    catchUpWal();
     activation.notify();
     port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });
   },
