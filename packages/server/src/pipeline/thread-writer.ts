@@ -25,7 +25,7 @@ const WRITER_YOUNG_GENERATION_MB = 128;
  * How often the checkpointer thread copies the WAL into the databases. Each round copies what was committed since
  * the last, so the shorter the round, the less is left for the pipeline's own checkpoint that lets the WAL start
  * over (`walCatchUp`); at 500 ms the log file's WAL also grew past 200 MB under the ingest bench's load, at 100 ms
- * it stayed under 10 MB (docs/performance.md).
+ * it stayed under 35 MB (docs/performance.md).
  */
 const CHECKPOINT_INTERVAL_MS = 100;
 

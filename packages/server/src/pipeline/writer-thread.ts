@@ -7,7 +7,7 @@ import { createDestinationCatalog } from '../destinations/catalog.js';
 import { createTableChangeFeed } from '../destinations/change-feed.js';
 import { builtinDestinations } from '../destinations/plugins/index.js';
 import { createDestinationRegistry } from '../destinations/registry.js';
-import { createLogger } from '../logger.js';
+import { createLogger, errorFields } from '../logger.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
@@ -24,9 +24,6 @@ import { replyWhenSettled, type ToWriter, type WriterData } from './writer-proto
  * settlements are writes, which here take turns with the pipeline's batches on one connection instead of contending
  * with them for SQLite's lock; so do the audit log's group commits and the scheduler's jobs.
  */
-/** How often, at most, the pipeline checkpoints the main file itself (`walCatchUp`). */
-const WAL_CATCH_UP_MS = 1000;
-
 const data = workerData as WriterData;
 const port = parentPort;
 if (!port) throw new Error('writer-thread must run as a worker');
@@ -49,8 +46,11 @@ const activation = createActivation({
   logger,
   exportDir: data.exportDir,
 });
-// Under a sustained load, the batches' own checkpoint lets the WAL start over (wal-catch-up.ts).
-const catchUpWal = walCatchUp(storage.checkpointMain, WAL_CATCH_UP_MS);
+// Under a sustained load, a checkpoint between batches lets the WAL start over (wal-catch-up.ts): once a second,
+// or 100 ms after one that could not copy everything.
+const catchUpWal = walCatchUp(storage.checkpointMain, { everyMs: 1000, retryMs: 100 }, (e) =>
+  logger.warn({ err: errorFields(e) }, 'WAL checkpoint between batches failed'),
+);
 // While ingest saturates the cores, the pipeline gives them to the threads that acknowledge it (ingest-first.ts).
 const pause = ingestFirst(data.batchSize);
 const { writer, runner } = await createEmbeddedPipeline(storage, {
@@ -60,9 +60,9 @@ const { writer, runner } = await createEmbeddedPipeline(storage, {
   steps: pipelineSteps(instanceSecret({ secret: data.instanceSecret, dataDir: data.dataDir })),
   recent,
   onBatch: (outcome) => {
-    catchUpWal();
     activation.notify();
     port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });
+    catchUpWal();
   },
 });
 
