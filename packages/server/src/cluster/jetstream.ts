@@ -54,6 +54,42 @@ export interface JetStreamHandle {
 
 const NS_PER_MS = 1_000_000;
 
+/** JetStream's answers while a cluster is forming: no meta leader yet (10008), too few peers known to place (10005). */
+const FORMING_CODES = new Set([10005, 10008]);
+
+/**
+ * Whether `e` is what JetStream answers while its cluster forms: one of `FORMING_CODES`, or no answer at all (the
+ * client's `TimeoutError`: servers that accept connections but have no JetStream leader yet answer nothing).
+ */
+function isForming(e: unknown): boolean {
+  const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
+  return (
+    name === 'TimeoutError' ||
+    (typeof code === 'number' && FORMING_CODES.has(code)) ||
+    /no suitable peers for placement|jetstream system temporarily unavailable/i.test(String(message ?? ''))
+  );
+}
+
+/**
+ * Runs `request` (a stream or consumer set-up), again every `waitMs` for up to `formingMs` while JetStream answers
+ * that its cluster is still forming; any other error, or that one past `formingMs`, is thrown.
+ */
+export async function whileForming<T>(
+  request: () => Promise<T>,
+  opts: { formingMs?: number; waitMs?: number; now?: () => number } = {},
+): Promise<T> {
+  const now = opts.now ?? Date.now;
+  const until = now() + (opts.formingMs ?? 30_000);
+  for (;;) {
+    try {
+      return await request();
+    } catch (e) {
+      if (!isForming(e) || now() >= until) throw e;
+      await new Promise((r) => setTimeout(r, opts.waitMs ?? 250));
+    }
+  }
+}
+
 /**
  * Connects to NATS (reconnecting forever: a node outlives a NATS restart) and makes sure the streams and the
  * pipeline consumer exist: file storage, `replicas` copies (R3 in a NATS cluster), de-duplication of re-published
@@ -87,7 +123,7 @@ export async function openJetStream(
       }
     }
   })();
-  const jsm = await jetstreamManager(nc);
+  const jsm = await whileForming(() => jetstreamManager(nc));
   const names = streamNames(prefix);
   const replicas = opts.replicas ?? 1;
   /** Streams holding more replicas than this node asks for (left as they are). */
@@ -104,23 +140,26 @@ export async function openJetStream(
       num_replicas: replicas,
       duplicate_window: 120_000 * NS_PER_MS,
     };
-    try {
-      const info = await jsm.streams.info(name);
-      // A stream made by an earlier version lacks the config subject; more replicas asked for (R1 → R3 once the
-      // servers are a cluster) are added by JetStream, which copies the stream. Fewer are never applied: one node
-      // started without `TESSERA_NATS_REPLICAS` must not scale an R3 stream down.
-      const more = replicas > info.config.num_replicas;
-      if (subjects.some((s) => !info.config.subjects?.includes(s)) || more)
-        await jsm.streams.update(name, {
-          ...info.config,
-          subjects: [...subjects],
-          num_replicas: Math.max(replicas, info.config.num_replicas),
-        });
-      if (replicas < info.config.num_replicas) fewerReplicas.push(`${name}: ${info.config.num_replicas}`);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await jsm.streams.add(wanted);
-    }
+    // Servers started together are a cluster a few seconds later: until then R3 placement finds too few peers.
+    await whileForming(async () => {
+      try {
+        const info = await jsm.streams.info(name);
+        // A stream made by an earlier version lacks the config subject; more replicas asked for (R1 → R3 once the
+        // servers are a cluster) are added by JetStream, which copies the stream. Fewer are never applied: one node
+        // started without `TESSERA_NATS_REPLICAS` must not scale an R3 stream down.
+        const more = replicas > info.config.num_replicas;
+        if (subjects.some((s) => !info.config.subjects?.includes(s)) || more)
+          await jsm.streams.update(name, {
+            ...info.config,
+            subjects: [...subjects],
+            num_replicas: Math.max(replicas, info.config.num_replicas),
+          });
+        if (replicas < info.config.num_replicas) fewerReplicas.push(`${name}: ${info.config.num_replicas}`);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        await jsm.streams.add(wanted);
+      }
+    });
   }
   const consumer = {
     durable_name: names.pipelineConsumer,
@@ -130,14 +169,16 @@ export async function openJetStream(
     ack_wait: (opts.ackWaitMs ?? 60_000) * NS_PER_MS,
     max_ack_pending: 20_000,
   };
-  try {
-    const info = await jsm.consumers.info(names.logStream, names.pipelineConsumer);
-    if (info.config.ack_wait !== consumer.ack_wait)
-      await jsm.consumers.update(names.logStream, names.pipelineConsumer, { ack_wait: consumer.ack_wait });
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-    await jsm.consumers.add(names.logStream, consumer);
-  }
+  await whileForming(async () => {
+    try {
+      const info = await jsm.consumers.info(names.logStream, names.pipelineConsumer);
+      if (info.config.ack_wait !== consumer.ack_wait)
+        await jsm.consumers.update(names.logStream, names.pipelineConsumer, { ack_wait: consumer.ack_wait });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await jsm.consumers.add(names.logStream, consumer);
+    }
+  });
   return {
     nc,
     js: jetstream(nc),
