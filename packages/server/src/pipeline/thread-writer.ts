@@ -21,14 +21,6 @@ import type { FromWriter, LogData, ToLog, ToWriter, WriterData } from './writer-
  */
 const WRITER_YOUNG_GENERATION_MB = 128;
 
-/**
- * How often the checkpointer thread copies the WAL into the databases. Each round copies what was committed since
- * the last, so the shorter the round, the less is left for the pipeline's own checkpoint that lets the WAL start
- * over (`walCatchUp`); at 500 ms the log file's WAL also grew past 200 MB under the ingest bench's load, at 100 ms
- * it stayed under 35 MB (docs/performance.md).
- */
-const CHECKPOINT_INTERVAL_MS = 100;
-
 /** A call to a thread, without the id `threadCalls` gives it. */
 type CallOf<T> = T extends { id: number } ? Omit<T, 'id'> : never;
 
@@ -53,7 +45,7 @@ export async function startWriterThread(
   const channel = new MessageChannel();
   // Every connection to the store leaves checkpoints to this thread (`externalCheckpoints`).
   const checkpointer = startCheckpointer(
-    { files: [data.file, logFileOf(data.file)], durability: data.durability, intervalMs: CHECKPOINT_INTERVAL_MS },
+    { files: [data.file, logFileOf(data.file)], durability: data.durability, intervalMs: 500 },
     logger,
   );
   let dead: Error | undefined;

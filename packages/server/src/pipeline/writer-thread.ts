@@ -7,11 +7,10 @@ import { createDestinationCatalog } from '../destinations/catalog.js';
 import { createTableChangeFeed } from '../destinations/change-feed.js';
 import { builtinDestinations } from '../destinations/plugins/index.js';
 import { createDestinationRegistry } from '../destinations/registry.js';
-import { createLogger, errorFields } from '../logger.js';
+import { createLogger } from '../logger.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
-import { walCatchUp } from '../storage/sqlite/wal-catch-up.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
 import { ingestFirst } from './ingest-first.js';
 import { pipelineSteps } from './steps/index.js';
@@ -46,11 +45,6 @@ const activation = createActivation({
   logger,
   exportDir: data.exportDir,
 });
-// Under a sustained load, a checkpoint between batches lets the WAL start over (wal-catch-up.ts): once a second,
-// or 100 ms after one that could not copy everything.
-const catchUpWal = walCatchUp(storage.checkpointMain, { everyMs: 1000, retryMs: 100 }, (e) =>
-  logger.warn({ err: errorFields(e) }, 'WAL checkpoint between batches failed'),
-);
 // While ingest saturates the cores, the pipeline gives them to the threads that acknowledge it (ingest-first.ts).
 const pause = ingestFirst(data.batchSize);
 const { writer, runner } = await createEmbeddedPipeline(storage, {
@@ -62,7 +56,6 @@ const { writer, runner } = await createEmbeddedPipeline(storage, {
   onBatch: (outcome) => {
     activation.notify();
     port.postMessage({ op: 'batch', outcome, backlog: writer.backlog() });
-    catchUpWal();
   },
 });
 

@@ -2,7 +2,6 @@ import { sqliteDialect } from '../dialect.js';
 import { createKyselyStorage } from '../sql/create-stores.js';
 import type { Storage } from '../storage.js';
 import { openSqlite, type SqliteOptions } from './create-sqlite-database.js';
-import { checkpointBetweenTransactions } from './wal-catch-up.js';
 
 /** The log database beside a main database file (`tessera.db` → `tessera-log.db`). */
 export function logFileOf(file: string): string {
@@ -13,10 +12,7 @@ export function logFileOf(file: string): string {
  * The embedded storage adapter: SQLite through better-sqlite3 (WAL, incremental auto-vacuum), two files: the main
  * database and the ingest log (`logFileOf`), so that a group-committed append never waits for a pipeline batch.
  */
-export function createSqliteStorage(opts: SqliteOptions): Storage & {
-  /** A passive checkpoint of the main file on this storage's connection, between transactions (`wal-catch-up.ts`). */
-  checkpointMain(): boolean;
-} {
+export function createSqliteStorage(opts: SqliteOptions): Storage & { checkpoint(): void } {
   const main = openSqlite(opts);
   const log = openSqlite({ ...opts, file: logFileOf(opts.file) });
   const storage = createKyselyStorage(
@@ -31,7 +27,10 @@ export function createSqliteStorage(opts: SqliteOptions): Storage & {
   );
   return {
     ...storage,
-    checkpointMain: () => checkpointBetweenTransactions(main.raw),
+    checkpoint() {
+      main.raw.pragma('wal_checkpoint(PASSIVE)');
+      log.raw.pragma('wal_checkpoint(PASSIVE)');
+    },
     async scrub(attempts = 50) {
       // TRUNCATE copies the WAL into the database and empties the WAL file; it fails (busy) while another
       // connection reads or writes: tried again, 100 ms apart.
