@@ -195,6 +195,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           },
           logger,
           onBatch,
+          metrics.threads,
         )
       : {
           ...(await createEmbeddedPipeline(storage, {

@@ -48,7 +48,10 @@ export async function startTessera(dataDir: string) {
   const metrics = async () => {
     const text = await (await fetch(`http://127.0.0.1:${info.port}/metrics`)).text();
     const v = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 'NaN');
-    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events') };
+    const threads: Record<string, number> = {};
+    for (const [, thread, seconds] of text.matchAll(/^tessera_thread_cpu_seconds\{thread="(\w+)"\} (\S+)/gm))
+      threads[thread] = Number(seconds);
+    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events'), threads };
   };
   const stop = async () => {
     agent.destroy();

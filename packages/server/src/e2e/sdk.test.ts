@@ -679,6 +679,14 @@ for (const mode of modes()) {
           expect(merges.body.items.length).toBeGreaterThanOrEqual(1);
           expect(await metric('tessera_merges_total')).toBeGreaterThanOrEqual(1);
           expect(await metric('tessera_events_stored_total')).toBe(expectedTimeline.length);
+          if (process.platform === 'linux') {
+            // CPU by thread: the embedded server's threads each report in; in cluster mode, the main thread only.
+            const text = await (await fetch(`${server!.url}/metrics`)).text();
+            const threads = [...text.matchAll(/^tessera_thread_cpu_seconds\{thread="(\w+)"\} /gm)].map((m) => m[1]);
+            expect(threads.sort()).toEqual(
+              mode.name === 'embedded' ? ['checkpointer', 'log', 'main', 'other', 'writer'] : ['main', 'other'],
+            );
+          }
         },
         TIMEOUT,
       );

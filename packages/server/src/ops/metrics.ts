@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { currentThreadId, threadCpuSplit } from './thread-cpu.js';
 
 /**
  * The Prometheus metrics of one app (its own registry: two apps in one process do not share counters).
@@ -70,8 +71,25 @@ export function createMetrics() {
     labelNames: ['code'],
     registers: [registry],
   });
+  /** The server's threads by name (`main`, and `log`, `writer`, `checkpointer` once they report in). */
+  const threads = new Map<string, number>();
+  const main = currentThreadId();
+  if (main !== undefined) threads.set('main', main);
+  new Gauge({
+    name: 'tessera_thread_cpu_seconds',
+    help:
+      'CPU time used since start by each thread of the server (user + system; Linux): main (HTTP), log (appends), ' +
+      'writer (pipeline, deliveries), checkpointer, and other (garbage collection, compiler, I/O pool)',
+    labelNames: ['thread'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [thread, seconds] of threadCpuSplit(threads)) this.set({ thread }, seconds);
+    },
+  });
   return {
     registry,
+    threads,
     received,
     stored,
     duplicates,

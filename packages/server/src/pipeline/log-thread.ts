@@ -1,5 +1,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { createLocalIngestWriter } from '../ingest/local-ingest-writer.js';
+import { currentThreadId } from '../ops/thread-cpu.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
 import { unpackEntries } from './pack-entries.js';
 import { PIPELINE_CONSUMER } from './process-batch.js';
@@ -35,4 +36,4 @@ port.on('message', (msg: ToLog) => {
     })();
   replyWhenSettled(port, msg.id, work);
 });
-port.postMessage({ op: 'ready', backlog: writer.backlog() });
+port.postMessage({ op: 'ready', backlog: writer.backlog(), tid: currentThreadId() });

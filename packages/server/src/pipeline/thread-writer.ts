@@ -34,6 +34,8 @@ export async function startWriterThread(
   data: Omit<WriterData, 'log'>,
   logger: Logger,
   onBatch: (outcome: BatchOutcome) => void,
+  /** Where each thread's Linux thread id goes, by name (`writer`, `log`, `checkpointer`), for CPU by thread. */
+  threadIds?: Map<string, number>,
 ): Promise<{
   writer: IngestWriter;
   runner: PipelineRunner;
@@ -47,6 +49,7 @@ export async function startWriterThread(
   const checkpointer = startCheckpointer(
     { files: [data.file, logFileOf(data.file)], durability: data.durability, intervalMs: 500 },
     logger,
+    (tid) => threadIds?.set('checkpointer', tid),
   );
   let dead: Error | undefined;
   let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
@@ -61,7 +64,7 @@ export async function startWriterThread(
       transferList: [channel.port1],
       resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     }),
-    'writer thread',
+    'writer',
     (msg) => {
       backlog = msg.backlog;
       if (msg.op === 'batch') onBatch(msg.outcome);
@@ -72,7 +75,7 @@ export async function startWriterThread(
       workerData: { file: data.file, durability: data.durability, pipeline: channel.port2 } satisfies LogData,
       transferList: [channel.port2],
     }),
-    'log thread',
+    'log',
     () => {},
   );
   const threads = [pipelineThread, logThread];
@@ -87,7 +90,10 @@ export async function startWriterThread(
       worker.on('message', (msg: FromWriter) => {
         if (msg.op === 'ready' || msg.op === 'batch') {
           onNotice(msg);
-          if (msg.op === 'ready') resolve();
+          if (msg.op === 'ready') {
+            if (msg.tid !== undefined) threadIds?.set(name, msg.tid);
+            resolve();
+          }
           return;
         }
         const p = pending.get(msg.id);
@@ -97,13 +103,13 @@ export async function startWriterThread(
       });
       // The thread is gone: what waits for it, and all that comes later, answers 503 (never a 200).
       worker.once('error', (e) => {
-        logger.error({ err: errorFields(e) }, `${name} failed`);
+        logger.error({ err: errorFields(e) }, `${name} thread failed`);
         fail(e);
         reject(e);
       });
       worker.once('exit', () => {
-        fail(new Error(`${name} exited`));
-        reject(new Error(`${name} exited`));
+        fail(new Error(`${name} thread exited`));
+        reject(new Error(`${name} thread exited`));
       });
     });
     return {

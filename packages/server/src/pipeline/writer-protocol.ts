@@ -56,7 +56,11 @@ export type ToWriter =
 
 /** Writer → main. */
 export type FromWriter =
-  | { op: 'ready'; backlog: BacklogState }
+  | {
+      op: 'ready';
+      backlog: BacklogState /** The thread's Linux thread id (CPU by thread in `/metrics`). */;
+      tid?: number;
+    }
   | { op: 'batch'; outcome: BatchOutcome; backlog: BacklogState }
   | { op: 'reply'; id: number; ok: true; result: AppendResult | { files: number; lines: number } | undefined }
   | { op: 'reply'; id: number; ok: false; error: { name: string; message: string } };

@@ -8,6 +8,7 @@ import { createTableChangeFeed } from '../destinations/change-feed.js';
 import { builtinDestinations } from '../destinations/plugins/index.js';
 import { createDestinationRegistry } from '../destinations/registry.js';
 import { createLogger } from '../logger.js';
+import { currentThreadId } from '../ops/thread-cpu.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
@@ -100,4 +101,4 @@ data.log.on('message', () => {
 if (data.runPipeline) runner.start();
 scheduler?.start();
 if (data.runActivation) await activation.start();
-port.postMessage({ op: 'ready', backlog: writer.backlog() });
+port.postMessage({ op: 'ready', backlog: writer.backlog(), tid: currentThreadId() });

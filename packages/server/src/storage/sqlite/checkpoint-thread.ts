@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { currentThreadId } from '../../ops/thread-cpu.js';
 import type { CheckpointerData } from './checkpointer.js';
 
 /** The checkpointer thread (`checkpointer.ts`): one connection per file, a passive checkpoint of each per round. */
@@ -22,6 +23,7 @@ const timer = setInterval(() => {
     }
   }
 }, data.intervalMs);
+port.postMessage({ tid: currentThreadId() });
 port.on('message', (msg: unknown) => {
   if (msg !== 'stop') return;
   clearInterval(timer);

@@ -1,0 +1,48 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+
+/** Linux reports CPU times in clock ticks of 1/100 s (`USER_HZ`, fixed at 100 on every architecture Node runs on). */
+const TICKS_PER_SECOND = 100;
+
+/** The calling thread's Linux thread id (`/proc/thread-self`); `undefined` on other systems. */
+export function currentThreadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds (user + system) used so far by thread `tid` of this process, or by the whole process (`'process'`),
+ * from `/proc`; `undefined` when it cannot be read (another system, a thread that has exited).
+ */
+export function cpuSecondsOf(tid: number | 'process'): number | undefined {
+  try {
+    const stat = readFileSync(tid === 'process' ? '/proc/self/stat' : `/proc/self/task/${tid}/stat`, 'utf8');
+    // The command name, in parentheses, may hold spaces: the fields are counted after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CPU split of the process by thread: each named thread's seconds, and `other` for the rest (V8's garbage
+ * collection and compiler threads, libuv's pool, threads that exited). Empty where `/proc` is not available.
+ */
+export function threadCpuSplit(named: ReadonlyMap<string, number>): Map<string, number> {
+  const split = new Map<string, number>();
+  const total = cpuSecondsOf('process');
+  if (total === undefined) return split;
+  let sum = 0;
+  for (const [name, tid] of named) {
+    const s = cpuSecondsOf(tid);
+    if (s === undefined) continue;
+    split.set(name, s);
+    sum += s;
+  }
+  split.set('other', Math.max(0, total - sum));
+  return split;
+}
