@@ -7,6 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { streamNames } from '../cluster/jetstream.js';
 import { createScratchSchema } from '../storage/postgres/scratch-schema.js';
 import { cpuSeconds, startChild } from './child.js';
+import { SERVER_NODE_FLAGS } from './tessera-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -40,14 +41,18 @@ export async function clusterBench(seconds: number, load: Load): Promise<void> {
       TESSERA_DATA_DIR: undefined,
     });
     let info = { port: 0, writeKey: '' };
-    const api = await startChild([path.join(here, 'serve-child.js')], env('api'), (l) => {
+    const api = await startChild([...SERVER_NODE_FLAGS, path.join(here, 'serve-child.js')], env('api'), (l) => {
       if (!l.startsWith('{')) return false;
       info = JSON.parse(l);
       return true;
     });
     const workerProcs = [];
     for (let i = 0; i < workers; i++)
-      workerProcs.push(await startChild([path.join(here, 'serve-child.js')], env('worker'), (l) => l.startsWith('{')));
+      workerProcs.push(
+        await startChild([...SERVER_NODE_FLAGS, path.join(here, 'serve-child.js')], env('worker'), (l) =>
+          l.startsWith('{'),
+        ),
+      );
     const client = new pg.Client({ connectionString: schema.url });
     await client.connect();
     const processed = async () =>

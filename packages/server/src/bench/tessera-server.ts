@@ -6,13 +6,19 @@ import { startChild } from './child.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
+ * Node's flags for a benchmarked server, as `npm start` runs one: a young generation of 64 MB semi-spaces for the main
+ * thread, which parses and checks every tracking call (README, configuration; docs/performance.md, session 13).
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/**
  * `tessera serve` on `dataDir` for the benchmarks (`serve-child.js`, its own process): its port, write key and admin
  * token, a keep-alive HTTP client to it (`call`, with the `basic` and `bearer` authorisations), its metrics, and stop.
  */
 export async function startTessera(dataDir: string) {
   let info = { port: 0, writeKey: '', token: '' };
   const child = await startChild(
-    [path.join(here, 'serve-child.js')],
+    [...SERVER_NODE_FLAGS, path.join(here, 'serve-child.js')],
     { TESSERA_DATA_DIR: dataDir, TESSERA_MAX_BACKLOG: '100000000' },
     (l) => {
       if (!l.startsWith('{')) return false;
