@@ -11,7 +11,7 @@ parentPort.once('message', () => {
   const until = Date.now() + 300;
   let x = 0;
   while (Date.now() < until) x += Math.sqrt(x + 1);
-  parentPort.postMessage(x > 0 ? 'done' : 'done');
+  parentPort.postMessage({ done: true, x });
 });
 `;
 

@@ -1,6 +1,6 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 
-/** Linux reports CPU times in clock ticks of 1/100 s (`USER_HZ`, fixed at 100 on every architecture Node runs on). */
+/** Linux reports CPU times in clock ticks (`USER_HZ`): 1/100 s on x86 and Arm. */
 const TICKS_PER_SECOND = 100;
 
 /** The calling thread's Linux thread id (`/proc/thread-self`); `undefined` on other systems. */

@@ -58,7 +58,8 @@ export type ToWriter =
 export type FromWriter =
   | {
       op: 'ready';
-      backlog: BacklogState /** The thread's Linux thread id (CPU by thread in `/metrics`). */;
+      backlog: BacklogState;
+      /** The thread's Linux thread id (CPU by thread in `/metrics`). */
       tid?: number;
     }
   | { op: 'batch'; outcome: BatchOutcome; backlog: BacklogState }
