@@ -79,7 +79,7 @@ export function createIngestService(deps: {
           generateMessageId: newUuid,
           withinLimits: opts.withinLimits,
         });
-        if (deps.suppression?.matches(r.ok ? r.json : safeStringify(raw))) {
+        if (deps.suppression?.matches(r.ok ? r.event : raw)) {
           suppressed++;
           continue;
         }

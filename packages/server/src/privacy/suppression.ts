@@ -23,18 +23,46 @@ export async function hashRules(settings: Stores['settings']): Promise<HashRules
   return { types: Object.keys(rules.types), region: rules.defaultPhoneRegion };
 }
 
+/** {@link suppressionHash} with the instance secret, for each (type, normalised value). */
+export type SuppressionHasher = (type: string, value: string) => string;
+
+/**
+ * {@link suppressionHash} remembered for the last `max` identifiers (then forgotten all at once): once the list holds
+ * a single hash, every call's identifiers are hashed, and an HMAC costs about 3 µs where most calls repeat the ids of
+ * a few people (docs/privacy.md). The values stay in this process's memory only, as the calls themselves do.
+ */
+export function suppressionHasher(secret: SecretProvider, max = 50_000): SuppressionHasher {
+  let key: Buffer | undefined;
+  const memo = new Map<string, string>();
+  return (type, value) => {
+    const current = secret();
+    if (current !== key) {
+      memo.clear();
+      key = current;
+    }
+    const k = `${type}\u0000${value}`;
+    let hash = memo.get(k);
+    if (hash === undefined) {
+      if (memo.size >= max) memo.clear();
+      hash = suppressionHash(current, type, value);
+      memo.set(k, hash);
+    }
+    return hash;
+  };
+}
+
 /**
  * The suppression hashes of the identifiers an event carries, found and normalised as identity resolution does (the
  * configured identifier types included); an alias's `previousId` under both types the resolver may give it.
  */
-export function eventHashes(secret: Buffer, event: LoggedEvent, rules: HashRules): string[] {
+export function eventHashes(hash: SuppressionHasher, event: LoggedEvent, rules: HashRules): string[] {
   const out: string[] = [];
   const ids = extractIdentifiers(event, rules.types);
   if (event.type === 'alias' && event.previousId !== undefined)
     for (const type of ['user_id', 'anonymous_id']) ids.push({ type, value: event.previousId, from: 'previousId' });
   for (const id of ids) {
     const n = normaliseIdentifier(id.type, id.value, rules.region);
-    if (n.ok) out.push(suppressionHash(secret, id.type, n.value));
+    if (n.ok) out.push(hash(id.type, n.value));
   }
   return out;
 }
@@ -46,6 +74,7 @@ export function eventHashes(secret: Buffer, event: LoggedEvent, rules: HashRules
  * With an empty list, a call costs nothing; otherwise its identifiers are hashed and looked up.
  */
 export function createSuppressionList(deps: { storage: Stores; secret: SecretProvider }) {
+  const hash = suppressionHasher(deps.secret);
   let hashes = new Set<string>();
   let rules: HashRules = { types: [], region: 'US' };
   const listeners: ((added: readonly string[]) => void)[] = [];
@@ -77,17 +106,11 @@ export function createSuppressionList(deps: { storage: Stores; secret: SecretPro
     get size() {
       return hashes.size;
     },
-    /** Whether a call (its JSON text: normalised, or as received when it is refused) carries an erased identifier. */
-    matches(json: string): boolean {
+    /** Whether a call (normalised, or as received when it is refused) carries an erased identifier. */
+    matches(event: unknown): boolean {
       if (hashes.size === 0) return false;
-      let event: unknown;
-      try {
-        event = JSON.parse(json);
-      } catch {
-        return false;
-      }
       if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
-      return eventHashes(deps.secret(), event as LoggedEvent, rules).some((h) => hashes.has(h));
+      return eventHashes(hash, event as LoggedEvent, rules).some((h) => hashes.has(h));
     },
   };
 }
@@ -95,33 +118,39 @@ export function createSuppressionList(deps: { storage: Stores; secret: SecretPro
 export type SuppressionList = ReturnType<typeof createSuppressionList>;
 
 function checkSuppressed(
-  secret: SecretProvider,
+  hash: SuppressionHasher,
   ctx: PipelineContext,
   { hashes, rules }: { hashes: Set<string>; rules: HashRules },
 ): StepResult {
   if (hashes.size === 0) return OK;
-  if (eventHashes(secret(), ctx.event, rules).some((h) => hashes.has(h))) return { kind: 'drop', reason: 'suppressed' };
+  if (eventHashes(hash, ctx.event, rules).some((h) => hashes.has(h))) return { kind: 'drop', reason: 'suppressed' };
   return OK;
 }
 
 /**
  * The pipeline's check (DESIGN §8), after parsing: an event carrying an erased identifier is dropped (reason
- * `suppressed`), whatever let it into the log (appended before the erasure, or by another node). The list is read
- * once per batch, and hashing is skipped while it is empty.
+ * `suppressed`), whatever let it into the log (appended before the erasure, or by another node). The list is
+ * counted once per batch and read again only when the count changed (hashes are only ever added), and hashing is
+ * skipped while it is empty.
  */
 export function suppressionStep(secret: SecretProvider): Step {
   type List = { hashes: Set<string>; rules: HashRules };
+  const hash = suppressionHasher(secret);
   /** The batch's list: loading (a promise) for its first event, then the list itself, so the others do not wait. */
   const perBatch = new WeakMap<Stores, Promise<List> | List>();
+  /** The hashes as last read, with their count. */
+  let held: { count: number; hashes: Set<string> } = { count: 0, hashes: new Set() };
   const load = async (tx: Stores) => {
-    if ((await tx.suppressions.count()) === 0) return { hashes: new Set<string>(), rules: { types: [], region: 'US' } };
-    return { hashes: new Set(await tx.suppressions.all()), rules: await hashRules(tx.settings) };
+    const count = await tx.suppressions.count();
+    if (count === 0) return { hashes: new Set<string>(), rules: { types: [], region: 'US' } };
+    if (count !== held.count) held = { count, hashes: new Set(await tx.suppressions.all()) };
+    return { hashes: held.hashes, rules: await hashRules(tx.settings) };
   };
   return {
     name: 'suppression',
     run(ctx) {
       const list = perBatch.get(ctx.tx);
-      if (list && !(list instanceof Promise)) return checkSuppressed(secret, ctx, list);
+      if (list && !(list instanceof Promise)) return checkSuppressed(hash, ctx, list);
       const loading =
         list ??
         load(ctx.tx).then((loaded) => {
@@ -129,7 +158,7 @@ export function suppressionStep(secret: SecretProvider): Step {
           return loaded;
         });
       perBatch.set(ctx.tx, loading);
-      return loading.then((loaded) => checkSuppressed(secret, ctx, loaded));
+      return loading.then((loaded) => checkSuppressed(hash, ctx, loaded));
     },
   };
 }

@@ -27,7 +27,13 @@ export interface NormaliseContext {
 
 /** A call ready for the ingest log (`json`, the logged event's text), or why it is quarantined. */
 export type NormaliseResult =
-  | { ok: true; messageId: string; json: string }
+  | {
+      ok: true;
+      messageId: string;
+      json: string;
+      /** The logged event as an object (`json` is its text): read it, never change it. */
+      event: Readonly<Record<string, unknown>>;
+    }
   | { ok: false; code: QuarantineCode; reason: string; messageId: string | null };
 
 type Rejected = Extract<NormaliseResult, { ok: false }>;
@@ -136,7 +142,7 @@ export function normaliseEvent(raw: unknown, ctx: NormaliseContext): NormaliseRe
       `The event is ${bytes} bytes of JSON; the limit is ${TRACKING_LIMITS.maxEventBytes}`,
     );
   }
-  return { ok: true, messageId, json };
+  return { ok: true, messageId, json, event };
 }
 
 /** Fields the server sets (or, for `writeKey`, a credential it never logs). */
