@@ -60,6 +60,8 @@ async function load(
   port: number,
   writeKey: string,
   seconds: number,
+  /** Prefixed to the requests' numbers in message and user ids, so that a second load sends new calls. */
+  round = '',
 ): Promise<{ requests: number; errors: number; non2xx: number }> {
   const template = batchTemplate(100);
   let n = 0;
@@ -72,7 +74,7 @@ async function load(
       'content-type': 'application/json',
       authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
     },
-    requests: [{ setupRequest: (req) => ({ ...req, body: template.replaceAll('__R__', String(++n)) }) }],
+    requests: [{ setupRequest: (req) => ({ ...req, body: template.replaceAll('__R__', `${round}${++n}`) }) }],
   });
   return { requests: result['2xx'], errors: result.errors, non2xx: result.non2xx };
 }
@@ -92,6 +94,34 @@ function cpuSplit(from: Record<string, number>, to: Record<string, number>, even
         `${thread} ${s.toFixed(1)} s (${events > 0 ? ((s * 1e6) / events).toFixed(1) : '-'} µs an event)`,
     )
     .join(', ');
+}
+
+/**
+ * The same load once an identifier has been erased: from then on every call's identifiers are hashed and looked up in
+ * the suppression list, before the append and in the pipeline (docs/privacy.md), as on any install that has had a
+ * data-subject request. The erased identifier is nobody's: nothing is dropped, only checked.
+ */
+async function afterAnErasure(server: Awaited<ReturnType<typeof startTessera>>, seconds: number) {
+  const made = await server.call('POST', '/v1/privacy/requests', server.bearer, {
+    type: 'erase',
+    identifier: { type: 'email', value: 'erased@bench.invalid' },
+  });
+  if (made.status !== 201) throw new Error(`the erasure answered ${made.status}: ${made.body}`);
+  const { id } = JSON.parse(made.body) as { id: string };
+  // Nobody holds the identifier (`not_found`): it is suppressed all the same.
+  let status = 'running';
+  for (const deadline = Date.now() + 120_000; status === 'running' && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    const view = await server.call('GET', `/v1/privacy/requests/${id}`, server.bearer);
+    status = (JSON.parse(view.body) as { status: string }).status;
+  }
+  if (status !== 'not_found' && status !== 'completed') throw new Error(`the erasure ended ${status}`);
+  const m0 = await server.metrics();
+  const t = await load(server.port, server.writeKey, seconds, 'e');
+  const m1 = await server.metrics();
+  console.log(
+    `ingest   after an erasure (one hash on the suppression list): ${fmt((t.requests * 100) / seconds)} events/s acknowledged (${t.non2xx} non-2xx, ${t.errors} errors); CPU by thread during the load: ${cpuSplit(m0.threads, m1.threads, t.requests * 100)}`,
+  );
 }
 
 const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -136,6 +166,7 @@ async function ingestAndPipeline(seconds: number) {
       `pipeline after the load: ${fmt(processed)} more in ${drainSeconds.toFixed(1)} s = ${fmt(processed / Math.max(drainSeconds, 0.001))} events/s; backlog left ${fmt(m.backlog)}  (target ≥ 30,000 events/s)`,
     );
     console.log(`pipeline CPU by thread after the load: ${cpuSplit(m0.threads, m.threads, processed)}`);
+    await afterAnErasure(server, seconds);
     console.log(`memory   ingest server peak RSS ${peakRssMb(server.pid).toFixed(0)} MB`);
   } finally {
     await server.stop();
