@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { statCpuSeconds } from '../ops/thread-cpu.js';
 
 /** Starts a child process and resolves once `ready(line)` matches a line of its stdout. */
 export function startChild(
@@ -23,14 +24,9 @@ export function startChild(
   });
 }
 
-/** CPU seconds (user + system) a process used so far, from /proc. */
+/** CPU seconds (user + system) a process used so far, from /proc (NaN where it cannot be read). */
 export function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  return statCpuSeconds(`/proc/${pid}/stat`) ?? Number.NaN;
 }
 
 /** Peak resident set (VmHWM) of a process in MB. */

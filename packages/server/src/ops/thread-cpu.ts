@@ -18,8 +18,13 @@ export function currentThreadId(): number | undefined {
  * from `/proc`; `undefined` when it cannot be read (another system, a thread that has exited).
  */
 export function cpuSecondsOf(tid: number | 'process'): number | undefined {
+  return statCpuSeconds(tid === 'process' ? '/proc/self/stat' : `/proc/self/task/${tid}/stat`);
+}
+
+/** User + system CPU seconds of a `/proc/…/stat` file (a process's or a thread's); `undefined` when unreadable. */
+export function statCpuSeconds(file: string): number | undefined {
   try {
-    const stat = readFileSync(tid === 'process' ? '/proc/self/stat' : `/proc/self/task/${tid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // The command name, in parentheses, may hold spaces: the fields are counted after it.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
