@@ -24,6 +24,7 @@ import { type DedupeOptions, type DedupeSummary, dedupeProfiles } from './identi
 import { createIdentityAdmin, type IdentityAdmin } from './identity/identity-admin.js';
 import { type RebuildOptions, type RebuildSummary, rebuildIdentities } from './identity/rebuild.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
+import { startProcessedFilter } from './ingest/processed-filter.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createPersonalizeService, type PersonalizeService } from './personalize/personalize-service.js';
@@ -44,7 +45,7 @@ import { createSurvivorshipService, type SurvivorshipService } from './profiles/
 import { createScheduler } from './scheduler/scheduler.js';
 import { createSourceService, type SourceService } from './sources/source-service.js';
 import { createPostgresStorage } from './storage/postgres/create-postgres-storage.js';
-import { createSqliteStorage } from './storage/sqlite/create-sqlite-storage.js';
+import { createSqliteStorage, logFileOf } from './storage/sqlite/create-sqlite-storage.js';
 import type { Storage } from './storage/storage.js';
 
 export interface AppOptions {
@@ -219,11 +220,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
   const access = await createAccessServices(storage, logger, { passwordCost: opts.passwordCost, appendAudit });
   const { tokens } = access;
+  // Embedded on a file, every append passes here, so a filter can hold every processed key (a thread scans the
+  // store's; in-memory and from TypeScript sources there is no such thread, and the store is asked each time).
+  const processed = useThread
+    ? startProcessedFilter(
+        { mainFile: sqliteFile(config), logFile: logFileOf(sqliteFile(config)), consumer: PIPELINE_CONSUMER },
+        logger,
+      )
+    : undefined;
   const ingest = createIngestService({
     storage,
     writer,
     metrics,
     suppression,
+    processed,
     limits: {
       get maxBacklog() {
         return maxBacklog();
@@ -375,6 +385,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           await scheduler?.stop();
           await pipeline.stop();
           await activation?.stop();
+          await processed?.stop();
         } finally {
           try {
             await cluster?.stop();

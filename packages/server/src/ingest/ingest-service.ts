@@ -8,6 +8,7 @@ import type { Storage } from '../storage/storage.js';
 import type { IngestWriter } from './ingest-writer.js';
 import type { LogEntryInput } from './logged-event.js';
 import { type NormaliseContext, normaliseEvent } from './parse/index.js';
+import type { ProcessedFilter } from './processed-filter.js';
 
 /** Calls normalised between two yields of the event loop (about 0.1 ms of work each). */
 const YIELD_EVERY = 32;
@@ -41,6 +42,8 @@ export function createIngestService(deps: {
   limits: IngestLimits;
   /** Erased identifiers: a call carrying one is acknowledged and dropped before the append (DESIGN §8). */
   suppression?: SuppressionList;
+  /** Which ids may be processed already (embedded store): the others are not asked of the store. */
+  processed?: ProcessedFilter;
 }) {
   const { writer, metrics } = deps;
   return {
@@ -111,17 +114,22 @@ export function createIngestService(deps: {
       if (accepted.length > 0) {
         // An early answer for duplicates; the pipeline de-duplicates anyway, so a store that cannot be read (a
         // cluster api node while PostgreSQL is down) does not stop ingest.
-        const done = await deps.storage.processed
-          .existing(
-            source.id,
-            accepted.map((e) => e.messageId),
-          )
-          .catch(() => new Set<string>());
+        const ids = accepted.map((e) => e.messageId);
+        const ask = deps.processed?.maybeProcessed(source.id, ids) ?? ids;
+        const done =
+          ask.length === 0
+            ? new Set<string>()
+            : await deps.storage.processed.existing(source.id, ask).catch(() => new Set<string>());
         if (done.size > 0) {
           duplicates += done.size;
           for (let i = accepted.length - 1; i >= 0; i--) if (done.has(accepted[i].messageId)) accepted.splice(i, 1);
         }
       }
+      // Before the append: the pipeline may process a key as soon as it is in the log.
+      deps.processed?.add(
+        source.id,
+        [...accepted, ...rejected].map((e) => e.messageId),
+      );
       if (accepted.length === 0 && quarantined.length > 0 && duplicates === 0) {
         await writer.append({ log: rejected });
         throw new TesseraError('no_valid_events', `no valid event in the request (${quarantined.length} quarantined)`, {
