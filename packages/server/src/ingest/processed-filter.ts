@@ -34,7 +34,7 @@ interface Generation {
  * The embedded store's filter: a thread (`seen-filter-thread.ts`) scans `processed_messages` and the log's
  * unprocessed tail into a shared filter while this thread adds the keys it appends; answers are from the filter once
  * the scan is done. When the keys pass twice its capacity (false positives would grow), a larger one is built the
- * same way beside it. The store alone is the embedded pipeline's: in cluster mode every api node appends, so none
+ * same way beside it (up to the largest size, `SeenFilter.MAX_BITS`). The store alone is the embedded pipeline's: in cluster mode every api node appends, so none
  * could hold every key, and the tracking API asks PostgreSQL.
  */
 export function startProcessedFilter(
@@ -99,7 +99,18 @@ export function startProcessedFilter(
         if (gen.filter) for (const id of messageIds) gen.filter.add(sourceId, id);
         else for (const id of messageIds) gen.pending.push([sourceId, id]);
       }
-      if (current?.filter && !building && current.keys > 2 * current.filter.capacity && Date.now() >= retryAt) build();
+      const inUse = current;
+      const filter = inUse?.filter;
+      // A filter at its largest size stays: a new one would be no larger (its false positives only cost look-ups).
+      if (
+        inUse &&
+        filter &&
+        !building &&
+        inUse.keys > 2 * filter.capacity &&
+        filter.buffer.byteLength * 8 < SeenFilter.MAX_BITS &&
+        Date.now() >= retryAt
+      )
+        build();
     },
     state() {
       return current?.filter
