@@ -170,6 +170,22 @@ for (const db of testDatabases()) {
         expect((await s.log.read(p2, 10)).map((e) => [e.position, e.rejection])).toEqual([[p3, rejection]]);
       });
 
+      it('answers the stored position of each entry, in input order, for an append of several statements', async () => {
+        await s.log.append([{ sourceId: SOURCE, messageId: 'first', receivedAt: T0, payload: '{}' }]);
+        // More rows than one statement takes on either store (SQLite: 32,766 parameters, 5 a row).
+        const entries = Array.from({ length: 7000 }, (_, i) => ({
+          sourceId: SOURCE,
+          messageId: `bulk-${i}`,
+          receivedAt: T0 + i,
+          payload: `{"i":${i}}`,
+        }));
+        const positions = await s.log.append(entries);
+        const stored = await s.log.read(0, 10_000);
+        const byMessage = new Map(stored.map((e) => [e.messageId, e.position]));
+        expect(positions).toEqual(entries.map((e) => byMessage.get(e.messageId)));
+        expect(new Set(positions).size).toBe(7000);
+      });
+
       it('never reuses positions below one it is told to stay above (recovery after a lost log tail)', async () => {
         await s.log.positionsAbove(50);
         const [p1] = await s.log.append([{ sourceId: SOURCE, messageId: 'a', receivedAt: T0, payload: '{}' }]);
