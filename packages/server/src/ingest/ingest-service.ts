@@ -9,9 +9,13 @@ import type { IngestWriter } from './ingest-writer.js';
 import type { LogEntryInput } from './logged-event.js';
 import { type NormaliseContext, normaliseEvent } from './parse/index.js';
 import type { ProcessedFilter } from './processed-filter.js';
+import { createTurns } from './turns.js';
 
 /** Calls normalised between two yields of the event loop (about 0.1 ms of work each). */
 const YIELD_EVERY = 32;
+
+/** The main thread's turns, shared by every request being normalised. */
+const turns = createTurns();
 
 export interface AcceptOptions {
   typeFromPath?: NormaliseContext['typeFromPath'];
@@ -68,11 +72,12 @@ export function createIngestService(deps: {
       // Refused calls are counted in `tessera_events_quarantined_total` when the pipeline quarantines them.
       const rejected: LogEntryInput[] = [];
       const inRequest = new Set<string>();
+      const ticket = turns.ticket();
       let duplicates = 0;
       let suppressed = 0;
       for (const [index, raw] of calls.entries()) {
         // Let other requests (a profile look-up) in between: a large batch is a few ms of work on this thread.
-        if (index > 0 && index % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (index > 0 && index % YIELD_EVERY === 0) await turns.next(ticket);
         const r = normaliseEvent(raw, {
           receivedAt,
           receivedAtIso,
