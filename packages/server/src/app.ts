@@ -24,7 +24,7 @@ import { type DedupeOptions, type DedupeSummary, dedupeProfiles } from './identi
 import { createIdentityAdmin, type IdentityAdmin } from './identity/identity-admin.js';
 import { type RebuildOptions, type RebuildSummary, rebuildIdentities } from './identity/rebuild.js';
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
-import { startProcessedFilter } from './ingest/processed-filter.js';
+import { createProcessedFilter } from './ingest/processed-filter.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createPersonalizeService, type PersonalizeService } from './personalize/personalize-service.js';
@@ -223,7 +223,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Embedded on a file, every append passes here, so a filter can hold every processed key (a thread scans the
   // store's; in-memory and from TypeScript sources there is no such thread, and the store is asked each time).
   const processed = useThread
-    ? startProcessedFilter(
+    ? createProcessedFilter(
         { mainFile: sqliteFile(config), logFile: logFileOf(sqliteFile(config)), consumer: PIPELINE_CONSUMER },
         logger,
       )

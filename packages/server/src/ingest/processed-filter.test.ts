@@ -12,7 +12,7 @@ import type { Storage } from '../storage/storage.js';
 import { createIngestService } from './ingest-service.js';
 import type { IngestWriter } from './ingest-writer.js';
 import type { LogEntryInput } from './logged-event.js';
-import type { ProcessedFilter, startProcessedFilter as StartProcessedFilter } from './processed-filter.js';
+import type { createProcessedFilter as CreateProcessedFilter, ProcessedFilter } from './processed-filter.js';
 import type { SeenFilter } from './seen-filter.js';
 import { scanProcessedKeys } from './seen-filter-scan.js';
 
@@ -152,15 +152,16 @@ if (!existsSync(BUILT) && !IN_CI) console.warn(`[processed-filter] skipped: ${BU
 
 describe.runIf(existsSync(BUILT) || IN_CI)('the processed-message filter: its thread', () => {
   it('answers from the store until its scan is done, then from memory; keys added meanwhile are kept', async () => {
-    const { startProcessedFilter } = (await import(BUILT)) as { startProcessedFilter: typeof StartProcessedFilter };
+    const { createProcessedFilter } = (await import(BUILT)) as { createProcessedFilter: typeof CreateProcessedFilter };
     const processed = Array.from({ length: 5000 }, (_, i) => `done-${i}`);
     const { storage, file } = await storeWith(processed, ['pending-1']);
-    const filter = startProcessedFilter(
+    const filter = createProcessedFilter(
       { mainFile: file, logFile: logFileOf(file), consumer: CONSUMER },
       pino({ level: 'silent' }),
     );
     try {
-      expect(filter.maybeProcessed(SOURCE, ['done-1'])).toBeUndefined(); // not built yet: ask the store
+      expect(filter.state().ready).toBe(false);
+      expect(filter.maybeProcessed(SOURCE, ['done-1'])).toBeUndefined(); // the first use starts the scan: ask the store
       filter.add(SOURCE, ['added-during-the-scan']);
       await vi.waitFor(() => expect(filter.state().ready).toBe(true), { timeout: 10_000 });
       expect(filter.state().keys).toBe(5002);
@@ -178,13 +179,14 @@ describe.runIf(existsSync(BUILT) || IN_CI)('the processed-message filter: its th
   });
 
   it('past twice its capacity, builds a larger filter beside it and keeps every key', async () => {
-    const { startProcessedFilter } = (await import(BUILT)) as { startProcessedFilter: typeof StartProcessedFilter };
+    const { createProcessedFilter } = (await import(BUILT)) as { createProcessedFilter: typeof CreateProcessedFilter };
     const { storage, file } = await storeWith(['done-1'], []);
-    const filter = startProcessedFilter(
+    const filter = createProcessedFilter(
       { mainFile: file, logFile: logFileOf(file), consumer: CONSUMER, minKeys: 100 },
       pino({ level: 'silent' }),
     );
     try {
+      filter.maybeProcessed(SOURCE, []); // the first use
       await vi.waitFor(() => expect(filter.state().ready).toBe(true), { timeout: 10_000 });
       const first = filter.state().capacity;
       expect(first).toBeLessThan(1000);
@@ -206,12 +208,13 @@ describe.runIf(existsSync(BUILT) || IN_CI)('the processed-message filter: its th
   });
 
   it('a store it cannot read leaves every check to the store', async () => {
-    const { startProcessedFilter } = (await import(BUILT)) as { startProcessedFilter: typeof StartProcessedFilter };
+    const { createProcessedFilter } = (await import(BUILT)) as { createProcessedFilter: typeof CreateProcessedFilter };
     dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-seen-'));
-    const filter = startProcessedFilter(
+    const filter = createProcessedFilter(
       { mainFile: path.join(dir, 'missing.db'), logFile: path.join(dir, 'missing-log.db'), consumer: CONSUMER },
       pino({ level: 'silent' }),
     );
+    filter.add(SOURCE, ['y']); // the first use
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(filter.state().ready).toBe(false);
     expect(filter.maybeProcessed(SOURCE, ['x'])).toBeUndefined();

@@ -31,13 +31,13 @@ interface Generation {
 }
 
 /**
- * The embedded store's filter: a thread (`seen-filter-thread.ts`) scans `processed_messages` and the log's
+ * The embedded store's filter, from its first use on: a thread (`seen-filter-thread.ts`) scans `processed_messages` and the log's
  * unprocessed tail into a shared filter while this thread adds the keys it appends; answers are from the filter once
  * the scan is done. When the keys pass twice its capacity (false positives would grow), a larger one is built the
  * same way beside it (up to the largest size, `SeenFilter.MAX_BITS`). The store alone is the embedded pipeline's: in cluster mode every api node appends, so none
  * could hold every key, and the tracking API asks PostgreSQL.
  */
-export function startProcessedFilter(
+export function createProcessedFilter(
   files: {
     mainFile: string;
     logFile: string;
@@ -83,16 +83,24 @@ export function startProcessedFilter(
       }
     });
   };
-  build();
+  // Built on first use: a command that never ingests (most of the CLI's) never scans the store.
+  let started = false;
+  const start = () => {
+    if (started || stopped) return;
+    started = true;
+    build();
+  };
 
   return {
     maybeProcessed(sourceId, messageIds) {
+      start();
       const filter = current?.filter;
       if (!filter) return undefined;
       return messageIds.filter((id) => filter.mightContain(sourceId, id));
     },
     add(sourceId, messageIds) {
       if (stopped) return;
+      start();
       for (const gen of [current, building]) {
         if (!gen) continue;
         gen.keys += messageIds.length;
