@@ -98,6 +98,19 @@ function cpuSplit(from: Record<string, number>, to: Record<string, number>, even
 }
 
 /**
+ * How long each named thread of the server waited for a core between two readings of `/metrics` (its run-queue
+ * delay), in seconds and as a share of the `seconds` between them, longest first: time a thread was ready but the
+ * machine's cores were taken, by the load generator or by the server's other threads.
+ */
+function waitSplit(from: Record<string, number>, to: Record<string, number>, seconds: number): string {
+  const waited = Object.entries(to)
+    .map(([thread, s]) => [thread, s - (from[thread] ?? 0)] as const)
+    .sort((a, b) => b[1] - a[1]);
+  if (waited.length === 0) return 'not available (no schedstat)';
+  return waited.map(([thread, s]) => `${thread} ${s.toFixed(2)} s (${((100 * s) / seconds).toFixed(0)} %)`).join(', ');
+}
+
+/**
  * The same load once an identifier has been erased: from then on every call's identifiers are hashed and looked up in
  * the suppression list, before the append and in the pipeline (docs/privacy.md), as on any install that has had a
  * data-subject request. The erased identifier is nobody's: nothing is dropped, only checked.
@@ -151,6 +164,7 @@ async function ingestAndPipeline(seconds: number) {
     console.log(`ingest   ratio tessera / bare: ${(ackEps / bareEps).toFixed(2)}  (target ≥ 100,000 events/s)`);
     const m0 = await server.metrics();
     console.log(`ingest   CPU by thread during the load: ${cpuSplit(before.threads, m0.threads, t.requests * 100)}`);
+    console.log(`ingest   waiting for a core during the load: ${waitSplit(before.waits, m0.waits, loadSeconds)}`);
     console.log(
       `pipeline ${fmt(m0.stored)} events stored during the ${loadSeconds.toFixed(1)} s load = ${fmt(m0.stored / loadSeconds)} events/s (writer thread, beside the load)`,
     );
@@ -199,12 +213,18 @@ async function lookups(seconds: number) {
       const background = startBackgroundLoad(server.port, server.writeKey, people, 5000);
       await new Promise((r) => setTimeout(r, 1000)); // let the background load settle
       const count = Math.max(500, Math.round(5000 * Math.min(1, scale * 4)));
+      const w0 = await server.metrics();
       const lat = await lookupLatencies(server.port, headers, people, count);
+      const m = await server.metrics();
       const bg = await background.stop();
       lat.sort((a, b2) => a - b2);
-      const m = await server.metrics();
       console.log(
         `lookup   ${lat.length} look-ups by user_id among ${fmt(people)} profiles: p50 ${quantile(lat, 0.5).toFixed(2)} ms, p99 ${quantile(lat, 0.99).toFixed(2)} ms, under ${fmt(bg.sent / bg.seconds)} events/s background ingest (another process) (backlog ${fmt(m.backlog)} at the end)  (target p99 < 5 ms)`,
+      );
+      // Where a tail comes from: the main thread, which answers the look-ups, ready to run while both cores were taken.
+      const mainWait = (m.waits.main ?? Number.NaN) - (w0.waits.main ?? Number.NaN);
+      console.log(
+        `lookup   meanwhile the main thread waited for a core ${(mainWait * 1000).toFixed(0)} ms (${((mainWait * 1e6) / lat.length).toFixed(0)} µs a look-up on average); every thread: ${waitSplit(w0.waits, m.waits, lat.reduce((a, x) => a + x, 0) / 1000)}`,
       );
       // The same look-ups while the ingest bench's load saturates the server: no target, what an application reading
       // profiles sees during a burst of traffic (ingest's chunks take turns with the reads, ingest/turns.ts).

@@ -57,7 +57,10 @@ export async function startTessera(dataDir: string) {
     const threads: Record<string, number> = {};
     for (const [, thread, seconds] of text.matchAll(/^tessera_thread_cpu_seconds\{thread="(\w+)"\} (\S+)/gm))
       threads[thread] = Number(seconds);
-    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events'), threads };
+    const waits: Record<string, number> = {};
+    for (const [, thread, seconds] of text.matchAll(/^tessera_thread_wait_seconds\{thread="(\w+)"\} (\S+)/gm))
+      waits[thread] = Number(seconds);
+    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events'), threads, waits };
   };
   const stop = async () => {
     agent.destroy();

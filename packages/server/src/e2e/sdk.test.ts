@@ -686,6 +686,12 @@ for (const mode of modes()) {
             expect(threads.sort()).toEqual(
               mode.name === 'embedded' ? ['checkpointer', 'log', 'main', 'other', 'writer'] : ['main', 'other'],
             );
+            // Time waiting for a core, by named thread (schedstat: present on this kernel, as in CI).
+            const waits = [...text.matchAll(/^tessera_thread_wait_seconds\{thread="(\w+)"\} (\S+)/gm)];
+            expect(waits.map((m) => m[1]).sort()).toEqual(
+              mode.name === 'embedded' ? ['checkpointer', 'log', 'main', 'writer'] : ['main'],
+            );
+            for (const m of waits) expect(Number(m[2])).toBeGreaterThanOrEqual(0);
           }
         },
         TIMEOUT,

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { currentThreadId, threadCpuSplit } from './thread-cpu.js';
+import { currentThreadId, threadCpuSplit, threadWaitSplit } from './thread-cpu.js';
 
 /**
  * The Prometheus metrics of one app (its own registry: two apps in one process do not share counters).
@@ -85,6 +85,18 @@ export function createMetrics() {
     collect() {
       this.reset();
       for (const [thread, seconds] of threadCpuSplit(threads)) this.set({ thread }, seconds);
+    },
+  });
+  new Gauge({
+    name: 'tessera_thread_wait_seconds',
+    help:
+      'Time each named thread of the server spent ready to run but waiting for a CPU since start (the run-queue ' +
+      'delay; Linux schedstat): a main thread that waits answers late although the server is not slow',
+    labelNames: ['thread'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [thread, seconds] of threadWaitSplit(threads)) this.set({ thread }, seconds);
     },
   });
   return {

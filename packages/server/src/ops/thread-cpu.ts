@@ -51,3 +51,27 @@ export function threadCpuSplit(named: ReadonlyMap<string, number>): Map<string, 
   split.set('other', Math.max(0, total - sum));
   return split;
 }
+
+/**
+ * Seconds thread `tid` of this process has spent ready to run but waiting for a CPU since it started: the
+ * scheduler's run-queue delay, the second field of `/proc/self/task/TID/schedstat` (ns). `undefined` where it cannot
+ * be read (another system, a kernel without schedstats, a thread that has exited).
+ */
+export function waitSecondsOf(tid: number): number | undefined {
+  try {
+    const wait = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(wait) ? wait / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The run-queue wait of each named thread that can be read, in seconds (see {@link waitSecondsOf}). */
+export function threadWaitSplit(named: ReadonlyMap<string, number>): Map<string, number> {
+  const split = new Map<string, number>();
+  for (const [name, tid] of named) {
+    const s = waitSecondsOf(tid);
+    if (s !== undefined) split.set(name, s);
+  }
+  return split;
+}
