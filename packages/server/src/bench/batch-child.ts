@@ -3,17 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LogEntryInput, LoggedEvent } from '../ingest/logged-event.js';
+import { createLogger } from '../logger.js';
+import type { BatchPhases } from '../pipeline/batch-phases.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { pipelineSteps } from '../pipeline/steps/index.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
-import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import { startCheckpointer } from '../storage/sqlite/checkpointer.js';
+import { createSqliteStorage, logFileOf } from '../storage/sqlite/create-sqlite-storage.js';
 
 /**
  * One run of the in-process batch benchmark (bench/batch.ts): `node batch-child.js EVENTS BATCH [promises]`. A fresh
- * embedded store in a temporary directory; EVENTS logged events of the ingest benchmark's shape (100-call requests:
- * one `identify` with a new e-mail in ten, the rest `track`, 20 users a request) appended to the log; then the
- * pipeline's fast batches of BATCH until the log is drained, timed. Prints one JSON line, `BatchRunReport`. With
- * `promises`, a promise hook counts the promises the batches create (it slows them: that run is not timed).
+ * embedded store in a temporary directory, its WAL checkpointed by a checkpointer thread as the server's is (not by
+ * SQLite inside the commits); EVENTS logged events of the ingest benchmark's shape (100-call requests: one
+ * `identify` with a new e-mail in ten, the rest `track`, 20 users a request) appended to the log; then the pipeline's
+ * fast batches of BATCH until the log is drained, timed. Prints one JSON line, `BatchRunReport`. With `promises`, a
+ * promise hook counts the promises the batches create (it slows them: that run is not timed).
  */
 export interface BatchRunReport {
   events: number;
@@ -22,12 +26,15 @@ export interface BatchRunReport {
   cpuUs: number;
   /** Promises created per event, when counted. */
   promises?: number;
+  /** Wall-clock time per event by phase of the batches (µs, see `BatchPhases`). */
+  phases: BatchPhases;
 }
 
 const [events, batch, mode] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-batch-'));
 try {
-  const storage = createSqliteStorage({ file: path.join(dir, 'tessera.db'), durability: 'normal' });
+  const file = path.join(dir, 'tessera.db');
+  const storage = createSqliteStorage({ file, durability: 'normal', externalCheckpoints: true });
   await storage.migrate();
   const steps = pipelineSteps(instanceSecret({ dataDir: dir }));
   const at = new Date().toISOString();
@@ -55,6 +62,10 @@ try {
     }
     await storage.log.append(entries);
   }
+  const checkpointer = startCheckpointer(
+    { files: [file, logFileOf(file)], durability: 'normal', intervalMs: 500 },
+    createLogger('warn'),
+  );
   let promises = 0;
   const hook =
     mode === 'promises' ? createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) }) : undefined;
@@ -62,20 +73,24 @@ try {
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   let n = 0;
+  const phases: BatchPhases = { read: 0, steps: 0, write: 0, audiences: 0, outbox: 0, commit: 0 };
   for (;;) {
     const outcome = await processBatch(storage, steps, batch, Date.now(), 'fast');
     if (!outcome) break;
     n += outcome.read;
+    for (const k of Object.keys(phases) as (keyof BatchPhases)[]) phases[k] += outcome.phases?.[k] ?? 0;
   }
   const wall = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   hook?.disable();
+  await checkpointer.stop();
   await storage.close();
   const report: BatchRunReport = {
     events: n,
     wallUs: (wall * 1000) / n,
     cpuUs: (cpu.user + cpu.system) / n,
     ...(hook ? { promises: promises / n } : {}),
+    phases: Object.fromEntries(Object.entries(phases).map(([k, ms]) => [k, (ms * 1000) / n])) as unknown as BatchPhases,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } finally {
