@@ -223,9 +223,10 @@ async function lookups(seconds: number) {
       );
       // Where a tail comes from: the main thread, which answers the look-ups, ready to run while both cores were taken.
       const mainWait = (m.waits.main ?? Number.NaN) - (w0.waits.main ?? Number.NaN);
-      console.log(
-        `lookup   meanwhile the main thread waited for a core ${(mainWait * 1000).toFixed(0)} ms (${((mainWait * 1e6) / lat.length).toFixed(0)} µs a look-up on average); every thread: ${waitSplit(w0.waits, m.waits, lat.reduce((a, x) => a + x, 0) / 1000)}`,
-      );
+      if (Number.isFinite(mainWait))
+        console.log(
+          `lookup   meanwhile the main thread waited for a core ${(mainWait * 1000).toFixed(0)} ms (${((mainWait * 1e6) / lat.length).toFixed(0)} µs a look-up on average); every thread: ${waitSplit(w0.waits, m.waits, lat.reduce((a, x) => a + x, 0) / 1000)}`,
+        );
       // The same look-ups while the ingest bench's load saturates the server: no target, what an application reading
       // profiles sees during a burst of traffic (ingest's chunks take turns with the reads, ingest/turns.ts).
       const settle = Math.min(1000, seconds * 250);

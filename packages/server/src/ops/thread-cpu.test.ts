@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { cpuSecondsOf, currentThreadId, threadCpuSplit, threadWaitSplit, waitSecondsOf } from './thread-cpu.js';
 
-/** A thread that reports its id, then burns about 300 ms of CPU and says when it is done. */
+/** A thread that reports its id, then, when told, spins for `ms` of wall-clock time and says when it is done. */
 const BUSY = (ms: number) => `
 const { parentPort } = require('node:worker_threads');
 const { readlinkSync } = require('node:fs');
