@@ -2,12 +2,16 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { cpuSecondsOf, currentThreadId, threadCpuSplit, threadWaitSplit, waitSecondsOf } from './thread-cpu.js';
 
-/** A thread that reports its id, then, when told, spins for `ms` of wall-clock time and says when it is done. */
+/**
+ * A thread that reports its id, then, when told, spins for `ms` of wall-clock time and says when it is done. It lives
+ * until terminated (`on`, not `once`: a thread with nothing left to do exits, and its `/proc` entry with it, which
+ * raced with the reading after its last message on a loaded machine).
+ */
 const BUSY = (ms: number) => `
 const { parentPort } = require('node:worker_threads');
 const { readlinkSync } = require('node:fs');
 parentPort.postMessage(Number(readlinkSync('/proc/thread-self').split('/').pop()));
-parentPort.once('message', () => {
+parentPort.on('message', () => {
   const until = Date.now() + ${ms};
   let x = 0;
   while (Date.now() < until) x += Math.sqrt(x + 1);
