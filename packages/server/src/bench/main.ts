@@ -80,14 +80,19 @@ async function load(
   return { requests: result['2xx'], errors: result.errors, non2xx: result.non2xx };
 }
 
+/** How much each thread's figure grew between two readings of `/metrics`, largest first. */
+function grownBy(from: Record<string, number>, to: Record<string, number>): (readonly [string, number])[] {
+  return Object.entries(to)
+    .map(([thread, s]) => [thread, s - (from[thread] ?? 0)] as const)
+    .sort((a, b) => b[1] - a[1]);
+}
+
 /**
  * The CPU each of the server's threads used between two readings of `/metrics`, in seconds and in µs per event (of
  * `events`), busiest first: which thread a build made cheaper, in figures less moved by a noisy machine than rates.
  */
 function cpuSplit(from: Record<string, number>, to: Record<string, number>, events: number): string {
-  const used = Object.entries(to)
-    .map(([thread, s]) => [thread, s - (from[thread] ?? 0)] as const)
-    .sort((a, b) => b[1] - a[1]);
+  const used = grownBy(from, to);
   if (used.length === 0) return 'not available (no /proc)';
   return used
     .map(
@@ -103,9 +108,7 @@ function cpuSplit(from: Record<string, number>, to: Record<string, number>, even
  * machine's cores were taken, by the load generator or by the server's other threads.
  */
 function waitSplit(from: Record<string, number>, to: Record<string, number>, seconds: number): string {
-  const waited = Object.entries(to)
-    .map(([thread, s]) => [thread, s - (from[thread] ?? 0)] as const)
-    .sort((a, b) => b[1] - a[1]);
+  const waited = grownBy(from, to);
   if (waited.length === 0) return 'not available (no schedstat)';
   return waited.map(([thread, s]) => `${thread} ${s.toFixed(2)} s (${((100 * s) / seconds).toFixed(0)} %)`).join(', ');
 }

@@ -54,13 +54,18 @@ export async function startTessera(dataDir: string) {
   const metrics = async () => {
     const text = await (await fetch(`http://127.0.0.1:${info.port}/metrics`)).text();
     const v = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 'NaN');
-    const threads: Record<string, number> = {};
-    for (const [, thread, seconds] of text.matchAll(/^tessera_thread_cpu_seconds\{thread="(\w+)"\} (\S+)/gm))
-      threads[thread] = Number(seconds);
-    const waits: Record<string, number> = {};
-    for (const [, thread, seconds] of text.matchAll(/^tessera_thread_wait_seconds\{thread="(\w+)"\} (\S+)/gm))
-      waits[thread] = Number(seconds);
-    return { stored: v('tessera_events_stored_total'), backlog: v('tessera_pipeline_backlog_events'), threads, waits };
+    const byThread = (name: string) => {
+      const values: Record<string, number> = {};
+      for (const [, thread, seconds] of text.matchAll(new RegExp(`^${name}\\{thread="(\\w+)"\\} (\\S+)`, 'gm')))
+        values[thread] = Number(seconds);
+      return values;
+    };
+    return {
+      stored: v('tessera_events_stored_total'),
+      backlog: v('tessera_pipeline_backlog_events'),
+      threads: byThread('tessera_thread_cpu_seconds'),
+      waits: byThread('tessera_thread_wait_seconds'),
+    };
   };
   const stop = async () => {
     agent.destroy();

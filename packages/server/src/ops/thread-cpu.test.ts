@@ -60,6 +60,9 @@ describe.runIf(process.platform === 'linux')('CPU by thread (/proc)', () => {
     const worker = new Worker(BUSY(600), { eval: true });
     try {
       const tid = await new Promise<number>((resolve) => worker.once('message', resolve));
+      // Let the thread finish starting and fall asleep first: a wait is added to the figure when the thread gets a
+      // core, so a start-up still queued at the first reading would count in the window.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const [cpu0, wait0] = [cpuSecondsOf(tid) ?? Number.NaN, waitSecondsOf(tid) ?? Number.NaN];
       const started = performance.now();
       worker.postMessage('go');

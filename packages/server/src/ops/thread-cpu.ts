@@ -38,18 +38,23 @@ export function statCpuSeconds(file: string): number | undefined {
  * collection and compiler threads, libuv's pool, threads that exited). Empty where `/proc` is not available.
  */
 export function threadCpuSplit(named: ReadonlyMap<string, number>): Map<string, number> {
-  const split = new Map<string, number>();
   const total = cpuSecondsOf('process');
-  if (total === undefined) return split;
+  if (total === undefined) return new Map();
+  const split = readEach(named, cpuSecondsOf);
   let sum = 0;
-  for (const [name, tid] of named) {
-    const s = cpuSecondsOf(tid);
-    if (s === undefined) continue;
-    split.set(name, s);
-    sum += s;
-  }
+  for (const s of split.values()) sum += s;
   split.set('other', Math.max(0, total - sum));
   return split;
+}
+
+/** `read(tid)` of each named thread, where it can be read. */
+function readEach(named: ReadonlyMap<string, number>, read: (tid: number) => number | undefined): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const [name, tid] of named) {
+    const s = read(tid);
+    if (s !== undefined) values.set(name, s);
+  }
+  return values;
 }
 
 /**
@@ -68,10 +73,5 @@ export function waitSecondsOf(tid: number): number | undefined {
 
 /** The run-queue wait of each named thread that can be read, in seconds (see {@link waitSecondsOf}). */
 export function threadWaitSplit(named: ReadonlyMap<string, number>): Map<string, number> {
-  const split = new Map<string, number>();
-  for (const [name, tid] of named) {
-    const s = waitSecondsOf(tid);
-    if (s !== undefined) split.set(name, s);
-  }
-  return split;
+  return readEach(named, waitSecondsOf);
 }
