@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LogEntryInput, LoggedEvent } from '../ingest/logged-event.js';
 import { createLogger } from '../logger.js';
-import type { BatchPhases } from '../pipeline/batch-phases.js';
+import { type BatchPhases, noPhases } from '../pipeline/batch-phases.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { pipelineSteps } from '../pipeline/steps/index.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
@@ -73,7 +73,7 @@ try {
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   let n = 0;
-  const phases: BatchPhases = { read: 0, steps: 0, write: 0, audiences: 0, outbox: 0, commit: 0 };
+  const phases = noPhases();
   for (;;) {
     const outcome = await processBatch(storage, steps, batch, Date.now(), 'fast');
     if (!outcome) break;

@@ -12,10 +12,15 @@ export interface BatchPhases {
   commit: number;
 }
 
+/** Every phase at zero: the start of a clock, or of a sum over batches. */
+export function noPhases(): BatchPhases {
+  return { read: 0, steps: 0, write: 0, audiences: 0, outbox: 0, commit: 0 };
+}
+
 /** Starts timing a batch: `mark(phase)` ends a phase and starts the next. */
 export function phaseClock(): { phases: BatchPhases; mark(phase: keyof BatchPhases): void } {
   let last = performance.now();
-  const phases: BatchPhases = { read: 0, steps: 0, write: 0, audiences: 0, outbox: 0, commit: 0 };
+  const phases = noPhases();
   return {
     phases,
     mark(phase) {
