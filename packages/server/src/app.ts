@@ -197,6 +197,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           logger,
           onBatch,
           metrics.threads,
+          config.pipelinePolicy,
         )
       : {
           ...(await createEmbeddedPipeline(storage, {

@@ -15,4 +15,12 @@ describe('loadConfig', () => {
   ])('refuses TESSERA_PIPELINE_NICE=%s, naming the variable', (value, message) => {
     expect(() => loadConfig({ TESSERA_PIPELINE_NICE: value })).toThrow(message);
   });
+
+  it('runs the pipeline thread at the normal policy by default; TESSERA_PIPELINE_POLICY=idle, nothing else', () => {
+    expect(loadConfig({}).pipelinePolicy).toBe('normal');
+    expect(loadConfig({ TESSERA_PIPELINE_POLICY: 'idle' }).pipelinePolicy).toBe('idle');
+    expect(() => loadConfig({ TESSERA_PIPELINE_POLICY: 'batch' })).toThrow(
+      'TESSERA_PIPELINE_POLICY must be "normal" or "idle", got "batch"',
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { PIPELINE_POLICIES, type PipelinePolicy } from './pipeline/pipeline-policy.js';
 
 /**
  * Infrastructure configuration, parsed once from an environment object (STYLE #5). Business settings (identity
@@ -26,6 +27,12 @@ export interface Config {
    * bounds how far behind). 0 on a machine that other busy work shares: the deliveries would wait behind it too.
    */
   readonly pipelineNice: number;
+  /**
+   * Scheduling policy of the embedded writer thread on Linux (`normal` or `idle`, `TESSERA_PIPELINE_POLICY`): `idle`
+   * runs the pipeline and the deliveries on cores nothing else wants, so look-ups and acknowledgements never wait for
+   * its time slice; a guard restores `normal` for a while when it starves (`pipeline/pipeline-policy.ts`).
+   */
+  readonly pipelinePolicy: PipelinePolicy;
   /**
    * `nats://…` of a NATS server with JetStream: cluster mode (DESIGN §2), with `databaseUrl`. The ingest log and the
    * change bus are JetStream streams; absent = the log is a table of the store.
@@ -88,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     logLevel: env.TESSERA_LOG_LEVEL ?? 'info',
     pipelineBatchSize: int(env, 'TESSERA_PIPELINE_BATCH', DEFAULTS.pipelineBatchSize, 1),
     pipelineNice: int(env, 'TESSERA_PIPELINE_NICE', 0),
+    pipelinePolicy: (env.TESSERA_PIPELINE_POLICY || 'normal') as PipelinePolicy,
     natsUrl: env.TESSERA_NATS_URL || undefined,
     natsPrefix: env.TESSERA_NATS_PREFIX || 'TESSERA',
     natsAckWaitMs: int(env, 'TESSERA_NATS_ACK_WAIT_MS', 60_000, 1000),
@@ -100,6 +108,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     throw new Error('TESSERA_NATS_URL (cluster mode) needs TESSERA_DATABASE_URL (PostgreSQL)');
   if (config.instanceSecret !== undefined && !/^([0-9a-fA-F]{2}){32,}$/.test(config.instanceSecret))
     throw new Error('TESSERA_INSTANCE_SECRET must be at least 64 hex digits (32 bytes)');
+  if (!PIPELINE_POLICIES.includes(config.pipelinePolicy))
+    throw new Error(`TESSERA_PIPELINE_POLICY must be "normal" or "idle", got "${config.pipelinePolicy}"`);
   if (config.pipelineNice > 19) throw new Error(`TESSERA_PIPELINE_NICE must be 0 to 19, got ${config.pipelineNice}`);
   if (config.natsReplicas > 5) throw new Error(`TESSERA_NATS_REPLICAS must be 1 to 5, got ${config.natsReplicas}`);
   if (!/^[A-Za-z0-9_-]+$/.test(config.natsPrefix))

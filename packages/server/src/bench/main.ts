@@ -105,10 +105,11 @@ function cpuSplit(from: Record<string, number>, to: Record<string, number>, even
 /**
  * How long each named thread of the server waited for a core between two readings of `/metrics` (its run-queue
  * delay), in seconds and as a share of the `seconds` between them, longest first: time a thread was ready but the
- * machine's cores were taken, by the load generator or by the server's other threads.
+ * machine's cores were taken, by the load generator or by the server's other threads. `omit` leaves out a thread the
+ * caller reports on its own line.
  */
-function waitSplit(from: Record<string, number>, to: Record<string, number>, seconds: number): string {
-  const waited = grownBy(from, to);
+function waitSplit(from: Record<string, number>, to: Record<string, number>, seconds: number, omit?: string): string {
+  const waited = grownBy(from, to).filter(([thread]) => thread !== omit);
   if (waited.length === 0) return 'not available (no schedstat)';
   return waited.map(([thread, s]) => `${thread} ${s.toFixed(2)} s (${((100 * s) / seconds).toFixed(0)} %)`).join(', ');
 }
@@ -226,9 +227,10 @@ async function lookups(seconds: number) {
       );
       // Where a tail comes from: the main thread, which answers the look-ups, ready to run while both cores were taken.
       const mainWait = (m.waits.main ?? Number.NaN) - (w0.waits.main ?? Number.NaN);
+      const inLookups = lat.reduce((a, x) => a + x, 0) / 1000;
       if (Number.isFinite(mainWait))
         console.log(
-          `lookup   meanwhile the main thread waited for a core ${(mainWait * 1000).toFixed(0)} ms (${((mainWait * 1e6) / lat.length).toFixed(0)} µs a look-up on average); every thread: ${waitSplit(w0.waits, m.waits, lat.reduce((a, x) => a + x, 0) / 1000)}`,
+          `lookup   meanwhile the main thread waited for a core ${(mainWait * 1000).toFixed(0)} ms (${((mainWait * 1e6) / lat.length).toFixed(0)} µs a look-up on average, ${((100 * mainWait) / inLookups).toFixed(0)} % of the time); the other threads: ${waitSplit(w0.waits, m.waits, inLookups, 'main')}`,
         );
       // The same look-ups while the ingest bench's load saturates the server: no target, what an application reading
       // profiles sees during a burst of traffic (ingest's chunks take turns with the reads, ingest/turns.ts).
@@ -283,7 +285,11 @@ const lookupAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 async function main() {
   const seconds = Math.max(1, Math.round(8 * scale));
-  console.log(`Tessera benchmark (scale ${scale}, ${os.cpus().length} cores, node ${process.version})`);
+  // The servers it starts inherit the environment: `TESSERA_PIPELINE_POLICY=idle npm run bench` measures that policy.
+  const policy = process.env.TESSERA_PIPELINE_POLICY || 'normal';
+  console.log(
+    `Tessera benchmark (scale ${scale}, ${os.cpus().length} cores, node ${process.version}, pipeline thread policy ${policy})`,
+  );
   if (!only || only === 'ingest' || only === 'pipeline') await ingestAndPipeline(seconds);
   if (!only || only === 'batch') await batchBench(scale);
   if (!only || only === 'lookup') await lookups(seconds);

@@ -58,17 +58,22 @@ function readEach(named: ReadonlyMap<string, number>, read: (tid: number) => num
 }
 
 /**
- * Seconds thread `tid` of this process has spent ready to run but waiting for a CPU since it started: the
- * scheduler's run-queue delay, the second field of `/proc/self/task/TID/schedstat` (ns). `undefined` where it cannot
- * be read (another system, a kernel without schedstats, a thread that has exited).
+ * Thread `tid`'s scheduler statistics since it started, in seconds (`/proc/self/task/TID/schedstat`, ns): `run`, time
+ * on a CPU, and `wait`, time ready to run but waiting for one (the run-queue delay). `undefined` where they cannot be
+ * read (another system, a kernel without schedstats, a thread that has exited).
  */
-export function waitSecondsOf(tid: number): number | undefined {
+export function schedstatOf(tid: number): { run: number; wait: number } | undefined {
   try {
-    const wait = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-    return Number.isFinite(wait) ? wait / 1e9 : undefined;
+    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+    return Number.isFinite(run) && Number.isFinite(wait) ? { run: run / 1e9, wait: wait / 1e9 } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Seconds thread `tid` has spent ready to run but waiting for a CPU (see {@link schedstatOf}). */
+export function waitSecondsOf(tid: number): number | undefined {
+  return schedstatOf(tid)?.wait;
 }
 
 /** The run-queue wait of each named thread that can be read, in seconds (see {@link waitSecondsOf}). */

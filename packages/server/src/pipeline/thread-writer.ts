@@ -9,6 +9,7 @@ import { errorFields, type Logger } from '../logger.js';
 import { startCheckpointer } from '../storage/sqlite/checkpointer.js';
 import { logFileOf } from '../storage/sqlite/create-sqlite-storage.js';
 import { packEntries } from './pack-entries.js';
+import { type IdleGuard, idleGuard, type PipelinePolicy } from './pipeline-policy.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 import type { BatchOutcome } from './process-batch.js';
 import type { FromWriter, LogData, ToLog, ToWriter, WriterData } from './writer-protocol.js';
@@ -36,6 +37,8 @@ export async function startWriterThread(
   onBatch: (outcome: BatchOutcome) => void,
   /** Where each thread's Linux thread id goes, by name (`writer`, `log`, `checkpointer`), for CPU by thread. */
   threadIds?: Map<string, number>,
+  /** The writer thread's scheduling policy (`idle`: with a guard against starving, see `pipeline-policy.ts`). */
+  policy: PipelinePolicy = 'normal',
 ): Promise<{
   writer: IngestWriter;
   runner: PipelineRunner;
@@ -54,6 +57,7 @@ export async function startWriterThread(
   let dead: Error | undefined;
   let backlog: BacklogState = { events: 0, lagSeconds: 0, eventsPerSecond: 0, appended: 0, processed: 0 };
   let appended = 0;
+  let writerTid: number | undefined;
   const fail = (e: Error) => {
     dead ??= e;
     for (const t of threads) t.failAll();
@@ -68,6 +72,7 @@ export async function startWriterThread(
     (msg) => {
       backlog = msg.backlog;
       if (msg.op === 'batch') onBatch(msg.outcome);
+      else writerTid = msg.tid;
     },
   );
   const logThread = threadCalls<ToLog>(
@@ -123,6 +128,8 @@ export async function startWriterThread(
           worker.postMessage({ ...msg, id });
         });
       },
+      /** Calls sent and not answered yet. */
+      waiting: () => pending.size,
       failAll() {
         for (const p of pending.values()) p.reject(stopped());
         pending.clear();
@@ -137,6 +144,7 @@ export async function startWriterThread(
     throw e;
   }
   const call = pipelineThread.call;
+  let guard: { guard: IdleGuard; timer: NodeJS.Timeout } | undefined;
   const writer: IngestWriter = {
     async append(req) {
       const result = await logThread.call<AppendResult>({ op: 'append', log: packEntries(req.log) });
@@ -150,11 +158,21 @@ export async function startWriterThread(
       return { ...backlog, appended: last, events: Math.max(0, last - backlog.processed) };
     },
   };
+  if (policy === 'idle' && writerTid !== undefined) {
+    const g = idleGuard({
+      tid: writerTid,
+      logger,
+      pending: () => writer.backlog().events > 0 || pipelineThread.waiting() > 0,
+    });
+    await g.start();
+    guard = { guard: g, timer: setInterval(() => g.check(), 1000).unref() };
+  }
   const runner: PipelineRunner = {
     start() {},
     notify() {},
     drain: () => call<void>({ op: 'drain' }),
     async stop() {
+      clearInterval(guard?.timer);
       try {
         // The log thread first: the appends still in flight commit, then the last batches run.
         if (!dead) await logThread.call<void>({ op: 'stop' });
