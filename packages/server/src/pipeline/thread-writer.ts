@@ -158,6 +158,8 @@ export async function startWriterThread(
       return { ...backlog, appended: last, events: Math.max(0, last - backlog.processed) };
     },
   };
+  if (policy === 'idle' && writerTid === undefined)
+    logger.warn('TESSERA_PIPELINE_POLICY=idle needs Linux: the pipeline thread keeps the normal policy');
   if (policy === 'idle' && writerTid !== undefined) {
     const g = idleGuard({
       tid: writerTid,
