@@ -1,19 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILT, jsonLine, tessera } from '../test/cli-run.js';
+import { hasChrt, schedPolicyOf } from '../test/sched.js';
 import { startServe, type TesseraProcess } from '../test/tessera-process.js';
 
-const hasChrt = (() => {
-  try {
-    execFileSync('chrt', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const skip =
   process.platform !== 'linux'
     ? 'thread policies are Linux only'
@@ -27,11 +19,9 @@ if (skip) {
   console.log(`e2e/pipeline-policy.test: skipped (${skip})`);
 }
 
-/** The scheduling policy of each thread of process `pid` (`/proc/PID/task/TID/sched`: 0 SCHED_OTHER, 5 SCHED_IDLE). */
+/** The scheduling policy of each thread of process `pid` (see `schedPolicyOf`). */
 function policies(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) =>
-    Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'))?.[1]),
-  );
+  return readdirSync(`/proc/${pid}/task`).map((tid) => schedPolicyOf(pid, tid));
 }
 
 describe.runIf(!skip)('TESSERA_PIPELINE_POLICY=idle (built CLI, a child process)', () => {

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
+import { hasChrt, schedPolicyOf } from '../test/sched.js';
 import { idleGuard, type PipelinePolicy, setPolicy } from './pipeline-policy.js';
 
 const logger = createLogger('silent');
@@ -116,14 +115,6 @@ parentPort.postMessage(Number(readlinkSync('/proc/thread-self').split('/').pop()
 parentPort.on('message', () => {});
 `;
 
-const hasChrt = (() => {
-  try {
-    execFileSync('chrt', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (process.platform === 'linux' && !hasChrt) {
   if (process.env.CI === 'true') throw new Error('chrt (util-linux) is missing: the pipeline policy tests need it');
   console.log('pipeline-policy.test: skipping the thread policy test (no chrt: install util-linux)');
@@ -131,8 +122,7 @@ if (process.platform === 'linux' && !hasChrt) {
 
 describe.runIf(process.platform === 'linux' && hasChrt)('setPolicy (chrt on a thread of this process)', () => {
   it("moves one thread to SCHED_IDLE and back, and leaves the process's other threads alone", async () => {
-    const policyOf = (tid: number) =>
-      Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'))?.[1]);
+    const policyOf = (tid: number) => schedPolicyOf('self', tid);
     const worker = new Worker(IDLE_THREAD, { eval: true });
     try {
       const tid = await new Promise<number>((resolve) => worker.once('message', resolve));

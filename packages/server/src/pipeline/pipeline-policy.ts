@@ -95,5 +95,3 @@ export function idleGuard(opts: {
     settled: () => changing,
   };
 }
-
-export type IdleGuard = ReturnType<typeof idleGuard>;

@@ -9,7 +9,7 @@ import { errorFields, type Logger } from '../logger.js';
 import { startCheckpointer } from '../storage/sqlite/checkpointer.js';
 import { logFileOf } from '../storage/sqlite/create-sqlite-storage.js';
 import { packEntries } from './pack-entries.js';
-import { type IdleGuard, idleGuard, type PipelinePolicy } from './pipeline-policy.js';
+import { idleGuard, type PipelinePolicy } from './pipeline-policy.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 import type { BatchOutcome } from './process-batch.js';
 import type { FromWriter, LogData, ToLog, ToWriter, WriterData } from './writer-protocol.js';
@@ -144,7 +144,7 @@ export async function startWriterThread(
     throw e;
   }
   const call = pipelineThread.call;
-  let guard: { guard: IdleGuard; timer: NodeJS.Timeout } | undefined;
+  let guardTimer: NodeJS.Timeout | undefined;
   const writer: IngestWriter = {
     async append(req) {
       const result = await logThread.call<AppendResult>({ op: 'append', log: packEntries(req.log) });
@@ -160,21 +160,21 @@ export async function startWriterThread(
   };
   if (policy === 'idle' && writerTid === undefined)
     logger.warn('TESSERA_PIPELINE_POLICY=idle needs Linux: the pipeline thread keeps the normal policy');
-  if (policy === 'idle' && writerTid !== undefined) {
-    const g = idleGuard({
+  else if (policy === 'idle' && writerTid !== undefined) {
+    const guard = idleGuard({
       tid: writerTid,
       logger,
       pending: () => writer.backlog().events > 0 || pipelineThread.waiting() > 0,
     });
-    await g.start();
-    guard = { guard: g, timer: setInterval(() => g.check(), 1000).unref() };
+    await guard.start();
+    guardTimer = setInterval(() => guard.check(), 1000).unref();
   }
   const runner: PipelineRunner = {
     start() {},
     notify() {},
     drain: () => call<void>({ op: 'drain' }),
     async stop() {
-      clearInterval(guard?.timer);
+      clearInterval(guardTimer);
       try {
         // The log thread first: the appends still in flight commit, then the last batches run.
         if (!dead) await logThread.call<void>({ op: 'stop' });
