@@ -142,7 +142,18 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     async drain() {
       // Until a short fetch finds nothing (tests): the messages of a failed batch come back after their delay.
       for (let empty = 0, cut = 0; empty < 2; ) {
-        const { messages: msgs, cutShort } = await fetchBatch(300);
+        let fetched: Awaited<ReturnType<typeof fetchBatch>>;
+        try {
+          fetched = await fetchBatch(300);
+        } catch (e) {
+          // A failing over stream or consumer answers "temporarily unavailable" for a while, as `run` meets it too:
+          // retried, within the same 30 s as a cut-short fetch.
+          if (++cut > 60) throw e;
+          logger.warn({ err: errorFields(e) }, 'fetch failed while draining; retrying');
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        const { messages: msgs, cutShort } = fetched;
         if (msgs.length === 0) {
           // Cut short (a NATS server failing over): not a sign that nothing is pending; for 30 s at most.
           if (!cutShort) empty++;
