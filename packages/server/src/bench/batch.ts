@@ -8,7 +8,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /**
  * `npm run bench -- --only batch`: the pipeline's own cost, in process, without HTTP, the log thread or the router
  * (bench/batch-child.ts): 40,000 × scale events of the ingest benchmark's shape through the fast batches of the
- * default size (500), five runs, each in a fresh process and store. On a shared machine the minimum is the figure
+ * default size (500), in a worker thread with the writer thread's young generation, five runs, each in a fresh process and store. On a shared machine the minimum is the figure
  * to compare between builds (noise only adds), the median says how noisy the runs were; the fastest run's time by
  * phase says where it went; a sixth run counts the promises per event (a deterministic figure of the step chain's
  * overhead).

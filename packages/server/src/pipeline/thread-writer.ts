@@ -20,7 +20,7 @@ import type { FromWriter, LogData, ToLog, ToWriter, WriterData } from './writer-
  * 434 to 475 scavenges, 2.1 to 2.4 s, in the ingest bench's load and drain. At 128 MB: 111 to 134 scavenges, 0.84 to
  * 0.88 s, the drain 11 to 16 % faster, for 50 to 150 MB more resident memory (docs/performance.md).
  */
-const WRITER_YOUNG_GENERATION_MB = 128;
+export const WRITER_YOUNG_GENERATION_MB = 128;
 
 /** A call to a thread, without the id `threadCalls` gives it. */
 type CallOf<T> = T extends { id: number } ? Omit<T, 'id'> : never;
