@@ -140,29 +140,29 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     },
     notify() {},
     async drain() {
-      // Until a short fetch finds nothing (tests): the messages of a failed batch come back after their delay.
-      for (let empty = 0, cut = 0; empty < 2; ) {
+      // Until a short fetch finds nothing (tests): the messages of a failed batch come back after their delay. A fetch
+      // that fails or is cut short is no sign that nothing is pending (a stream or NATS server failing over answers
+      // "temporarily unavailable" or misses heartbeats for a while, as `run` meets it too): it is tried again every
+      // 500 ms, for 30 s at most.
+      let cut = 0;
+      const again = async (e: unknown) => {
+        if (++cut > 60) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      };
+      for (let empty = 0; empty < 2; ) {
         let fetched: Awaited<ReturnType<typeof fetchBatch>>;
         try {
           fetched = await fetchBatch(300);
         } catch (e) {
-          // A failing over stream or consumer answers "temporarily unavailable" for a while, as `run` meets it too:
-          // retried, within the same 30 s as a cut-short fetch.
-          if (++cut > 60) throw e;
           logger.warn({ err: errorFields(e) }, 'fetch failed while draining; retrying');
-          await new Promise((r) => setTimeout(r, 500));
+          await again(e);
           continue;
         }
-        const { messages: msgs, cutShort } = fetched;
-        if (msgs.length === 0) {
-          // Cut short (a NATS server failing over): not a sign that nothing is pending; for 30 s at most.
-          if (!cutShort) empty++;
-          else if (++cut > 60) throw new Error('NATS fetches keep failing (heartbeats missed)');
-          else await new Promise((r) => setTimeout(r, 500));
-        } else {
+        if (fetched.messages.length > 0) {
           empty = 0;
-          await handleBatch(msgs);
-        }
+          await handleBatch(fetched.messages);
+        } else if (!fetched.cutShort) empty++;
+        else await again(new Error('NATS fetches keep failing (heartbeats missed)'));
       }
     },
     async stop() {
