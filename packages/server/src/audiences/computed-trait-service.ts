@@ -2,7 +2,7 @@ import { type ComputedTraitDefinition, MAX_COMPUTED_TRAITS } from '@tessera/prot
 import { TesseraError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { writeTransaction } from '../storage/write-transaction.js';
-import { referencedTraits } from './audience-service.js';
+import { referencedTraits } from './audience-input.js';
 import { computeTrait } from './computed-trait.js';
 import { COMPUTED_TRAITS_KEY, type ComputedTraitEntry, loadComputedTraits } from './computed-trait-settings.js';
 import { loadSnapshots, rfmTraits } from './evaluate-profiles.js';

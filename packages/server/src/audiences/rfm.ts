@@ -3,7 +3,7 @@ import { TesseraError } from '../errors.js';
 import type { SettingsStore } from '../settings/ports.js';
 import type { Storage } from '../storage/storage.js';
 import { writeTransaction } from '../storage/write-transaction.js';
-import { referencedTraits } from './audience-service.js';
+import { referencedTraits } from './audience-input.js';
 import { compileRfm } from './compile-sql.js';
 import { parseAudience } from './parse-audience.js';
 
