@@ -28,8 +28,8 @@ function metered(batchSize: number, cores: number) {
 describe('ingestFirst', () => {
   // 2 cores, a batch of 100 entries that took 40 ms of wall time; the process used `cores` cores meanwhile.
   it.each([
-    { case: 'saturated: full, appends meanwhile, no core free', read: 100, appended: true, cores: 1.6, pause: 20 },
-    { case: 'every core busy to the last', read: 100, appended: true, cores: 2, pause: 20 },
+    { case: 'saturated: full, appends meanwhile, no core free', read: 100, appended: true, cores: 1.6, pause: 80 },
+    { case: 'every core busy to the last', read: 100, appended: true, cores: 2, pause: 80 },
     { case: 'the log held no more than the batch', read: 99, appended: true, cores: 2, pause: 0 },
     { case: 'no append during the batch: draining after the load', read: 100, appended: false, cores: 2, pause: 0 },
     { case: 'a core to spare', read: 100, appended: true, cores: 1.4, pause: 0 },
@@ -42,13 +42,13 @@ describe('ingestFirst', () => {
     expect(rule.after(outcome(read, 40))).toBe(pause);
   });
 
-  it('pauses for half of the batch, whatever its length', () => {
+  it('pauses for twice the batch, whatever its length', () => {
     const { rule, spend } = metered(10, 1);
     for (const ms of [8, 30, 120]) {
       rule.started();
       rule.appended();
       spend(ms, 1);
-      expect(rule.after(outcome(10, ms))).toBe(ms / 2);
+      expect(rule.after(outcome(10, ms))).toBe(ms * 2);
     }
   });
 });

@@ -2,11 +2,13 @@ import os from 'node:os';
 import type { BatchOutcome } from './process-batch.js';
 
 /**
- * The pause after a batch under saturation, as a share of the batch's time. Measured with the ingest bench against the
- * writer thread at nice 10, runs interleaved: at 0.5 as many events acknowledged (58,663 and 70,275 events/s against
- * 58,538 and 70,600); at 1 the pipeline stored half as much beside the load; at 0.25 fewer acknowledged.
+ * The pause after a batch under saturation, as a multiple of the batch's time: the pipeline then runs a third of the
+ * time while ingest saturates the process. Measured with a driver of the ingest bench's load on a warmed-up server
+ * (8 s after an 8 s warm-up), runs interleaved (docs/performance.md, session 19): at 2, 57,650 to 76,850 events/s
+ * acknowledged (mean of 5 runs 68,900); at 0.5 (the pause until then), 45,913 to 64,188 (mean of 8 runs 52,800); at 3,
+ * 42,538 to 79,563 (mean of 8 runs 66,200). Session 11 chose 0.5 against nice 10 on a cold server.
  */
-export const PAUSE_SHARE = 0.5;
+export const PAUSE_SHARE = 2;
 
 /** What the pipeline runner asks between batches (`PipelineRunnerOptions.pause`). */
 export interface BatchPause {
@@ -19,7 +21,7 @@ export interface BatchPause {
 /**
  * "Ingest first" on the writer thread (docs/architecture.md, threads and databases): while the tracking API appends
  * faster than the pipeline processes and the process has no core to spare, the pipeline pauses after each batch for
- * half as long as the batch took, and so gives the threads that acknowledge ingest the cores. Saturation is the three
+ * twice as long as the batch took, and so gives the threads that acknowledge ingest the cores. Saturation is the three
  * signs together, measured over the batch just done:
  * - the batch was full (`batchSize` entries read: the log held more);
  * - the log thread said it appended meanwhile (`appended()`): ingest is still arriving;
