@@ -5,12 +5,12 @@ import type { BacklogState, IngestWriter } from './ingest-writer.js';
 
 /**
  * The embedded ingest writer: group-committed appends to the ingest log table of `storage`, and the backlog as
- * seen from appends and processed batches. `onAppended` wakes the pipeline.
+ * seen from appends and processed batches. `onAppended` wakes the pipeline, with the log's last position.
  */
 export async function createLocalIngestWriter(
   storage: Storage,
   consumer: string,
-  onAppended: () => void,
+  onAppended: (lastPosition: number) => void,
 ): Promise<IngestWriter & { observe(outcome: BatchOutcome, ms: number): void }> {
   let processed = await storage.log.offset(consumer);
   let appended = await storage.log.lastPosition();
@@ -24,7 +24,7 @@ export async function createLocalIngestWriter(
     const positions = await storage.log.append(req.log);
     const last = positions.length > 0 ? Math.max(...positions) : 0;
     if (last > appended) appended = last;
-    if (positions.length > 0) onAppended();
+    if (positions.length > 0) onAppended(appended);
     return { lastPosition: last };
   });
   return {

@@ -26,30 +26,49 @@ function metered(batchSize: number, cores: number) {
 }
 
 describe('ingestFirst', () => {
-  // 2 cores, a batch of 100 entries that took 40 ms of wall time; the process used `cores` cores meanwhile.
+  // 2 cores, a batch of 100 entries that took 40 ms of wall time; the process used `cores` cores meanwhile, and the
+  // log thread appended up to `appended` entries past the position it gave before the batch (none: no append).
   it.each([
-    { case: 'saturated: full, appends meanwhile, no core free', read: 100, appended: true, cores: 1.6, pause: 80 },
-    { case: 'every core busy to the last', read: 100, appended: true, cores: 2, pause: 80 },
-    { case: 'the log held no more than the batch', read: 99, appended: true, cores: 2, pause: 0 },
-    { case: 'no append during the batch: draining after the load', read: 100, appended: false, cores: 2, pause: 0 },
-    { case: 'a core to spare', read: 100, appended: true, cores: 1.4, pause: 0 },
+    { case: 'saturated, fewer appends than processed', read: 100, appended: 60, cores: 1.6, pause: 20 },
+    { case: 'saturated, appends outrunning the batch (overload)', read: 100, appended: 250, cores: 1.6, pause: 80 },
+    { case: 'every core busy to the last', read: 100, appended: 60, cores: 2, pause: 20 },
+    { case: 'the log held no more than the batch', read: 99, appended: 250, cores: 2, pause: 0 },
+    { case: 'no append during the batch: draining after the load', read: 100, appended: 0, cores: 2, pause: 0 },
+    { case: 'a core to spare', read: 100, appended: 250, cores: 1.4, pause: 0 },
   ])('$case → pause $pause ms', ({ read, appended, cores, pause }) => {
     const { rule, spend } = metered(100, 2);
-    rule.appended(); // before the batch: forgotten when it starts
+    rule.appended(1000); // before the batch: forgotten when it starts
     rule.started();
-    if (appended) rule.appended();
+    if (appended > 0) rule.appended(1000 + appended);
     spend(40, cores);
     expect(rule.after(outcome(read, 40))).toBe(pause);
   });
 
-  it('pauses for twice the batch, whatever its length', () => {
+  it('pauses for half of the batch, or twice under overload, whatever its length', () => {
     const { rule, spend } = metered(10, 1);
+    let position = 0;
     for (const ms of [8, 30, 120]) {
-      rule.started();
-      rule.appended();
-      spend(ms, 1);
-      expect(rule.after(outcome(10, ms))).toBe(ms * 2);
+      for (const [appended, share] of [
+        [5, 0.5],
+        [50, 2],
+      ]) {
+        rule.started();
+        position += appended;
+        rule.appended(position);
+        spend(ms, 1);
+        expect(rule.after(outcome(10, ms))).toBe(ms * share);
+      }
     }
+  });
+
+  it('never takes an older position for a newer one (messages out of order)', () => {
+    const { rule, spend } = metered(100, 2);
+    rule.appended(5000);
+    rule.started();
+    rule.appended(4000);
+    rule.appended(5050);
+    spend(40, 2);
+    expect(rule.after(outcome(100, 40))).toBe(20);
   });
 });
 

@@ -8,16 +8,16 @@ import { type LogData, replyWhenSettled, type ToLog } from './writer-protocol.js
 
 /**
  * The embedded log thread (docs/architecture.md, threads and databases): group-commits the tracking API's appends to
- * the log file, and tells the writer thread (`data.pipeline`, a port to it) that entries were appended. A thread of
- * its own, so that an acknowledgement never waits for a pipeline batch (10 to 50 ms) to finish: the log file has its
- * own write lock, so the two threads never wait for each other either.
+ * the log file, and tells the writer thread (`data.pipeline`, a port to it) that entries were appended, with the log's
+ * last position. A thread of its own, so that an acknowledgement never waits for a pipeline batch (10 to 50 ms) to
+ * finish: the log file has its own write lock, so the two threads never wait for each other either.
  */
 const data = workerData as LogData;
 const port = parentPort;
 if (!port) throw new Error('log-thread must run as a worker');
 const pipeline: MessagePort = data.pipeline;
 const storage = createSqliteStorage({ file: data.file, durability: data.durability, externalCheckpoints: true });
-const writer = await createLocalIngestWriter(storage, PIPELINE_CONSUMER, () => pipeline.postMessage('appended'));
+const writer = await createLocalIngestWriter(storage, PIPELINE_CONSUMER, (last) => pipeline.postMessage(last));
 
 const inFlight = new Set<Promise<unknown>>();
 

@@ -22,7 +22,7 @@ export interface WriterData {
   /** The instance secret (suppression hashes), or where `instance.key` is. */
   instanceSecret: string | undefined;
   dataDir: string;
-  /** A port to the log thread, which says `'appended'` after each commit. */
+  /** A port to the log thread, which sends the log's last position after each commit. */
   log: MessagePort;
   /**
    * The thread's nice value on Linux (0 to 19, `TESSERA_PIPELINE_NICE`): above 0, under a load that takes every
@@ -35,7 +35,7 @@ export interface WriterData {
 export interface LogData {
   file: string;
   durability: 'normal' | 'full';
-  /** A port to the writer thread, told `'appended'` after each commit (it wakes the pipeline). */
+  /** A port to the writer thread, sent the log's last position after each commit (it wakes the pipeline). */
   pipeline: MessagePort;
 }
 

@@ -93,9 +93,9 @@ port.on('message', (msg: ToWriter) => {
       );
   }
 });
-// The log thread appends; each of its commits wakes the pipeline.
-data.log.on('message', () => {
-  pause.appended();
+// The log thread appends; each of its commits wakes the pipeline, with the log's last position.
+data.log.on('message', (last: number) => {
+  pause.appended(last);
   runner.notify();
 });
 if (data.runPipeline) runner.start();
