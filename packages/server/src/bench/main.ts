@@ -168,7 +168,7 @@ async function ingestAndPipeline(seconds: number) {
   try {
     // A fresh process spends its first seconds compiling its hot code (V8's optimising compiler, on helper threads):
     // that load is printed, and the one measured against the target comes after it, on both servers, once the
-    // pipeline has stored the first one (so the measured load and the drain after it start as on a fresh store).
+    // pipeline has stored the first one (so the measured load starts with no backlog, as on a fresh server).
     const cold = await load(server.port, server.writeKey, seconds, 'w');
     const before = await untilDrained(server, 120_000 * Math.max(1, scale));
     const s0 = cpuSeconds(server.pid);

@@ -61,6 +61,14 @@ describe('ingestFirst', () => {
     }
   });
 
+  it('does not call the first position it hears an overload (nothing to compare it with)', () => {
+    const { rule, spend } = metered(100, 2);
+    rule.started();
+    rule.appended(1_000_000);
+    spend(40, 2);
+    expect(rule.after(outcome(100, 40))).toBe(20);
+  });
+
   it('never takes an older position for a newer one (messages out of order)', () => {
     const { rule, spend } = metered(100, 2);
     rule.appended(5000);
