@@ -1,8 +1,7 @@
 import { type AudiencePreview, type AudienceView, toPublicId } from '@tessera/protocol';
 import pino from 'pino';
 import { createApp } from '../../app.js';
-import type { AudienceDetails } from '../../audiences/audience-service.js';
-import type { MembershipRow } from '../../audiences/ports.js';
+import { audienceView, memberView } from '../../audiences/audience-view.js';
 import { type AudienceJobSummary, runAudienceJob } from '../../audiences/recompute.js';
 import { type CommonOptions, configFrom } from '../options.js';
 import { type ServerApi, serverApi } from '../server-or-store.js';
@@ -55,33 +54,7 @@ const PAGE = 1_000;
 /** How long `recompute --wait` waits for the server's scheduler. */
 const WAIT_MS = 10 * 60_000;
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The API's view of an audience (`toView` of `http/routes/audiences.ts`), for answers read from the store. */
-function viewOf(a: AudienceDetails): View {
-  return {
-    key: a.key,
-    name: a.name,
-    description: a.description,
-    definition: a.definition,
-    summary: a.summary,
-    version: a.version,
-    members: a.members,
-    status: a.computedVersion === a.version ? 'ready' : 'computing',
-    computedAt: iso(a.computedAt),
-    createdAt: iso(a.createdAt) as string,
-    createdBy: a.createdBy,
-    updatedAt: iso(a.updatedAt) as string,
-    updatedBy: a.updatedBy,
-  };
-}
-
-const memberOf = (m: MembershipRow): Member => ({
-  profileId: toPublicId('profile', m.profileId),
-  enteredAt: iso(m.enteredAt) as string,
-  version: m.enteredVersion,
-});
 
 async function viaStore(config: ReturnType<typeof configFrom>): Promise<AudienceOps> {
   const app = await createApp(config, { pipeline: false, logger: pino({ level: 'silent' }) });
@@ -90,21 +63,21 @@ async function viaStore(config: ReturnType<typeof configFrom>): Promise<Audience
   const job = () => runAudienceJob(app.storage);
   return {
     via: 'store',
-    list: async () => (await audiences.list()).map(viewOf),
-    get: async (key) => viewOf(await audiences.get(key)),
+    list: async () => (await audiences.list()).map(audienceView),
+    get: async (key) => audienceView(await audiences.get(key)),
     versions: async (key) => (await audiences.versions(key)).length,
     async create(body) {
       const created = await audiences.create(body, AUTHOR);
       const summary = await job();
-      return { audience: viewOf(await audiences.get(created.key)), via: 'store', job: summary };
+      return { audience: audienceView(await audiences.get(created.key)), via: 'store', job: summary };
     },
     async update(key, body) {
       await audiences.update(key, body, AUTHOR);
       const summary = await job();
-      return { audience: viewOf(await audiences.get(key)), via: 'store', job: summary };
+      return { audience: audienceView(await audiences.get(key)), via: 'store', job: summary };
     },
     async remove(key) {
-      const deleted = viewOf(await audiences.remove(key, AUTHOR));
+      const deleted = audienceView(await audiences.remove(key, AUTHOR));
       const summary = await job();
       return { audience: deleted, via: 'store', job: summary };
     },
@@ -113,12 +86,12 @@ async function viaStore(config: ReturnType<typeof configFrom>): Promise<Audience
       return { ...p, sample: p.sample.map((id) => toPublicId('profile', id)) };
     },
     async members(key, limit) {
-      return (await audiences.members(key, { limit })).map(memberOf);
+      return (await audiences.members(key, { limit })).map(memberView);
     },
     async eachMembers(key, onPage) {
       for (let after: string | undefined; ; ) {
         const page = await audiences.members(key, { limit: PAGE, after });
-        onPage(page.map(memberOf));
+        onPage(page.map(memberView));
         if (page.length < PAGE) return;
         after = page[page.length - 1].profileId;
       }
@@ -126,7 +99,7 @@ async function viaStore(config: ReturnType<typeof configFrom>): Promise<Audience
     async recompute(key) {
       await audiences.requestRecompute(key);
       const summary = await job();
-      return { audience: viewOf(await audiences.get(key)), via: 'store', job: summary };
+      return { audience: audienceView(await audiences.get(key)), via: 'store', job: summary };
     },
     close: () => app.close(),
   };

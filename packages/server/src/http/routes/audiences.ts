@@ -13,8 +13,8 @@ import {
   toPublicId,
 } from '@tessera/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AudienceDetails, AudienceService } from '../../audiences/audience-service.js';
-import type { MembershipRow } from '../../audiences/ports.js';
+import type { AudienceService } from '../../audiences/audience-service.js';
+import { audienceView, memberView } from '../../audiences/audience-view.js';
 import { TesseraError } from '../../errors.js';
 import { decodeCursor, isIdCursor, parseLimit, toPage } from '../pagination.js';
 import { actorOf, authorize } from '../principal.js';
@@ -42,28 +42,6 @@ const route = <T extends object>(summary: string, description: string, rest: T, 
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-const toView = (a: AudienceDetails) => ({
-  key: a.key,
-  name: a.name,
-  description: a.description,
-  definition: a.definition,
-  summary: a.summary,
-  version: a.version,
-  members: a.members,
-  status: a.computedVersion === a.version ? 'ready' : 'computing',
-  computedAt: iso(a.computedAt),
-  createdAt: iso(a.createdAt),
-  createdBy: a.createdBy,
-  updatedAt: iso(a.updatedAt),
-  updatedBy: a.updatedBy,
-});
-
-const toMember = (m: MembershipRow) => ({
-  profileId: toPublicId('profile', m.profileId),
-  enteredAt: iso(m.enteredAt),
-  version: m.enteredVersion,
-});
-
 /** `?cursor=` of the members list: a bare profile id. */
 function afterCursor(raw: unknown): string | undefined {
   return decodeCursor(raw, isIdCursor);
@@ -85,7 +63,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         authorize(request, 'audiences.read');
-        return respond(request, reply, { items: (await audiences.list()).map(toView), nextCursor: null });
+        return respond(request, reply, { items: (await audiences.list()).map(audienceView), nextCursor: null });
       },
     );
     app.post<{ Body: unknown }>(
@@ -104,7 +82,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         authorize(request, 'audiences.write');
-        return respond(request, reply, toView(await audiences.create(request.body, actorOf(request))), 201);
+        return respond(request, reply, audienceView(await audiences.create(request.body, actorOf(request))), 201);
       },
     );
     app.post<{ Body: unknown }>(
@@ -135,7 +113,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         authorize(request, 'audiences.read');
-        return respond(request, reply, toView(await audiences.get(request.params.key)));
+        return respond(request, reply, audienceView(await audiences.get(request.params.key)));
       },
     );
     app.patch<{ Params: Static<typeof KeyParams>; Body: unknown }>(
@@ -154,7 +132,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         return respond(
           request,
           reply,
-          toView(await audiences.update(request.params.key, request.body, actorOf(request))),
+          audienceView(await audiences.update(request.params.key, request.body, actorOf(request))),
         );
       },
     );
@@ -171,7 +149,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         authorize(request, 'audiences.write');
-        return respond(request, reply, toView(await audiences.remove(request.params.key, actorOf(request))));
+        return respond(request, reply, audienceView(await audiences.remove(request.params.key, actorOf(request))));
       },
     );
     app.get<{ Params: Static<typeof KeyParams> }>(
@@ -211,7 +189,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
       },
       async (request, reply) => {
         authorize(request, 'audiences.write');
-        return respond(request, reply, toView(await audiences.requestRecompute(request.params.key)));
+        return respond(request, reply, audienceView(await audiences.requestRecompute(request.params.key)));
       },
     );
     app.get<{ Params: Static<typeof KeyParams>; Querystring: Static<typeof SizesQuery> }>(
@@ -266,7 +244,7 @@ export function audienceRoutes(deps: { audiences: AudienceService; respond: Resp
         return respond(
           request,
           reply,
-          toPage(rows, limit, toMember, (m) => m.profileId),
+          toPage(rows, limit, memberView, (m) => m.profileId),
         );
       },
     );
