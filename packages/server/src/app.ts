@@ -1,4 +1,3 @@
-import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import { toPublicId } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
@@ -26,6 +25,7 @@ import { type RebuildOptions, type RebuildSummary, rebuildIdentities } from './i
 import { createIngestService, type IngestService } from './ingest/ingest-service.js';
 import { createProcessedFilter } from './ingest/processed-filter.js';
 import { createLogger, errorFields, type Logger } from './logger.js';
+import { freeDiskOf } from './ops/free-disk.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createPersonalizeService, type PersonalizeService } from './personalize/personalize-service.js';
 import { createEmbeddedPipeline } from './pipeline/embedded-pipeline.js';
@@ -209,22 +209,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           activation: undefined,
           appendAudit: undefined,
         };
-  // Read at most once a second: a `statfs` for every tracking request was 1.5 % of the main thread under load.
-  let disk = { at: Number.NEGATIVE_INFINITY, free: Number.MAX_SAFE_INTEGER };
-  const freeDisk = () => {
-    if (opts.memory || config.databaseUrl) return Number.MAX_SAFE_INTEGER;
-    const now = performance.now();
-    if (now - disk.at < 1000) return disk.free;
-    let free = Number.MAX_SAFE_INTEGER;
-    try {
-      const s = statfsSync(config.dataDir);
-      free = s.bavail * s.bsize;
-    } catch {
-      // Unreadable: no floor, rather than no ingest.
-    }
-    disk = { at: now, free };
-    return free;
-  };
+  const freeDisk = opts.memory || config.databaseUrl ? () => Number.MAX_SAFE_INTEGER : freeDiskOf(config.dataDir);
   const maxBacklog = () => config.maxBacklog || Math.max(200_000, Math.round(writer.backlog().eventsPerSecond * 600));
   const access = await createAccessServices(storage, logger, { passwordCost: opts.passwordCost, appendAudit });
   const { tokens } = access;
