@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -18,7 +19,8 @@ import { startTessera } from './tessera-server.js';
  * - ingest: acknowledged events/s through /v1/batch (autocannon, 32 connections, 100-event batches, 8 s × scale,
  *   after a warm-up load of the same length, also printed) against Tessera and against a bare node:http server that
  *   only parses the JSON; ratio and CPU per process;
- * - pipeline: events/s the pipeline processed during and after that load;
+ * - pipeline: events/s the pipeline processed during and after that load, then the same after a load whose message
+ *   ids are random uuid v4s, as the SDKs send them;
  * - batch: the pipeline's own cost in process, µs an event over five runs, and promises an event (bench/batch.ts);
  * - lookup: GET /v1/profiles/by/user_id/… p50 / p99 among 1,000,000 × scale profiles: idle, under a background
  *   ingest of 5,000 events/s (the target), and during the ingest load above (no target);
@@ -41,12 +43,20 @@ const scale = Number(arg('scale') ?? '1');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function batchTemplate(size: number): string {
+/** Where a load with SDK message ids puts a fresh uuid v4 in the batch template (`batchTemplate(size, true)`). */
+const NEW_UUID = '__U__';
+
+/**
+ * A request of `size` calls; `__R__` is replaced by the request's number. Message ids are `<request>-<index>` (close
+ * together in a B-tree), or, with `sdkIds`, {@link NEW_UUID}: a random uuid v4 each, as the Segment and RudderStack
+ * SDKs send them.
+ */
+function batchTemplate(size: number, sdkIds = false): string {
   const calls = [];
   for (let i = 0; i < size; i++) {
     calls.push({
       type: i % 10 === 0 ? 'identify' : 'track',
-      messageId: `__R__-${i}`,
+      messageId: sdkIds ? NEW_UUID : `__R__-${i}`,
       userId: `user-__R__-${i % 20}`,
       event: 'Product Viewed',
       traits: i % 10 === 0 ? { email: `user__R__${i}@example.com`, plan: 'pro' } : undefined,
@@ -64,8 +74,14 @@ async function load(
   seconds: number,
   /** Prefixed to the requests' numbers in message and user ids, so that a second load sends new calls. */
   round = '',
+  /** Random uuid v4 message ids (see `batchTemplate`). */
+  sdkIds = false,
 ): Promise<{ requests: number; errors: number; non2xx: number }> {
-  const template = batchTemplate(100);
+  const template = batchTemplate(100, sdkIds);
+  const body = (n: number) => {
+    const text = template.replaceAll('__R__', `${round}${n}`);
+    return sdkIds ? text.split(NEW_UUID).reduce((out, part) => `${out}${randomUUID()}${part}`) : text;
+  };
   let n = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/batch`,
@@ -76,7 +92,7 @@ async function load(
       'content-type': 'application/json',
       authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
     },
-    requests: [{ setupRequest: (req) => ({ ...req, body: template.replaceAll('__R__', `${round}${++n}`) }) }],
+    requests: [{ setupRequest: (req) => ({ ...req, body: body(++n) }) }],
   });
   return { requests: result['2xx'], errors: result.errors, non2xx: result.non2xx };
 }
@@ -143,6 +159,29 @@ async function afterAnErasure(server: Awaited<ReturnType<typeof startTessera>>, 
   );
 }
 
+/**
+ * The same load again with the message ids real SDKs send (a random uuid v4 each), then the drain, on the store the
+ * loads before filled. Each stored event's de-dup key (`processed_messages`, unique on source and message id) then
+ * lands on a random page of its index: once the index has more pages than a batch has events, a batch's commit writes
+ * about one page an event to the WAL, where the `<request>-<index>` ids of the other loads share pages
+ * (docs/performance.md, session 20).
+ */
+async function withSdkMessageIds(server: Awaited<ReturnType<typeof startTessera>>, seconds: number) {
+  const before = await untilDrained(server, 120_000 * Math.max(1, scale));
+  const t = await load(server.port, server.writeKey, seconds, 'u', true);
+  const m0 = await server.metrics();
+  console.log(
+    `ingest   with random message ids (uuid v4, as the SDKs send): ${fmt((t.requests * 100) / seconds)} events/s acknowledged (${t.non2xx} non-2xx, ${t.errors} errors); CPU by thread during the load: ${cpuSplit(before.threads, m0.threads, t.requests * 100)}`,
+  );
+  const p0 = Date.now();
+  const m = await untilDrained(server, 240_000 * Math.max(1, scale));
+  const drainSeconds = (Date.now() - p0) / 1000;
+  const processed = m.stored - m0.stored;
+  console.log(
+    `pipeline after that load: ${fmt(processed)} more in ${drainSeconds.toFixed(1)} s = ${fmt(processed / Math.max(drainSeconds, 0.001))} events/s; backlog left ${fmt(m.backlog)}; store ${fmt(m.stored)} events; CPU by thread: ${cpuSplit(m0.threads, m.threads, processed)}`,
+  );
+}
+
 /** Reads the server's `/metrics` every 500 ms until its pipeline has no backlog or `ms` have passed; the last reading. */
 async function untilDrained(server: Awaited<ReturnType<typeof startTessera>>, ms: number) {
   const deadline = Date.now() + ms;
@@ -203,6 +242,7 @@ async function ingestAndPipeline(seconds: number) {
       `pipeline after the load: ${fmt(processed)} more in ${drainSeconds.toFixed(1)} s = ${fmt(processed / Math.max(drainSeconds, 0.001))} events/s; backlog left ${fmt(m.backlog)}  (target ≥ 30,000 events/s)`,
     );
     console.log(`pipeline CPU by thread after the load: ${cpuSplit(m0.threads, m.threads, processed)}`);
+    await withSdkMessageIds(server, seconds);
     await afterAnErasure(server, seconds);
     console.log(`memory   ingest server peak RSS ${peakRssMb(server.pid).toFixed(0)} MB`);
   } finally {
