@@ -76,8 +76,9 @@ export function createIngestService(deps: {
       let duplicates = 0;
       let suppressed = 0;
       for (const [index, raw] of calls.entries()) {
-        // Let other requests (a profile look-up) in between: a large batch is a few ms of work on this thread.
-        if (index > 0 && index % YIELD_EVERY === 0) await turns.next(ticket);
+        // Let other requests (a profile look-up) in between: a large batch is a few ms of work on this thread. Before
+        // the first chunk too while older requests wait for their turn: they go first.
+        if (index % YIELD_EVERY === 0 && (index > 0 || turns.waiting())) await turns.next(ticket);
         const r = normaliseEvent(raw, {
           receivedAt,
           receivedAtIso,

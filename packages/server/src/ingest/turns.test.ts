@@ -40,4 +40,23 @@ describe('turns of the event loop (ingest chunks)', () => {
     await Promise.all(['a', 'b', 'c', 'd'].map(work));
     expect(log.join(' ')).toBe('a b c d a a b b c c d d');
   });
+
+  it('says whether work waits, so that new work can queue behind it: requests then run strictly in order', async () => {
+    const turns = createTurns();
+    const log: string[] = [];
+    const work = async (name: string) => {
+      const ticket = turns.ticket();
+      if (turns.waiting()) await turns.next(ticket);
+      for (let chunk = 0; chunk < 3; chunk++) {
+        log.push(name);
+        await turns.next(ticket);
+      }
+    };
+    expect(turns.waiting()).toBe(false);
+    const a = work('a');
+    expect(turns.waiting()).toBe(true);
+    await Promise.all([a, work('b'), work('c')]);
+    expect(log.join(' ')).toBe('a a a b b b c c c');
+    expect(turns.waiting()).toBe(false);
+  });
 });
