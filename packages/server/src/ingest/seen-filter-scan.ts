@@ -6,7 +6,7 @@ export const MIN_FILTER_KEYS = 1_000_000;
 
 /**
  * Fills a filter with every key the pipeline may answer as processed from now on, as the embedded store holds them:
- * the rows of `processed_messages`, and the log entries after the pipeline's committed offset (appended before
+ * the rows of `processed_messages` and `processed_recent`, and the log entries after the pipeline's committed offset (appended before
  * this process started, processed after the scan). Both are read in one snapshot of the main file, so a key the
  * pipeline commits later is either in the log's tail or appended by this process, which adds its keys itself.
  * `onAllocated` gets the filter, sized from the row counts, before the scan fills it.
@@ -22,7 +22,9 @@ export function scanProcessedKeys(
   main.exec('begin');
   try {
     // A rowid table: its largest rowid bounds the row count without counting (deleted rows leave gaps).
-    const rows = Number(main.prepare('select max(rowid) from processed_messages').pluck().get() ?? 0);
+    const rows =
+      Number(main.prepare('select max(rowid) from processed_messages').pluck().get() ?? 0) +
+      Number(main.prepare('select count(*) from processed_recent').pluck().get() ?? 0);
     const offset = Number(
       main.prepare('select position from log_offsets where consumer = ?').pluck().get(consumer) ?? 0,
     );
@@ -31,7 +33,9 @@ export function scanProcessedKeys(
     onAllocated(filter);
     let keys = 0;
     for (const [sourceId, messageId] of main
-      .prepare('select source_id, message_id from processed_messages')
+      .prepare(
+        'select source_id, message_id from processed_messages union all select source_id, message_id from processed_recent',
+      )
       .raw()
       .iterate() as IterableIterator<[string, string]>) {
       filter.add(sourceId, messageId);

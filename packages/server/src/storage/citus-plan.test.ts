@@ -441,6 +441,7 @@ describe('Citus plan (DESIGN §11, docs/scaling.md)', () => {
       '009-destinations',
       '010-privacy',
       '011-access',
+      '012-processed-recent',
     ]);
   });
 

@@ -34,6 +34,8 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
   { name: 'api_tokens', file: 'main', json: ['roles'] },
   { name: 'log_offsets', file: 'main', json: [] },
   { name: 'processed_messages', file: 'main', json: [] },
+  { name: 'processed_recent', file: 'main', json: [] },
+  { name: 'processed_merge', file: 'main', json: [] },
   { name: 'events', file: 'main', json: ['properties', 'traits', 'context'] },
   { name: 'quarantine', file: 'main', json: [] },
   { name: 'profiles', file: 'main', json: ['traits', 'trait_times'] },

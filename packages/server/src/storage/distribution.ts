@@ -204,6 +204,14 @@ export const CITUS_PLAN: CitusPlan = {
     colocation: 'message',
     why: 'By message id (DESIGN §11): the de-dup look-up of a batch routes by the ids it holds.',
   },
+  processed_recent: {
+    kind: 'local',
+    why: "The embedded pipeline's recent de-dup keys; cluster mode writes processed_messages only, and here holds at most the keys a `tessera copy` brought (under 100,000 rows), read by the de-dup look-ups.",
+  },
+  processed_merge: {
+    kind: 'local',
+    why: "The embedded pipeline's merge of processed_recent into processed_messages; cluster mode does not merge.",
+  },
   quarantine: {
     kind: 'distributed',
     column: 'id',

@@ -11,6 +11,7 @@ import { rfmSchema } from './migrations/008-rfm.js';
 import { destinationsSchema } from './migrations/009-destinations.js';
 import { privacySchema } from './migrations/010-privacy.js';
 import { accessSchema } from './migrations/011-access.js';
+import { processedRecentSchema } from './migrations/012-processed-recent.js';
 import { monthlyPartitionStatements } from './migrations/monthly-partitions.js';
 import type { Database } from './schema.js';
 
@@ -29,6 +30,7 @@ const MAIN: Migrations = {
   '009-destinations': destinationsSchema,
   '010-privacy': privacySchema,
   '011-access': accessSchema,
+  '012-processed-recent': processedRecentSchema,
 };
 /** The ordered migrations of the ingest log (a database of its own in SQLite, the same one in PostgreSQL). */
 const LOG: Migrations = { '000-log': logSchema };

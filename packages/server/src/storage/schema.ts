@@ -45,6 +45,19 @@ export interface Database {
     batch_seq: number | null;
     log_position: number | null;
   };
+  /** Recent de-dup keys, appended without a unique index (migration `012-processed-recent`). */
+  processed_recent: {
+    seq: number;
+    h: number;
+    source_id: string;
+    message_id: string;
+    event_id: string | null;
+    processed_at: number;
+    batch_seq: number | null;
+    log_position: number | null;
+  };
+  /** The merge in progress of `processed_recent` into `processed_messages`. */
+  processed_merge: { id: number; upto: number; after_source: string | null; after_message: string | null };
   events: {
     id: string;
     log_position: number;

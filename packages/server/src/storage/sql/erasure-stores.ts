@@ -97,19 +97,29 @@ const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect,
     ingest_log: async (db, d, t) =>
       (await deleteIn(db, d, 'ingest_log', ['position'], t.logPositions)) +
       (await deleteMentioning(db, d, 'ingest_log', t.values)),
+    // Both levels of the de-dup keys (`storage/sql/processed-store.ts`); a key being merged is in both, counted once.
     processed_messages: async (db, d, t) => {
-      let n = await deleteIn(db, d, 'processed_messages', ['log_position'], t.logPositions);
-      for (const part of chunk(t.messages, 2, d.maxParameters)) {
-        if (part.length === 0) continue;
-        const rows = await rawQuery<{ one: number }>(
-          db,
-          d,
-          `delete from processed_messages where (source_id, message_id) in (${rowsOf(2, part.length)}) returning 1 as one`,
-          part.flatMap((m) => [m.sourceId, m.messageId]),
-        );
-        n += rows.length;
+      const keys = new Set<string>();
+      for (const table of ['processed_messages', 'processed_recent'] as const) {
+        const erased = async (where: string, params: unknown[]) => {
+          const rows = await rawQuery<{ source_id: string; message_id: string }>(
+            db,
+            d,
+            `delete from ${table} where ${where} returning source_id, message_id`,
+            params,
+          );
+          for (const r of rows) keys.add(`${r.source_id}\u0000${r.message_id}`);
+        };
+        for (const part of chunk(t.logPositions, 1, d.maxParameters))
+          if (part.length > 0) await erased(`log_position in (${list(part.length)})`, part);
+        for (const part of chunk(t.messages, 2, d.maxParameters))
+          if (part.length > 0)
+            await erased(
+              `(source_id, message_id) in (${rowsOf(2, part.length)})`,
+              part.flatMap((m) => [m.sourceId, m.messageId]),
+            );
       }
-      return n;
+      return keys.size;
     },
     audience_memberships: (db, d, t) => deleteIn(db, d, 'audience_memberships', ['profile_id'], t.profileIds),
     audience_rechecks: (db, d, t) => deleteIn(db, d, 'audience_rechecks', ['profile_id'], t.profileIds),

@@ -1,10 +1,10 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { LogEntry } from '../../ingest/logged-event.js';
-import type { IngestLogStore, ProcessedMessageStore, QuarantineRow, QuarantineStore } from '../../ingest/ports.js';
+import type { IngestLogStore, QuarantineRow, QuarantineStore } from '../../ingest/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { chunk } from './chunk.js';
-import { insertRows, list, rawQuery, rowsOf } from './raw.js';
+import { rawQuery, rowsOf } from './raw.js';
 
 /** The log over `logDb` (its own file in SQLite); consumer offsets over `db`, inside the effects transaction. */
 const toLogEntry = (r: Database['ingest_log']): LogEntry => ({
@@ -119,53 +119,6 @@ export function createIngestLogStore(logDb: Kysely<Database>, db: Kysely<Databas
         .select((eb) => eb.fn.max('position').as('p'))
         .executeTakeFirst();
       return Number(last?.p ?? 0);
-    },
-  };
-}
-
-export function createProcessedMessageStore(db: Kysely<Database>, d: SqlDialect): ProcessedMessageStore {
-  return {
-    async existing(sourceId, messageIds) {
-      const found = new Set<string>();
-      for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
-        const rows = await rawQuery<{ message_id: string }>(
-          db,
-          d,
-          `select message_id from processed_messages where source_id = ? and message_id in (${list(part.length)})`,
-          [sourceId, ...part],
-        );
-        for (const r of rows) found.add(r.message_id);
-      }
-      return found;
-    },
-    async processedAt(sourceId, messageIds) {
-      const found = new Map<string, number>();
-      for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
-        const rows = await rawQuery<{ message_id: string; processed_at: number }>(
-          db,
-          d,
-          `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${list(part.length)})`,
-          [sourceId, ...part],
-        );
-        for (const r of rows) found.set(r.message_id, Number(r.processed_at));
-      }
-      return found;
-    },
-    async insert(rows) {
-      await insertRows(
-        db,
-        d,
-        'insert into processed_messages (source_id, message_id, event_id, processed_at, batch_seq, log_position)',
-        6,
-        rows,
-        (r, out) =>
-          out.push(r.sourceId, r.messageId, r.eventId, r.processedAt, r.batchSeq ?? null, r.logPosition ?? null),
-      );
-    },
-    async nextBatchSeq() {
-      if (d.singleWriter) return null;
-      const [row] = await rawQuery<{ n: string | number }>(db, d, "select nextval('batch_seq') as n", []);
-      return Number(row.n);
     },
   };
 }
