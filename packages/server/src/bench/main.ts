@@ -161,10 +161,9 @@ async function afterAnErasure(server: Awaited<ReturnType<typeof startTessera>>, 
 
 /**
  * The same load again with the message ids real SDKs send (a random uuid v4 each), then the drain, on the store the
- * loads before filled. Each stored event's de-dup key (`processed_messages`, unique on source and message id) then
- * lands on a random page of its index: once the index has more pages than a batch has events, a batch's commit writes
- * about one page an event to the WAL, where the `<request>-<index>` ids of the other loads share pages
- * (docs/performance.md, session 20).
+ * loads before filled. A unique index on such ids takes a random page for each key, where the `<request>-<index>` ids
+ * of the other loads share pages (docs/performance.md, session 20); the embedded store keeps them in two levels
+ * (docs/architecture.md, "De-duplication keys in two levels"), and this drain measures what they still cost.
  */
 async function withSdkMessageIds(server: Awaited<ReturnType<typeof startTessera>>, seconds: number) {
   const before = await untilDrained(server, 120_000 * Math.max(1, scale));

@@ -48,26 +48,17 @@ export function createProcessedMessageStore(
   d: SqlDialect,
   recentKeys = RECENT_KEYS,
 ): ProcessedMessageStore {
-  /** The keys among `messageIds` of a source that either level holds, with their `processed_at`. */
+  /** The keys among `messageIds` of a source that either level holds, with their `processed_at`: one statement. */
   const lookUp = async (sourceId: string, messageIds: readonly string[]) => {
     const found = new Map<string, number>();
-    for (const part of chunk(messageIds, 1, d.maxParameters - 1)) {
-      const rows = await rawQuery<{ message_id: string; processed_at: number }>(
-        db,
-        d,
-        `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${list(part.length)})`,
-        [sourceId, ...part],
-      );
-      for (const r of rows) found.set(r.message_id, Number(r.processed_at));
-    }
-    const rest = found.size === 0 ? messageIds : messageIds.filter((m) => !found.has(m));
-    for (const part of chunk(rest, 2, d.maxParameters - 1)) {
+    for (const part of chunk(messageIds, 3, d.maxParameters - 2)) {
       const hashes = [...new Set(part.map((m) => processedKeyHash(sourceId, m)))];
+      const ids = list(part.length);
       const rows = await rawQuery<{ message_id: string; processed_at: number }>(
         db,
         d,
-        `select message_id, processed_at from processed_recent where h in (${list(hashes.length)}) and source_id = ? and message_id in (${list(part.length)})`,
-        [...hashes, sourceId, ...part],
+        `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${ids}) union all select message_id, processed_at from processed_recent where h in (${list(hashes.length)}) and source_id = ? and message_id in (${ids})`,
+        [sourceId, ...part, ...hashes, sourceId, ...part],
       );
       for (const r of rows) found.set(r.message_id, Number(r.processed_at));
     }
