@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import type { BatchPause } from './ingest-first.js';
 import { createPipelineRunner } from './pipeline-runner.js';
-import { type BatchOutcome, PIPELINE_CONSUMER } from './process-batch.js';
+import { type BatchOutcome, PIPELINE_CONSUMER, type ProcessedKeys } from './process-batch.js';
 import type { Step } from './step.js';
 import { DEFAULT_STEPS } from './steps/index.js';
 
@@ -21,6 +21,7 @@ export async function createEmbeddedPipeline(
     steps?: readonly Step[];
     recent?: RecentChanges;
     pause?: BatchPause;
+    keys?: ProcessedKeys;
   },
 ) {
   let wake = () => {};
@@ -33,6 +34,7 @@ export async function createEmbeddedPipeline(
     onBatch: opts.onBatch,
     recent: opts.recent,
     pause: opts.pause,
+    keys: opts.keys,
     timed: (outcome, ms) => writer.observe(outcome, ms),
   });
   wake = () => runner.notify();

@@ -3,7 +3,7 @@ import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { wakeableSleep } from '../wakeable-sleep.js';
 import type { BatchPause } from './ingest-first.js';
-import { type BatchOutcome, IsolateBatch, processBatch, RetryBatch } from './process-batch.js';
+import { type BatchOutcome, IsolateBatch, type ProcessedKeys, processBatch, RetryBatch } from './process-batch.js';
 import type { Step } from './step.js';
 
 export interface PipelineRunner {
@@ -31,6 +31,8 @@ export interface PipelineRunnerOptions {
   recent?: RecentChanges;
   /** A pause between batches of the running loop (the writer thread's `ingestFirst`); none by default. */
   pause?: BatchPause;
+  /** A filter of the processed keys, so batches look up only the ids it may hold (the writer thread's). */
+  keys?: ProcessedKeys;
 }
 
 /**
@@ -50,13 +52,29 @@ export function createPipelineRunner(opts: PipelineRunnerOptions): PipelineRunne
       const started = performance.now();
       let outcome: BatchOutcome | undefined;
       try {
-        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'fast', opts.recent);
+        outcome = await processBatch(
+          opts.storage,
+          opts.steps,
+          opts.batchSize,
+          Date.now(),
+          'fast',
+          opts.recent,
+          opts.keys,
+        );
       } catch (e) {
         if (e instanceof RetryBatch) throw e;
         // An event was rejected, a step failed, or a batch-level write failed (which one is unknown): the same
         // entries again, each in its own savepoint. A store that is down fails here too and backs off.
         if (!(e instanceof IsolateBatch)) opts.logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
-        outcome = await processBatch(opts.storage, opts.steps, opts.batchSize, Date.now(), 'isolated', opts.recent);
+        outcome = await processBatch(
+          opts.storage,
+          opts.steps,
+          opts.batchSize,
+          Date.now(),
+          'isolated',
+          opts.recent,
+          opts.keys,
+        );
       }
       if (outcome) {
         outcome.ms = performance.now() - started;

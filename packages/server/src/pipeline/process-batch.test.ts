@@ -43,6 +43,43 @@ describe('processBatch modes', () => {
     expect(await t.app.storage.events.count()).toBe(2);
   });
 
+  it('asks the store only about the ids a filter of the processed keys may hold, and adds the keys it stores', async () => {
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    await t.send([
+      { type: 'track', userId: 'u', messageId: 'a', timestamp: at, event: 'X' },
+      { type: 'track', userId: 'u', messageId: 'b', timestamp: at, event: 'X' },
+    ]);
+    // Not processed yet, so the tracking API lets the second `a` into the log: only the pipeline's look-up stops it.
+    await t.send([
+      { type: 'track', userId: 'u', messageId: 'a', timestamp: at, event: 'X' },
+      { type: 'track', userId: 'u', messageId: 'c', timestamp: at, event: 'X' },
+    ]);
+    const held = new Set<string>();
+    const asked: string[][] = [];
+    const keys = {
+      maybeProcessed(sourceId: string, ids: readonly string[]) {
+        const maybe = ids.filter((id) => held.has(`${sourceId}/${id}`));
+        asked.push([...maybe]);
+        return maybe;
+      },
+      add(sourceId: string, ids: readonly string[]) {
+        for (const id of ids) held.add(`${sourceId}/${id}`);
+      },
+    };
+    expect(await processBatch(t.app.storage, DEFAULT_STEPS, 2, Date.now(), 'fast', undefined, keys)).toMatchObject({
+      stored: 2,
+    });
+    expect([...held].map((k) => k.split('/')[1]).sort()).toEqual(['a', 'b']);
+    expect(await processBatch(t.app.storage, DEFAULT_STEPS, 10, Date.now(), 'fast', undefined, keys)).toMatchObject({
+      read: 2,
+      stored: 1,
+      duplicates: 1,
+    });
+    expect(asked).toEqual([[], ['a']]);
+    expect(await t.app.storage.events.count()).toBe(3);
+    expect([...held].map((k) => k.split('/')[1]).sort()).toEqual(['a', 'b', 'c']);
+  });
+
   it('fast mode stores a clean batch in one go, events included', async () => {
     const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
     await t.send([

@@ -71,6 +71,25 @@ async function runSteps(steps: readonly Step[], ctx: PipelineContext): Promise<S
 }
 
 /**
+ * A filter of the de-dup keys processed (`ingest/processed-filter.ts`), kept by the process that runs the batches:
+ * only the ids it may hold are looked up in the store, and every key a batch stores is added to it.
+ */
+export interface ProcessedKeys {
+  maybeProcessed(sourceId: string, messageIds: readonly string[]): readonly string[] | undefined;
+  add(sourceId: string, messageIds: readonly string[]): void;
+}
+
+function idsBySource(rows: readonly ProcessedRow[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of rows) {
+    const ids = out.get(r.sourceId);
+    if (ids) ids.push(r.messageId);
+    else out.set(r.sourceId, [r.messageId]);
+  }
+  return out;
+}
+
+/**
  * Processes the next batch of the ingest log in one store transaction (DESIGN §3): de-duplication against
  * `processed_messages` (no time window), the steps per event, quarantine of events a step rejects, the de-dup keys,
  * the outbox rows and the consumer offset, all committed together. A step that throws (a bug) rolls back that
@@ -84,6 +103,7 @@ export async function processBatch(
   now = Date.now(),
   mode: BatchMode = 'isolated',
   recent?: RecentChanges,
+  keys?: ProcessedKeys,
 ): Promise<BatchOutcome | undefined> {
   let published: Change[] | undefined;
   const outcome = await timedTransaction(storage, async (tx, mark) => {
@@ -94,9 +114,19 @@ export async function processBatch(
     // Fast mode looks up the batch's identifiers and their profiles in a few statements first (`lockBatch`, whose
     // locks are no-ops with a single writer): the batch caches then answer the events.
     const prefetch = mode === 'fast' ? (t: Stores, rules: IdentityRules) => lockBatch(t, entries, rules) : undefined;
-    const outcome = await applyEntries(tx, steps, entries, now, mode, prefetch, mark, (changes) => {
-      published = changes;
-    });
+    const outcome = await applyEntries(
+      tx,
+      steps,
+      entries,
+      now,
+      mode,
+      prefetch,
+      mark,
+      (changes) => {
+        published = changes;
+      },
+      keys,
+    );
     await tx.log.commitOffset(PIPELINE_CONSUMER, outcome.lastPosition);
     return outcome;
   });
@@ -152,6 +182,7 @@ async function applyEntries(
   prepare: ((tx: Stores, rules: IdentityRules) => Promise<void>) | undefined,
   mark: (phase: keyof BatchPhases) => void,
   onPublished?: (changes: Change[]) => void,
+  keys?: ProcessedKeys,
 ): Promise<BatchOutcome> {
   const buffered = mode === 'fast' ? bufferEvents(root.events) : undefined;
   // Fast mode keeps what the batch read and wrote of identities, profiles and trait history (no savepoints, so it
@@ -201,11 +232,11 @@ async function applyEntries(
   }
   const seen = new Set<string>();
   for (const [sourceId, list] of bySource) {
-    for (const id of await tx.processed.existing(
-      sourceId,
-      list.map((e) => e.messageId),
-    ))
-      seen.add(`${sourceId}\u0000${id}`);
+    const ids = list.map((e) => e.messageId);
+    // Only the ids the filter may hold are looked up; the others were never processed.
+    const ask = keys?.maybeProcessed(sourceId, ids) ?? ids;
+    if (ask.length === 0) continue;
+    for (const id of await tx.processed.existing(sourceId, ask)) seen.add(`${sourceId}\u0000${id}`);
   }
 
   const outcome: BatchOutcome = {
@@ -336,6 +367,8 @@ async function applyEntries(
   changes.push(...audiences.changes);
   mark('audiences');
   await tx.processed.insert(processed);
+  // Before the commit: a batch that rolls back leaves keys in the filter, which only cost a look-up later.
+  if (keys) for (const [sourceId, ids] of idsBySource(processed)) keys.add(sourceId, ids);
   const lastSeq = await tx.changes.publish(changes);
   if (lastSeq !== undefined && onPublished) {
     const first = lastSeq - changes.length + 1;

@@ -7,13 +7,15 @@ import { createDestinationCatalog } from '../destinations/catalog.js';
 import { createTableChangeFeed } from '../destinations/change-feed.js';
 import { builtinDestinations } from '../destinations/plugins/index.js';
 import { createDestinationRegistry } from '../destinations/registry.js';
+import { createProcessedFilter } from '../ingest/processed-filter.js';
 import { createLogger } from '../logger.js';
 import { currentThreadId } from '../ops/thread-cpu.js';
 import { instanceSecret } from '../privacy/instance-secret.js';
 import { createScheduler } from '../scheduler/scheduler.js';
-import { createSqliteStorage } from '../storage/sqlite/create-sqlite-storage.js';
+import { createSqliteStorage, logFileOf } from '../storage/sqlite/create-sqlite-storage.js';
 import { createEmbeddedPipeline } from './embedded-pipeline.js';
 import { ingestFirst } from './ingest-first.js';
+import { PIPELINE_CONSUMER } from './process-batch.js';
 import { pipelineSteps } from './steps/index.js';
 import { replyWhenSettled, type ToWriter, type WriterData } from './writer-protocol.js';
 
@@ -48,9 +50,17 @@ const activation = createActivation({
 });
 // While ingest saturates the cores, the pipeline gives them to the threads that acknowledge it (ingest-first.ts).
 const pause = ingestFirst(data.batchSize);
+// The batches' de-dup look-ups ask the store only about the ids a filter of the processed keys may hold: a random
+// message id (the SDKs' uuid v4) is otherwise a B-tree descent on a page of its own (docs/performance.md, session 21).
+// The filter is this thread's own: the main thread's also holds every key appended, which a batch's keys all are.
+const keys = createProcessedFilter(
+  { mainFile: data.file, logFile: logFileOf(data.file), consumer: PIPELINE_CONSUMER },
+  logger,
+);
 const { writer, runner } = await createEmbeddedPipeline(storage, {
   batchSize: data.batchSize,
   pause,
+  keys,
   logger,
   steps: pipelineSteps(instanceSecret({ secret: data.instanceSecret, dataDir: data.dataDir })),
   recent,
@@ -87,6 +97,7 @@ port.on('message', (msg: ToWriter) => {
         (async () => {
           await scheduler?.stop();
           await runner.stop();
+          await keys.stop();
           await activation.stop();
           await storage.close();
         })(),
