@@ -6,9 +6,10 @@ export const MIN_FILTER_KEYS = 1_000_000;
 
 /**
  * Fills a filter with every key the pipeline may answer as processed from now on, as the embedded store holds them:
- * the rows of `processed_messages` and `processed_recent`, and the log entries after the pipeline's committed offset (appended before
- * this process started, processed after the scan). Both are read in one snapshot of the main file, so a key the
- * pipeline commits later is either in the log's tail or appended by this process, which adds its keys itself.
+ * the rows of `processed_messages` and `processed_recent`, and the log entries after the pipeline's committed offset
+ * (appended before this process started, processed after the scan). Both are read in one snapshot of the main file,
+ * so a key the pipeline commits later is either in the log's tail or appended by this process, which adds its keys
+ * itself.
  * `onAllocated` gets the filter, sized from the row counts, before the scan fills it.
  */
 export function scanProcessedKeys(

@@ -1,5 +1,15 @@
 import type { Generated } from 'kysely';
 
+/** A de-dup key's columns, in both levels (`processed_messages`, `processed_recent`). */
+interface ProcessedKeyColumns {
+  source_id: string;
+  message_id: string;
+  event_id: string | null;
+  processed_at: number;
+  batch_seq: number | null;
+  log_position: number | null;
+}
+
 /**
  * Row types of every table, snake_case as in SQL (DESIGN §11). Timestamps are epoch milliseconds (integer in
  * SQLite, bigint in PostgreSQL, parsed to number); JSON columns are TEXT in SQLite and JSONB in PostgreSQL: write
@@ -37,25 +47,9 @@ export interface Database {
     rejection: string | null;
   };
   log_offsets: { consumer: string; position: number };
-  processed_messages: {
-    source_id: string;
-    message_id: string;
-    event_id: string | null;
-    processed_at: number;
-    batch_seq: number | null;
-    log_position: number | null;
-  };
+  processed_messages: ProcessedKeyColumns;
   /** Recent de-dup keys, appended without a unique index (migration `012-processed-recent`). */
-  processed_recent: {
-    seq: number;
-    h: number;
-    source_id: string;
-    message_id: string;
-    event_id: string | null;
-    processed_at: number;
-    batch_seq: number | null;
-    log_position: number | null;
-  };
+  processed_recent: ProcessedKeyColumns & { seq: number; h: number };
   /** The merge in progress of `processed_recent` into `processed_messages`. */
   processed_merge: { id: number; upto: number; after_source: string | null; after_message: string | null };
   events: {

@@ -38,10 +38,10 @@ const COLUMNS = 'source_id, message_id, event_id, processed_at, batch_seq, log_p
 
 /**
  * De-duplication keys in two levels (`docs/architecture.md`, "De-duplication keys in two levels"). Look-ups ask
- * `processed_messages` (unique on source and message id) and then `processed_recent` by hash. On SQLite (one
- * writer) a batch's scattered ids are appended to `processed_recent`, and once it holds `recentKeys` rows they are
- * merged into `processed_messages` in key order, a slice with each later insert, so the unique index is written a
- * leaf for many keys instead of a random leaf for each. PostgreSQL writes `processed_messages` directly.
+ * `processed_messages` (unique on source and message id) and `processed_recent` by hash, in one statement. On
+ * SQLite (one writer) a batch's scattered ids are appended to `processed_recent`, and once it holds `recentKeys` rows
+ * they are merged into `processed_messages` in key order, a slice with each later insert, so the unique index is
+ * written a leaf for many keys instead of a random leaf for each. PostgreSQL writes `processed_messages` directly.
  */
 export function createProcessedMessageStore(
   db: Kysely<Database>,
@@ -52,12 +52,12 @@ export function createProcessedMessageStore(
   const lookUp = async (sourceId: string, messageIds: readonly string[]) => {
     const found = new Map<string, number>();
     for (const part of chunk(messageIds, 3, d.maxParameters - 2)) {
-      const hashes = [...new Set(part.map((m) => processedKeyHash(sourceId, m)))];
+      const hashes = part.map((m) => processedKeyHash(sourceId, m));
       const ids = list(part.length);
       const rows = await rawQuery<{ message_id: string; processed_at: number }>(
         db,
         d,
-        `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${ids}) union all select message_id, processed_at from processed_recent where h in (${list(hashes.length)}) and source_id = ? and message_id in (${ids})`,
+        `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${ids}) union all select message_id, processed_at from processed_recent where h in (${ids}) and source_id = ? and message_id in (${ids})`,
         [sourceId, ...part, ...hashes, sourceId, ...part],
       );
       for (const r of rows) found.set(r.message_id, Number(r.processed_at));
