@@ -1,5 +1,6 @@
 import type { AudienceCondition, AudienceDefinition, ComputedTraitDefinition, EventCondition } from '@tessera/protocol';
 import type { ChangeInput } from '../bus/ports.js';
+import { groupBy } from '../group-by.js';
 import { newUuid } from '../ids.js';
 import { consentsOf } from '../profiles/current-consents.js';
 import type { Stores } from '../storage/storage.js';
@@ -232,12 +233,6 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
     map.set(key, value);
   }
   return value;
-}
-
-function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
-  const out = new Map<K, T[]>();
-  for (const item of items) entry(out, key(item), () => []).push(item);
-  return out;
 }
 
 /** Audiences ordered so that each comes after those its definition names (a cycle, refused on save, keeps key order). */

@@ -22,6 +22,12 @@ export interface ProcessedFilter {
   stop(): Promise<void>;
 }
 
+/**
+ * The part of a filter the pipeline uses, kept by the process that runs the batches: only the ids it may hold are
+ * looked up in the store, and every key a batch stores is added to it.
+ */
+export type ProcessedKeys = Pick<ProcessedFilter, 'maybeProcessed' | 'add'>;
+
 interface Generation {
   filter?: SeenFilter;
   /** Keys added before the scanning thread allocated the filter. */

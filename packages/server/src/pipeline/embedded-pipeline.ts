@@ -1,10 +1,11 @@
 import type { RecentChanges } from '../bus/recent-changes.js';
 import { createLocalIngestWriter } from '../ingest/local-ingest-writer.js';
+import type { ProcessedKeys } from '../ingest/processed-filter.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import type { BatchPause } from './ingest-first.js';
 import { createPipelineRunner } from './pipeline-runner.js';
-import { type BatchOutcome, PIPELINE_CONSUMER, type ProcessedKeys } from './process-batch.js';
+import { type BatchOutcome, PIPELINE_CONSUMER } from './process-batch.js';
 import type { Step } from './step.js';
 import { DEFAULT_STEPS } from './steps/index.js';
 

@@ -1,9 +1,11 @@
 import type { RecentChanges } from '../bus/recent-changes.js';
+import type { ProcessedKeys } from '../ingest/processed-filter.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { wakeableSleep } from '../wakeable-sleep.js';
 import type { BatchPause } from './ingest-first.js';
-import { type BatchOutcome, IsolateBatch, type ProcessedKeys, processBatch, RetryBatch } from './process-batch.js';
+import { type BatchOutcome, IsolateBatch, processBatch } from './process-batch.js';
+import { RetryBatch } from './run-steps.js';
 import type { Step } from './step.js';
 
 export interface PipelineRunner {

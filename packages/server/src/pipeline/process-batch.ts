@@ -1,20 +1,22 @@
 import { evaluateProfiles, loadAudienceFilter, type StoredEventEffects } from '../audiences/evaluate-profiles.js';
 import type { Change } from '../bus/ports.js';
 import type { RecentChanges } from '../bus/recent-changes.js';
+import { groupBy } from '../group-by.js';
 import { cacheIdentityStore } from '../identity/cached-identity-store.js';
 import { type IdentityRules, loadIdentityRules } from '../identity/rules.js';
 import { newUuid } from '../ids.js';
 import type { LogEntry } from '../ingest/logged-event.js';
 import type { ProcessedRow, QuarantineRow } from '../ingest/ports.js';
+import type { ProcessedKeys } from '../ingest/processed-filter.js';
 import { cacheHistoryStore } from '../profiles/cached-history-store.js';
 import { cacheProfileStore } from '../profiles/cached-profile-store.js';
 import { loadSurvivorship } from '../profiles/survivorship-rules.js';
 import type { Storage, Stores } from '../storage/storage.js';
-import { isTransientStoreError } from '../storage/transient.js';
 import { type BatchPhases, phaseClock } from './batch-phases.js';
 import { bufferEvents } from './buffer-events.js';
 import { change } from './change.js';
 import { lockBatch } from './lock-batch.js';
+import { isRetryable, RetryBatch, runIsolated, runSteps } from './run-steps.js';
 import type { PipelineContext, Step, StepResult } from './step.js';
 
 export const PIPELINE_CONSUMER = 'pipeline';
@@ -40,14 +42,6 @@ export interface BatchOutcome {
   phases?: BatchPhases;
 }
 
-/** Thrown when a step asks for the batch to be retried; the transaction rolls back. */
-export class RetryBatch extends Error {}
-
-/** A failure that goes away when the batch is run again (a step asked for it, or the store failed transiently). */
-export function isRetryable(e: unknown): boolean {
-  return e instanceof RetryBatch || isTransientStoreError(e);
-}
-
 /**
  * Thrown in `fast` mode when an event is rejected by a step or a step throws: the whole batch rolls back and is run
  * again in `isolated` mode, where each event has its own savepoint.
@@ -60,34 +54,6 @@ export class IsolateBatch extends Error {}
  * failing event's writes are rolled back alone and the rest of the batch goes on.
  */
 export type BatchMode = 'fast' | 'isolated';
-
-async function runSteps(steps: readonly Step[], ctx: PipelineContext): Promise<StepResult> {
-  for (const step of steps) {
-    const pending = step.run(ctx);
-    const result = pending instanceof Promise ? await pending : pending;
-    if (result.kind !== 'ok') return result;
-  }
-  return { kind: 'ok' };
-}
-
-/**
- * A filter of the de-dup keys processed (`ingest/processed-filter.ts`), kept by the process that runs the batches:
- * only the ids it may hold are looked up in the store, and every key a batch stores is added to it.
- */
-export interface ProcessedKeys {
-  maybeProcessed(sourceId: string, messageIds: readonly string[]): readonly string[] | undefined;
-  add(sourceId: string, messageIds: readonly string[]): void;
-}
-
-function idsBySource(rows: readonly ProcessedRow[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const r of rows) {
-    const ids = out.get(r.sourceId);
-    if (ids) ids.push(r.messageId);
-    else out.set(r.sourceId, [r.messageId]);
-  }
-  return out;
-}
 
 /**
  * Processes the next batch of the ingest log in one store transaction (DESIGN §3): de-duplication against
@@ -224,14 +190,8 @@ async function applyEntries(
   // Taken once the batch holds its locks: a batch that waited for another's gets a larger value.
   const batchSeq = prepare ? await tx.processed.nextBatchSeq() : null;
 
-  const bySource = new Map<string, LogEntry[]>();
-  for (const e of entries) {
-    const list = bySource.get(e.sourceId);
-    if (list) list.push(e);
-    else bySource.set(e.sourceId, [e]);
-  }
   const seen = new Set<string>();
-  for (const [sourceId, list] of bySource) {
+  for (const [sourceId, list] of groupBy(entries, (e) => e.sourceId)) {
     const ids = list.map((e) => e.messageId);
     // Only the ids the filter may hold are looked up; the others were never processed.
     const ask = keys?.maybeProcessed(sourceId, ids) ?? ids;
@@ -368,7 +328,12 @@ async function applyEntries(
   mark('audiences');
   await tx.processed.insert(processed);
   // Before the commit: a batch that rolls back leaves keys in the filter, which only cost a look-up later.
-  if (keys) for (const [sourceId, ids] of idsBySource(processed)) keys.add(sourceId, ids);
+  if (keys)
+    for (const [sourceId, group] of groupBy(processed, (r) => r.sourceId))
+      keys.add(
+        sourceId,
+        group.map((r) => r.messageId),
+      );
   const lastSeq = await tx.changes.publish(changes);
   if (lastSeq !== undefined && onPublished) {
     const first = lastSeq - changes.length + 1;
@@ -403,25 +368,4 @@ function quarantineRow(entry: LogEntry, code: string, reason: string): Quarantin
     logPosition: entry.position,
     replayedAt: null,
   };
-}
-
-/** Runs the steps of one event in its own savepoint: a rejection or a bug rolls back that event's writes only. */
-async function runIsolated(tx: Stores, steps: readonly Step[], ctx: PipelineContext): Promise<StepResult> {
-  try {
-    return await tx.savepoint(async () => {
-      const r = await runSteps(steps, ctx);
-      if (r.kind === 'dlq') throw Object.assign(new Error(r.reason), { stepResult: r });
-      return r;
-    });
-  } catch (e) {
-    const r = (e as { stepResult?: StepResult }).stepResult;
-    if (!r && isRetryable(e)) throw e;
-    return (
-      r ?? {
-        kind: 'dlq',
-        code: 'processing_failed',
-        reason: `internal error in a pipeline step (${(e as Error).name})`,
-      }
-    );
-  }
 }

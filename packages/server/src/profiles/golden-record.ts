@@ -1,4 +1,5 @@
 import { fromPublicId, type SurvivorshipRuleName, type TraitRule } from '@tessera/protocol';
+import { groupBy } from '../group-by.js';
 import type { ProcessedMessageStore } from '../ingest/ports.js';
 import type { SourceStore } from '../sources/ports.js';
 import type { EventStore, HistoryRow, TraitObservationRow } from './ports.js';
@@ -101,16 +102,12 @@ async function observationsOf(
 ): Promise<TraitObservationRow[]> {
   const rows = await deps.events.traitObservations(family, { until: asOf });
   if (knownAt === undefined) return rows;
-  const bySource = new Map<string, string[]>();
-  for (const r of rows) {
-    const ids = bySource.get(r.sourceId);
-    if (ids) ids.push(r.messageId);
-    else bySource.set(r.sourceId, [r.messageId]);
-  }
   const processed = new Map<string, number>();
-  for (const [sourceId, messageIds] of bySource)
-    for (const [messageId, at] of await deps.processed.processedAt(sourceId, messageIds))
+  for (const [sourceId, group] of groupBy(rows, (r) => r.sourceId)) {
+    const ids = group.map((r) => r.messageId);
+    for (const [messageId, at] of await deps.processed.processedAt(sourceId, ids))
       processed.set(`${sourceId}\u0000${messageId}`, at);
+  }
   return rows.filter((r) => (processed.get(`${r.sourceId}\u0000${r.messageId}`) ?? Infinity) <= knownAt);
 }
 

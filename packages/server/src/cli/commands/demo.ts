@@ -6,6 +6,7 @@ import { runRfm } from '../../audiences/rfm.js';
 import { ROLES, type Role } from '../../auth/principal.js';
 import { startDemoSink } from '../../demo/demo-sink.js';
 import { type DemoSourceName, generateDemo } from '../../demo/index.js';
+import { groupBy } from '../../group-by.js';
 import type { CommonOptions } from '../options.js';
 import { startServer } from './serve.js';
 
@@ -176,10 +177,9 @@ export async function demoCommand(
   }
   const { token } = await app.tokens.create('admin (tessera demo)', ['admin']);
   const users = await ensureDemoUsers(app);
-  const bySource = new Map<string, unknown[]>();
-  for (const { source, call } of data.calls) bySource.set(source, [...(bySource.get(source) ?? []), call]);
   let accepted = 0;
-  for (const [source, calls] of bySource) {
+  for (const [source, group] of groupBy(data.calls, (c) => c.source)) {
+    const calls = group.map((c) => c.call);
     const auth = `Basic ${Buffer.from(`${keys.get(source)}:`).toString('base64')}`;
     for (let i = 0; i < calls.length; i += 100) {
       const res = await fetch(`${url}/v1/batch`, {

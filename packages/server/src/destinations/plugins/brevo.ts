@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { DeliveryMessage } from '@tessera/protocol';
+import { groupBy } from '../../group-by.js';
 import { networkResult, retryAfterMs } from '../http-result.js';
 import { type DestinationPlugin, SENT, type SendContext, type SendResult } from '../plugin.js';
 import {
@@ -222,15 +223,4 @@ async function call(ctx: Ctx, method: string, path: string, body: unknown): Prom
     return { result: { kind: 'retry', reason, status, retryAfterMs: retryAfterMs(wait, ctx.now()) }, vendorMessage };
   }
   return { result: { kind: 'drop', reason, status }, vendorMessage };
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }
