@@ -8,6 +8,7 @@ import type { SqlDialect } from './dialect.js';
 import { createMonthlyPartitions, migrateToLatest } from './migrate.js';
 import type { Database, TableName } from './schema.js';
 import { toJson } from './sql/json.js';
+import { PROCESSED_COLUMNS } from './sql/processed-store.js';
 import { logFileOf } from './sqlite/create-sqlite-storage.js';
 
 /** Where `copyEmbeddedStore` writes: a PostgreSQL database (`db` alone), or any `SqlDialect`'s store. */
@@ -44,7 +45,10 @@ export interface CopyProgress {
 }
 
 export interface CopyResult {
-  /** Row count per table in the source and, inside the copy's transaction, in the target: always equal. */
+  /**
+   * Row count per table in the source and, inside the copy's transaction, in the target: always equal. Counted
+   * before the recent de-dup keys are folded (`foldedKeys`).
+   */
   readonly tables: readonly { table: TableName; source: number; target: number }[];
   readonly rows: number;
   /** Each generated key's counter on the target: the next value generated is above `atLeast`. */
@@ -53,6 +57,11 @@ export interface CopyResult {
   readonly migrated: readonly string[];
   /** Tables whose rows `replace` deleted. */
   readonly replaced: readonly TableName[];
+  /**
+   * De-dup keys of the recent level moved into `processed_messages` after the verified copy, on a target of several
+   * writers (PostgreSQL), which reads that table only (`sql/processed-store.ts`); 0 on a single-writer target.
+   */
+  readonly foldedKeys: number;
 }
 
 type SourceDb = BetterSqlite3.Database;
@@ -72,7 +81,9 @@ interface Source {
  *    (`COPIED_TABLES`, consumer offsets and de-dup keys included, so the pipeline neither reprocesses nor
  *    duplicates) in primary-key order, by keyset pages of `chunkRows`, one multi-row insert per page; moves each
  *    generated key's counter above the copied keys and the consumers' offsets (`SqlDialect.sequenceAtLeast`); and
- *    counts every table on both sides.
+ *    counts every table on both sides;
+ * 5. on a target of several writers (PostgreSQL), moves the recent de-dup keys into `processed_messages`, the one
+ *    table its look-ups read (`foldRecentKeys`).
  *
  * Nothing is committed to the target unless every count matches and the source did not change meanwhile: SQLite's
  * `data_version` of both files is compared before and after, so a write by any other process (a server, an
@@ -174,8 +185,24 @@ async function copyInto(source: Source, dir: string, opts: CopyOptions): Promise
         `verification failed, nothing was committed: ${wrong.map((c) => `${c.table} has ${c.source} rows in the source, ${c.target} in the target`).join('; ')}`,
       );
     const rows = tables.reduce((a, c) => a + c.target, 0);
-    return { tables, rows, sequences, migrated, replaced: opts.replace ? nonEmpty : [] };
+    const foldedKeys = d.singleWriter ? 0 : await foldRecentKeys(tm);
+    return { tables, rows, sequences, migrated, replaced: opts.replace ? nonEmpty : [], foldedKeys };
   });
+}
+
+/**
+ * Moves the recent de-dup keys (`processed_recent`) into `processed_messages`, in key order, and ends any merge in
+ * progress: a store of several writers writes and reads that table only. Returns the keys moved.
+ */
+async function foldRecentKeys(db: Kysely<Database>): Promise<number> {
+  const moved = await sql
+    .raw(
+      `insert into processed_messages (${PROCESSED_COLUMNS}) select ${PROCESSED_COLUMNS} from processed_recent order by source_id, message_id on conflict do nothing`,
+    )
+    .execute(db);
+  await sql`delete from processed_recent`.execute(db);
+  await sql`delete from processed_merge`.execute(db);
+  return Number(moved.numAffectedRows ?? 0);
 }
 
 interface Layout {

@@ -69,6 +69,9 @@ export async function copyCommand(opts: CopyCommandOptions): Promise<void> {
     ),
     '',
     ...result.sequences.map((s) => `${s.table}.${s.column} continues above ${s.atLeast}`),
+    ...(result.foldedKeys > 0
+      ? [`${result.foldedKeys} recent de-dup keys moved into processed_messages, the table PostgreSQL reads`]
+      : []),
     'every count matches; to run on PostgreSQL now, set TESSERA_DATABASE_URL to its URL and start tessera serve',
     '',
   ];

@@ -153,6 +153,29 @@ describe('processed-message store in two levels (SQLite)', () => {
     expect((await store.existing(SOURCE, ids)).size).toBe(200);
   });
 
+  it("keeps the merge's cursor on the slice's last key when an erasure deleted that key's row", async () => {
+    const ids = Array.from({ length: 120 }, () => randomUUID());
+    for (let i = 0; i < 100; i += 10) await store.insert(ids.slice(i, i + 10).map((m) => row(m)));
+    expect(count('processed_merge')).toBe(1);
+    // The next slice's last key, in merge order, erased before the slice is merged.
+    const order = sqlite.raw
+      .prepare('select source_id, message_id from temp.processed_merge_order order by n')
+      .all() as { source_id: string; message_id: string }[];
+    const sliceLast = order[Math.ceil(100 / 8) - 1];
+    sqlite.raw
+      .prepare('delete from processed_recent where source_id = ? and message_id = ?')
+      .run(sliceLast.source_id, sliceLast.message_id);
+    await store.insert([row(ids[100])]);
+    const cursor = sqlite.raw.prepare('select after_source, after_message from processed_merge').get();
+    expect(cursor).toEqual({ after_source: sliceLast.source_id, after_message: sliceLast.message_id });
+    for (let i = 101; i < 120; i++) await store.insert([row(ids[i])]);
+    for (let i = 0; i < 20 && count('processed_merge') > 0; i++) await store.insert([row(randomUUID())]);
+    expect(count('processed_merge')).toBe(0);
+    const found = await store.existing(SOURCE, ids);
+    expect(found.has(sliceLast.message_id)).toBe(false);
+    expect(found.size).toBe(ids.length - 1);
+  });
+
   it('rolls a merge slice back with its batch, and goes on from the same key after', async () => {
     const ids = Array.from({ length: 110 }, () => randomUUID());
     for (let i = 0; i < 100; i += 10) await store.insert(ids.slice(i, i + 10).map((m) => row(m)));

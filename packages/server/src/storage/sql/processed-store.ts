@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { groupBy } from '../../group-by.js';
 import type { ProcessedMessageStore, ProcessedRow } from '../../ingest/ports.js';
 import type { SqlDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
@@ -34,14 +35,16 @@ export function clustered(messageIds: readonly string[]): boolean {
   return prefixes.size * 4 <= messageIds.length;
 }
 
-const COLUMNS = 'source_id, message_id, event_id, processed_at, batch_seq, log_position';
+/** The columns both levels share. */
+export const PROCESSED_COLUMNS = 'source_id, message_id, event_id, processed_at, batch_seq, log_position';
 
 /**
- * De-duplication keys in two levels (`docs/architecture.md`, "De-duplication keys in two levels"). Look-ups ask
- * `processed_messages` (unique on source and message id) and `processed_recent` by hash, in one statement. On
- * SQLite (one writer) a batch's scattered ids are appended to `processed_recent`, and once it holds `recentKeys` rows
- * they are merged into `processed_messages` in key order, a slice with each later insert, so the unique index is
- * written a leaf for many keys instead of a random leaf for each. PostgreSQL writes `processed_messages` directly.
+ * De-duplication keys in two levels (`docs/architecture.md`, "De-duplication keys in two levels"). On SQLite (one
+ * writer) a batch's scattered ids are appended to `processed_recent`, and once it holds `recentKeys` rows they are
+ * merged into `processed_messages` in key order, a slice with each later insert, so the unique index is written a
+ * leaf for many keys instead of a random leaf for each; look-ups ask `processed_messages` (unique on source and
+ * message id) and `processed_recent` by hash, in one statement. PostgreSQL writes and reads `processed_messages`
+ * only: `tessera copy` folds the recent keys it brings into it.
  */
 export function createProcessedMessageStore(
   db: Kysely<Database>,
@@ -52,13 +55,17 @@ export function createProcessedMessageStore(
   const lookUp = async (sourceId: string, messageIds: readonly string[]) => {
     const found = new Map<string, number>();
     for (const part of chunk(messageIds, 3, d.maxParameters - 2)) {
-      const hashes = part.map((m) => processedKeyHash(sourceId, m));
       const ids = list(part.length);
+      const unique = `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${ids})`;
       const rows = await rawQuery<{ message_id: string; processed_at: number }>(
         db,
         d,
-        `select message_id, processed_at from processed_messages where source_id = ? and message_id in (${ids}) union all select message_id, processed_at from processed_recent where h in (${ids}) and source_id = ? and message_id in (${ids})`,
-        [sourceId, ...part, ...hashes, sourceId, ...part],
+        d.singleWriter
+          ? `${unique} union all select message_id, processed_at from processed_recent where h in (${ids}) and source_id = ? and message_id in (${ids})`
+          : unique,
+        d.singleWriter
+          ? [sourceId, ...part, ...part.map((m) => processedKeyHash(sourceId, m)), sourceId, ...part]
+          : [sourceId, ...part],
       );
       for (const r of rows) found.set(r.message_id, Number(r.processed_at));
     }
@@ -98,23 +105,23 @@ export function createProcessedMessageStore(
       await rawQuery(
         db,
         d,
-        'create temp table processed_merge_order (n integer primary key, seq integer not null)',
+        'create temp table processed_merge_order (n integer primary key, seq integer not null, source_id text not null, message_id text not null)',
         [],
       );
       const after = state.after_source === null ? '' : 'and (source_id, message_id) > (?, ?)';
       await rawQuery(
         db,
         d,
-        `insert into temp.processed_merge_order (seq) select seq from processed_recent where seq <= ? ${after} order by source_id, message_id`,
+        `insert into temp.processed_merge_order (seq, source_id, message_id) select seq, source_id, message_id from processed_recent where seq <= ? ${after} order by source_id, message_id`,
         state.after_source === null ? [state.upto] : [state.upto, state.after_source, state.after_message],
       );
     }
     // At least twice what the batch appended, so a merge ends before the next one is due.
     const size = Math.max(2 * written, Math.ceil(recentKeys / 8));
-    const slice = await rawQuery<{ n: number; seq: number }>(
+    const slice = await rawQuery<{ n: number; seq: number; source_id: string; message_id: string }>(
       db,
       d,
-      'select n, seq from temp.processed_merge_order order by n limit ?',
+      'select n, seq, source_id, message_id from temp.processed_merge_order order by n limit ?',
       [size],
     );
     for (const part of chunk(slice, 1, d.maxParameters)) {
@@ -122,7 +129,7 @@ export function createProcessedMessageStore(
         db,
         d,
         // A key present in both levels would be a caller's error; the merge keeps the first rather than stop.
-        `insert into processed_messages (${COLUMNS}) select ${COLUMNS} from processed_recent where seq in (${list(part.length)}) order by source_id, message_id on conflict do nothing`,
+        `insert into processed_messages (${PROCESSED_COLUMNS}) select ${PROCESSED_COLUMNS} from processed_recent where seq in (${list(part.length)}) order by source_id, message_id on conflict do nothing`,
         part.map((r) => r.seq),
       );
     }
@@ -134,12 +141,11 @@ export function createProcessedMessageStore(
     }
     const last = slice[slice.length - 1];
     await rawQuery(db, d, 'delete from temp.processed_merge_order where n <= ?', [last.n]);
-    await rawQuery(
-      db,
-      d,
-      'update processed_merge set (after_source, after_message) = (select source_id, message_id from processed_recent where seq = ?) where id = 1',
-      [last.seq],
-    );
+    // The key as sorted, not read again from `processed_recent`: an erasure may have deleted its row meanwhile.
+    await rawQuery(db, d, 'update processed_merge set after_source = ?, after_message = ? where id = 1', [
+      last.source_id,
+      last.message_id,
+    ]);
   };
 
   return {
@@ -153,19 +159,13 @@ export function createProcessedMessageStore(
       const recent: ProcessedRow[] = [];
       if (!d.singleWriter) direct.push(...rows);
       else {
-        const bySource = new Map<string, ProcessedRow[]>();
-        for (const r of rows) {
-          const group = bySource.get(r.sourceId);
-          if (group) group.push(r);
-          else bySource.set(r.sourceId, [r]);
-        }
-        for (const group of bySource.values())
+        for (const group of groupBy(rows, (r) => r.sourceId).values())
           (clustered(group.map((r) => r.messageId)) ? direct : recent).push(...group);
       }
-      await insertRows(db, d, `insert into processed_messages (${COLUMNS})`, 6, direct, (r, out) =>
+      await insertRows(db, d, `insert into processed_messages (${PROCESSED_COLUMNS})`, 6, direct, (r, out) =>
         out.push(r.sourceId, r.messageId, r.eventId, r.processedAt, r.batchSeq ?? null, r.logPosition ?? null),
       );
-      await insertRows(db, d, `insert into processed_recent (h, ${COLUMNS})`, 7, recent, (r, out) =>
+      await insertRows(db, d, `insert into processed_recent (h, ${PROCESSED_COLUMNS})`, 7, recent, (r, out) =>
         out.push(
           processedKeyHash(r.sourceId, r.messageId),
           r.sourceId,
