@@ -8,8 +8,8 @@ import type { SqlDialect } from '../dialect.js';
  *   are small, so the index stays a few hundred pages that every batch writes anyway.
  * - `processed_merge`: the merge in progress of the rows up to `upto` into `processed_messages`, in key order, a
  *   slice per batch; `after_source` / `after_message` is the last key merged.
- * Cluster mode writes `processed_messages` only; its `processed_recent` holds keys copied from an embedded store
- * (`tessera copy`), which look-ups read as well.
+ * Cluster mode writes and reads `processed_messages` only; `tessera copy` folds the recent keys of an embedded store
+ * into it, so its `processed_recent` stays empty.
  */
 export function processedRecentSchema(d: SqlDialect): string[] {
   const seq = d.name === 'postgres' ? 'bigint primary key' : 'integer primary key';
