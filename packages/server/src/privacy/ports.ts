@@ -77,8 +77,19 @@ export interface RectificationTarget {
  * strategy per table; a rectification rewrites trait history, identifiers and raw payloads in place.
  */
 export interface ErasureStore {
-  /** Deletes the rows of `table` about the target; returns how many. */
+  /**
+   * Deletes the rows of `table` about the target; returns how many. For `ingest_log`, the entries at the person's log
+   * positions only: the other entries naming them are found by `eraseLogMentions`.
+   */
   erase(table: PersonOwnedTable, target: ErasureTarget): Promise<number>;
+  /**
+   * Deletes the ingest-log entries whose raw payload names one of `values` as a whole JSON string (`mentionsOf`), a
+   * scan of the log by ranges of `range` positions (default `LOG_SCAN_RANGE`) up to its last position at the start:
+   * each range is a read of its own, the entries it finds are deleted by position, and the event loop runs between
+   * two ranges, so that neither the log's write lock nor (on SQLite) the calling thread is held for the whole log.
+   * Outside a transaction. Returns how many entries.
+   */
+  eraseLogMentions(values: readonly string[], range?: number): Promise<number>;
   /**
    * Rectification: replaces in the person's raw payloads of `table` (ingest log, events' properties / traits /
    * context, quarantine, deliveries' payloads) every JSON string value equal to a wrong value by `"[rectified]"`;

@@ -4,7 +4,10 @@ import type { PrivacyRequestRow } from '../../privacy/ports.js';
 import { testDatabases } from '../../test/databases.js';
 import type { Storage } from '../storage.js';
 
-/** The contract of `PrivacyRequestStore` and `SuppressionStore`, on every adapter (the erasure store: erasure tests). */
+/**
+ * The contract of `PrivacyRequestStore` and `SuppressionStore`, and the erasure store's scan of the ingest log, on every
+ * adapter (the rest of the erasure store: erasure tests).
+ */
 const request = (over: Partial<PrivacyRequestRow> = {}): PrivacyRequestRow => ({
   id: newUuid(),
   type: 'erase',
@@ -102,6 +105,40 @@ for (const db of testDatabases()) {
       expect(await purge({})).toBe(1);
       expect(await purge({})).toBe(0);
       expect((await s.log.read(0, 10)).map((e) => e.messageId)).toEqual(['m2']);
+    });
+
+    it('erases the log entries naming a value by ranges of positions, letting the event loop run between two', async () => {
+      const source = newUuid();
+      const payloads = [
+        '{"userId":"1001"}',
+        '{"total":10010}',
+        '{"traits":{"email":"Zoe@Example.org"}}',
+        '{"userId":"10011"}',
+        '{"properties":{"buyer":"1001","n":1}}',
+        '{"email":"zoe@example.org.uk"}',
+        '{"userId":"other"}',
+        '{"anonymousId":"anon-zoe"}',
+        '{"userId":"1001"}',
+        '{"userId":"ANON-ZOE"}',
+      ];
+      await s.log.append(
+        payloads.map((payload, i) => ({ sourceId: source, messageId: `m${i}`, receivedAt: i, payload })),
+      );
+      let turns = 0;
+      let stop = false;
+      const count = () => {
+        turns++;
+        if (!stop) setImmediate(count);
+      };
+      setImmediate(count);
+      const erased = await s.erasure.eraseLogMentions(['1001', 'zoe@example.org', 'anon-zoe'], 3);
+      stop = true;
+      expect(erased).toBe(5);
+      // 10 positions in ranges of 3: four statements, a turn of the event loop after each.
+      expect(turns).toBeGreaterThanOrEqual(4);
+      expect((await s.log.read(0, 20)).map((e) => e.messageId)).toEqual(['m1', 'm3', 'm5', 'm6', 'm9']);
+      expect(await s.erasure.eraseLogMentions(['1001'], 3)).toBe(0);
+      expect(await s.erasure.eraseLogMentions([], 3)).toBe(0);
     });
   });
 }

@@ -38,30 +38,77 @@ async function deleteIn(
 }
 
 /**
- * Rows whose raw `payload` names one of `values` as a whole JSON string (`mentionsOf`: case counts but for e-mails):
- * a scan, raw payloads are not indexed by content.
+ * The condition that a raw `payload` names one of `values` as a whole JSON string (`mentionsOf`: case counts but for
+ * e-mails), every value in one condition so that a scan reads each row once; `undefined` when no value can be named.
  */
+function mentioning(d: SqlDialect, values: readonly string[]): { sql: string; params: string[] } | undefined {
+  const { exact, folded } = mentionsOf(values);
+  const tests = [...exact.map(() => d.containsSql('payload')), ...folded.map(() => d.containsSql('lower(payload)'))];
+  return tests.length === 0 ? undefined : { sql: `(${tests.join(' or ')})`, params: [...exact, ...folded] };
+}
+
+/** Rows of `table` whose raw payload names one of `values`: one scan, raw payloads are not indexed by content. */
 async function deleteMentioning(
   db: Kysely<Database>,
   d: SqlDialect,
-  table: 'ingest_log' | 'quarantine',
+  table: 'quarantine',
   values: readonly string[],
 ): Promise<number> {
+  const where = mentioning(d, values);
+  if (!where) return 0;
+  const rows = await rawQuery<{ one: number }>(
+    db,
+    d,
+    `delete from ${table} where ${where.sql} returning 1 as one`,
+    where.params,
+  );
+  return rows.length;
+}
+
+/** Log positions a read of the mention scan covers (`ErasureStore.eraseLogMentions`). */
+export const LOG_SCAN_RANGE = 5_000;
+
+/**
+ * The ingest-log entries whose raw payload names one of `values`, found by ranges of `range` positions up to the last
+ * position at the start, each range a read of its own, the event loop let through between ranges, and deleted by
+ * position.
+ */
+async function deleteLogMentions(
+  logDb: Kysely<Database>,
+  d: SqlDialect,
+  values: readonly string[],
+  range: number,
+): Promise<number> {
+  const where = mentioning(d, values);
+  if (!where) return 0;
+  const [ends] = await rawQuery<{ first: number | null; last: number | null }>(
+    logDb,
+    d,
+    // Two subqueries: each reads one end of the key's index, where `min(…), max(…)` together scan the table.
+    'select (select min(position) from ingest_log) as first, (select max(position) from ingest_log) as last',
+    [],
+  );
+  if (ends?.first === null || ends?.first === undefined || ends.last === null) return 0;
+  const last = Number(ends.last);
   let n = 0;
-  const { exact, folded } = mentionsOf(values);
-  for (const [column, tokens] of [
-    ['payload', exact],
-    ['lower(payload)', folded],
-  ] as const) {
-    for (const token of tokens) {
-      const rows = await rawQuery<{ one: number }>(
-        db,
+  for (let after = Number(ends.first) - 1; after < last; after += range) {
+    // Found by a read (which takes no write lock: the log thread appends meanwhile), then deleted by position.
+    const found = await rawQuery<{ position: number }>(
+      logDb,
+      d,
+      `select position from ingest_log where position > ? and position <= ? and ${where.sql}`,
+      [after, Math.min(after + range, last), ...where.params],
+    );
+    if (found.length > 0)
+      n += await deleteIn(
+        logDb,
         d,
-        `delete from ${table} where ${d.containsSql(column)} returning 1 as one`,
-        [token],
+        'ingest_log',
+        ['position'],
+        found.map((r) => r.position),
       );
-      n += rows.length;
-    }
+    // A statement runs on the calling thread (better-sqlite3): let the tracking API answer between two ranges.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return n;
 }
@@ -93,10 +140,9 @@ const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect,
     consents: (db, d, t) => deleteIn(db, d, 'consents', ['profile_id'], t.profileIds),
     profile_accounts: (db, d, t) => deleteIn(db, d, 'profile_accounts', ['profile_id'], t.profileIds),
     changes: (db, d, t) => deleteIn(db, d, 'changes', ['profile_id'], t.profileIds),
-    // The raw log: the person's events' entries, and any other entry naming one of their values (a dropped call).
-    ingest_log: async (db, d, t) =>
-      (await deleteIn(db, d, 'ingest_log', ['position'], t.logPositions)) +
-      (await deleteMentioning(db, d, 'ingest_log', t.values)),
+    // The raw log: the person's events' entries. The other entries naming one of their values (a dropped call) are
+    // found by a scan of the whole log, after the transaction (`eraseLogMentions`).
+    ingest_log: (db, d, t) => deleteIn(db, d, 'ingest_log', ['position'], t.logPositions),
     // Both levels of the de-dup keys (`storage/sql/processed-store.ts`); a key being merged is in both, counted once.
     processed_messages: async (db, d, t) => {
       const keys = new Set<string>();
@@ -246,6 +292,7 @@ const REDACTIONS: Record<
 export function createErasureStore(db: Kysely<Database>, d: SqlDialect, logDb: Kysely<Database>): ErasureStore {
   return {
     erase: (table, target) => STRATEGIES[table](table === 'ingest_log' ? logDb : db, d, target),
+    eraseLogMentions: (values, range = LOG_SCAN_RANGE) => deleteLogMentions(logDb, d, values, range),
     redact: (table, target) =>
       target.values.length === 0
         ? Promise.resolve(0)
