@@ -252,13 +252,18 @@ const REDACTIONS: Record<
   RedactedTable,
   (db: Kysely<Database>, d: SqlDialect, t: RectificationTarget) => Promise<number>
 > = {
-  ingest_log: (db, d, t) =>
-    redactWhere(db, d, t, {
-      table: 'ingest_log',
-      key: ['position'],
-      columns: ['payload'],
-      keep: theirs(t, 'position'),
-    }),
+  // The person's calls are those at their positions: looked up by position (the key), not found by a scan of the log.
+  ingest_log: async (db, d, t) => {
+    let n = 0;
+    for (const part of chunk(t.logPositions, 1, d.maxParameters - 1))
+      n += await redactWhere(db, d, t, {
+        table: 'ingest_log',
+        key: ['position'],
+        columns: ['payload'],
+        scope: { sql: `position in (${list(part.length)})`, params: part },
+      });
+    return n;
+  },
   quarantine: (db, d, t) =>
     redactWhere(db, d, t, {
       table: 'quarantine',
