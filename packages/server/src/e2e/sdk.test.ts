@@ -335,13 +335,20 @@ async function timeline(profileId: string): Promise<EventItem[]> {
   return r.body.items;
 }
 
-/** The profile holding `type/value` and its timeline, if that timeline holds every one of `messageIds` yet. */
+/**
+ * The profile holding `type/value` and its timeline, if that timeline holds every one of `messageIds` yet. The
+ * profile is read again after the timeline: an event and its effects on the profile commit together, but the first
+ * read may come before the commit of an event the timeline then shows (in cluster mode, a batch handed back after a
+ * transient store failure is processed after later calls, so an earlier call's traits can land last).
+ */
 async function timelineWith(type: string, value: string, messageIds: string[]) {
-  const profile = await profileBy(type, value);
-  if (!profile) return undefined;
-  const items = await timeline(profile.id);
+  const first = await profileBy(type, value);
+  if (!first) return undefined;
+  const items = await timeline(first.id);
   const seen = new Set(items.map((e) => e.messageId));
-  return messageIds.every((m) => seen.has(m)) ? { profile, items } : undefined;
+  if (!messageIds.every((m) => seen.has(m))) return undefined;
+  const profile = await profileBy(type, value);
+  return profile?.id === first.id ? { profile, items } : undefined;
 }
 
 /** Waits (bounded) until the profile holding `type/value` shows every one of `messageIds`. */
