@@ -38,28 +38,34 @@ async function deleteIn(
 }
 
 /**
- * The condition that a raw `payload` names one of `values` as a whole JSON string (`mentionsOf`: case counts but for
- * e-mails), every value in one condition so that a scan reads each row once; `undefined` when no value can be named.
+ * The condition that one of `columns` (each read through `asText`) names one of `values` as a whole JSON string
+ * (`mentionsOf`: case counts but for e-mails), every value and column in one condition so that a scan reads each row
+ * once; `undefined` when no value can be named.
  */
-function mentioning(d: SqlDialect, values: readonly string[]): { sql: string; params: string[] } | undefined {
+function mentioning(
+  d: SqlDialect,
+  values: readonly string[],
+  columns: readonly string[] = ['payload'],
+  asText: (column: string) => string = (c) => c,
+): { sql: string; params: string[] } | undefined {
   const { exact, folded } = mentionsOf(values);
-  const tests = [...exact.map(() => d.containsSql('payload')), ...folded.map(() => d.containsSql('lower(payload)'))];
-  return tests.length === 0 ? undefined : { sql: `(${tests.join(' or ')})`, params: [...exact, ...folded] };
+  const tests: string[] = [];
+  const params: string[] = [];
+  for (const c of columns) {
+    for (const v of exact) tests.push(d.containsSql(asText(c))), params.push(v);
+    for (const v of folded) tests.push(d.containsSql(`lower(${asText(c)})`)), params.push(v);
+  }
+  return tests.length === 0 ? undefined : { sql: `(${tests.join(' or ')})`, params };
 }
 
-/** Rows of `table` whose raw payload names one of `values`: one scan, raw payloads are not indexed by content. */
-async function deleteMentioning(
-  db: Kysely<Database>,
-  d: SqlDialect,
-  table: 'quarantine',
-  values: readonly string[],
-): Promise<number> {
+/** Refused calls whose raw payload names one of `values`: one scan, raw payloads are not indexed by content. */
+async function deleteQuarantineMentions(db: Kysely<Database>, d: SqlDialect, values: readonly string[]) {
   const where = mentioning(d, values);
   if (!where) return 0;
   const rows = await rawQuery<{ one: number }>(
     db,
     d,
-    `delete from ${table} where ${where.sql} returning 1 as one`,
+    `delete from quarantine where ${where.sql} returning 1 as one`,
     where.params,
   );
   return rows.length;
@@ -123,7 +129,7 @@ const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect,
     // Rejected calls carry no profile id: those at the person's log positions, and those naming one of their values.
     quarantine: async (db, d, t) =>
       (await deleteIn(db, d, 'quarantine', ['log_position'], t.logPositions)) +
-      (await deleteMentioning(db, d, 'quarantine', t.values)),
+      (await deleteQuarantineMentions(db, d, t.values)),
     profiles: (db, d, t) => deleteIn(db, d, 'profiles', ['id'], t.profileIds),
     identities: async (db, d, t) =>
       (await deleteIn(db, d, 'identities', ['profile_id'], t.profileIds)) +
@@ -178,9 +184,9 @@ const STRATEGIES: Record<PersonOwnedTable, (db: Kysely<Database>, d: SqlDialect,
 
 /**
  * A rectification's redaction of one table: the rows whose JSON `columns` (read as text) hold one of the wrong
- * values as a JSON string (`containsSql`, e-mails lower-cased, as an erasure matches), limited by `scope` (a SQL
- * condition) and then by `keep` (in code); each changed column rewritten by `redactMentions`, the row updated by its
- * `key` columns. Returns how many rows changed.
+ * values as a JSON string (`mentioning`, e-mails lower-cased, as an erasure matches), read by one statement, limited
+ * by `scope` (a SQL condition) and then by `keep` (in code); each changed column rewritten by `redactMentions`, the
+ * row updated by its `key` columns. Returns how many rows changed.
  */
 async function redactWhere(
   db: Kysely<Database>,
@@ -196,28 +202,19 @@ async function redactWhere(
     keep?: (row: Record<string, unknown>) => boolean;
   },
 ): Promise<number> {
-  const { exact, folded } = mentionsOf(t.values);
-  const keys = new Set(t.keys);
-  const found = new Map<string, Record<string, unknown>>();
   const text = (c: string) => `cast(${c} as text)`;
-  for (const [wrap, tokens] of [
-    [text, exact],
-    [(c: string) => `lower(${text(c)})`, folded],
-  ] as const) {
-    for (const token of tokens) {
-      const contains = spec.columns.map((c) => d.containsSql(wrap(c))).join(' or ');
-      const rows = await rawQuery<Record<string, unknown>>(
-        db,
-        d,
-        `select ${[...spec.key, ...(spec.extra ?? []), ...spec.columns.map((c) => `${text(c)} as ${c}`)].join(', ')} from ${spec.table}
-         where (${contains})${spec.scope ? ` and (${spec.scope.sql})` : ''}`,
-        [...spec.columns.map(() => token), ...(spec.scope?.params ?? [])],
-      );
-      for (const r of rows) found.set(spec.key.map((k) => String(r[k])).join('\u0000'), r);
-    }
-  }
+  const where = mentioning(d, t.values, spec.columns, text);
+  if (!where) return 0;
+  const keys = new Set(t.keys);
+  const found = await rawQuery<Record<string, unknown>>(
+    db,
+    d,
+    `select ${[...spec.key, ...(spec.extra ?? []), ...spec.columns.map((c) => `${text(c)} as ${c}`)].join(', ')} from ${spec.table}
+     where ${where.sql}${spec.scope ? ` and (${spec.scope.sql})` : ''}`,
+    [...where.params, ...(spec.scope?.params ?? [])],
+  );
   let n = 0;
-  for (const row of found.values()) {
+  for (const row of found) {
     if (spec.keep && !spec.keep(row)) continue;
     const changed: [string, string][] = [];
     for (const c of spec.columns) {
@@ -255,7 +252,9 @@ const REDACTIONS: Record<
   // The person's calls are those at their positions: looked up by position (the key), not found by a scan of the log.
   ingest_log: async (db, d, t) => {
     let n = 0;
-    for (const part of chunk(t.logPositions, 1, d.maxParameters - 1))
+    // The statement's other parameters are the values the condition names (`mentioning`).
+    const room = d.maxParameters - (mentioning(d, t.values)?.params.length ?? 0);
+    for (const part of chunk(t.logPositions, 1, room))
       n += await redactWhere(db, d, t, {
         table: 'ingest_log',
         key: ['position'],
