@@ -7,6 +7,7 @@ import { type BatchOutcome, IsolateBatch, processEntries } from '../pipeline/pro
 import { isRetryable } from '../pipeline/run-steps.js';
 import type { Step } from '../pipeline/step.js';
 import type { Storage } from '../storage/storage.js';
+import { wakeableSleep } from '../wakeable-sleep.js';
 import { decodeLogMessage, fetchAll, type JetStreamHandle, logPosition } from './jetstream.js';
 
 /** A message that fails on its own this many times (not because the store is down) is terminated. */
@@ -29,12 +30,18 @@ export interface JetStreamWorkerOptions {
  * consumer, processes their entries in one PostgreSQL transaction that first takes the batch's identity locks
  * (`lockBatch`), and acknowledges the messages only after the commit. A worker killed before its acks leaves the
  * messages to be delivered again (after the consumer's ack wait), where `processed_messages` makes them no-ops.
- * A transient store failure (database down, deadlock) hands the messages back with a growing delay: workers pause
- * while PostgreSQL is down and resume by themselves.
+ * A transient store failure (database down, deadlock) runs the same batch again after a growing delay, the messages
+ * held meanwhile, so the log's order is kept: workers pause while PostgreSQL is down and resume by themselves. A
+ * failure of the batch's own is found by running its messages one by one; such a message is handed back with a delay
+ * and set aside after {@link MAX_DELIVERIES} deliveries.
  */
 export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRunner {
   const { handle, logger } = opts;
   let running = false;
+  /** Set by `stop`: a batch being retried after a store failure is handed back instead. */
+  let stopping = false;
+  /** The pauses after a failure, which `stop` cuts short. */
+  const pause = wakeableSleep();
   let loop: Promise<void> | undefined;
   let failures = 0;
   /** Calls per log message, measured; starts at an SDK's usual batch so the first fetch is not hundreds of them. */
@@ -77,17 +84,35 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
       });
     let outcome: BatchOutcome;
     try {
-      try {
-        outcome = await run('fast');
-      } catch (e) {
-        if (isRetryable(e)) throw e;
-        if (!(e instanceof IsolateBatch)) logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
-        outcome = await run('isolated');
+      for (;;) {
+        try {
+          try {
+            outcome = await run('fast');
+          } catch (e) {
+            if (isRetryable(e)) throw e;
+            if (!(e instanceof IsolateBatch)) logger.warn({ err: errorFields(e) }, 'fast batch failed; isolating');
+            outcome = await run('isolated');
+          }
+          break;
+        } catch (e) {
+          if (!isRetryable(e) || stopping) throw e;
+          // The store failed (down, a deadlock): the same messages again after a growing delay, held meanwhile, so
+          // the log's order is kept (handed back, they would come after the calls fetched next).
+          failures++;
+          const delay = backoff(failures);
+          logger.warn({ err: errorFields(e), failures, delay }, 'worker batch failed; running it again');
+          await hold(good, delay);
+          if (stopping) throw e;
+        }
       }
     } catch (e) {
+      if (isRetryable(e)) {
+        // The worker stops while the store fails: handed back at once, to whichever worker runs next.
+        for (const m of good) m.nak();
+        return false;
+      }
       const err = errorFields(e);
-      const ownFault = !isRetryable(e);
-      if (ownFault && good.length > 1) {
+      if (good.length > 1) {
         // A failure that is not the store's: find the message that causes it by running each on its own.
         logger.warn({ err, messages: good.length }, 'worker batch failed; running its messages one by one');
         let all = true;
@@ -95,9 +120,9 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
         return all;
       }
       failures++;
-      const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+      const delay = backoff(failures);
       const [only] = good;
-      if (ownFault && only.info.deliveryCount >= MAX_DELIVERIES && (await storeAnswers(opts.storage))) {
+      if (only.info.deliveryCount >= MAX_DELIVERIES && (await storeAnswers(opts.storage))) {
         // It fails alone, every time: set it aside (it stays in the stream, the raw store) rather than block the log.
         logger.error(
           { err, seq: only.seq, deliveries: only.info.deliveryCount },
@@ -108,7 +133,7 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
       }
       logger.warn({ err, failures, delay }, 'worker batch failed; handing it back');
       for (const m of good) m.nak(delay);
-      await new Promise((r) => setTimeout(r, delay));
+      await pause.sleep(delay);
       return false;
     }
     failures = 0;
@@ -116,6 +141,17 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     outcome.ms = performance.now() - started;
     opts.onBatch?.(outcome, outcome.ms);
     return true;
+  }
+
+  /**
+   * Waits `ms` holding `msgs` (`working` at least every second: JetStream's ack wait restarts, so they are not
+   * delivered again meanwhile); returns early once the worker stops.
+   */
+  async function hold(msgs: readonly JsMsg[], ms: number): Promise<void> {
+    for (let waited = 0; waited < ms && !stopping; waited += 1000) {
+      for (const m of msgs) m.working();
+      await pause.sleep(Math.min(1000, ms - waited));
+    }
   }
 
   async function run() {
@@ -137,6 +173,7 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     start() {
       if (running) return;
       running = true;
+      stopping = false;
       loop = run();
     },
     notify() {},
@@ -168,10 +205,17 @@ export function createJetStreamWorker(opts: JetStreamWorkerOptions): PipelineRun
     },
     async stop() {
       running = false;
+      stopping = true;
+      pause.wake();
       stopFetch?.();
       await loop;
     },
   };
+}
+
+/** The pause after the `failures`-th failure in a row (ms): 200 ms doubling, at most 5 s. */
+function backoff(failures: number): number {
+  return Math.min(5000, 100 * 2 ** Math.min(failures, 6));
 }
 
 /** Whether the store answers a trivial read: a message is only set aside for its own fault, never for an outage. */

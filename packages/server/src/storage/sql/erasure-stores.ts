@@ -52,8 +52,15 @@ function mentioning(
   const tests: string[] = [];
   const params: string[] = [];
   for (const c of columns) {
-    for (const v of exact) tests.push(d.containsSql(asText(c))), params.push(v);
-    for (const v of folded) tests.push(d.containsSql(`lower(${asText(c)})`)), params.push(v);
+    for (const [expr, tokens] of [
+      [asText(c), exact],
+      [`lower(${asText(c)})`, folded],
+    ] as const) {
+      for (const v of tokens) {
+        tests.push(d.containsSql(expr));
+        params.push(v);
+      }
+    }
   }
   return tests.length === 0 ? undefined : { sql: `(${tests.join(' or ')})`, params };
 }
